@@ -1,0 +1,212 @@
+"""Every e-mail event Kadra publishes, with the schema of its payload.
+
+The wire format is a JSON envelope, validated elsewhere::
+
+    {"id": "<32 hex uuid4>", "type": "<event type>",
+     "occurred_at": "<ISO 8601 UTC>", "request_id": "<optional>",
+     "payload": {...}}
+
+This module validates ``payload`` per ``type``. Every payload has ``to``
+(the recipient's e-mail address), ``locale`` (``"pl"`` or ``"en"``,
+``"pl"`` when missing) and an optional ``full_name``; the type-specific
+fields are declared by the schemas below. Datetimes are ISO 8601 strings
+(UTC; a value without an offset is read as UTC). Unknown fields are
+ignored, so a publisher may add fields without breaking notify. Tokens
+(``SECRET_FIELDS``) must never be logged: log ``redact(payload)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+__all__ = [
+    "LOCALES",
+    "MAIL_EVENTS",
+    "SECRET_FIELDS",
+    "MailEvent",
+    "UnknownMailEvent",
+    "ValidationError",
+    "load_payload",
+    "redact",
+]
+
+LOCALES = ("pl", "en")
+DEFAULT_LOCALE = "pl"
+SECRET_FIELDS = frozenset({"token", "undo_token"})
+REDACTED = "***"
+
+_NON_EMPTY = validate.Length(min=1)
+
+
+def _text(**kwargs: Any) -> fields.String:
+    """A required, non-empty string (a company name, a device name, a label)."""
+    return fields.String(required=True, validate=_NON_EMPTY, **kwargs)
+
+
+def _name() -> fields.String:
+    """A person's name that must be sent but may be empty (no name on file)."""
+    return fields.String(required=True, allow_none=True)
+
+
+def _moment(required: bool = True) -> fields.AwareDateTime:
+    """An ISO 8601 datetime; one without an offset is taken as UTC."""
+    if required:
+        return fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+    return fields.AwareDateTime(
+        load_default=None, allow_none=True, default_timezone=dt.timezone.utc
+    )
+
+
+class MailPayloadSchema(Schema):
+    """Fields every mail payload carries: recipient, language, name."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    to = fields.Email(required=True)
+    locale = fields.String(
+        load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES)
+    )
+    full_name = fields.String(load_default="", allow_none=True)
+
+    @post_load
+    def _blank_names(self, data: dict, **kwargs: Any) -> dict:
+        # Templates test names for truthiness; None and "" both mean "no name".
+        for key, value in data.items():
+            if value is None and key.endswith("name"):
+                data[key] = ""
+        return data
+
+
+class MemberInvitedSchema(MailPayloadSchema):
+    company_name = _text()
+    inviter_name = _name()
+    role_label = _text()
+    token = _text()
+    expires_at = _moment()
+
+
+class PasswordResetRequestedSchema(MailPayloadSchema):
+    token = _text()
+    expires_at = _moment()
+
+
+class PasswordChangedSchema(MailPayloadSchema):
+    changed_at = _moment()
+    via = fields.String(required=True, validate=validate.OneOf(("reset", "change")))
+
+
+class EmailChangeRequestedSchema(MailPayloadSchema):
+    """Sent to the NEW address: confirm it."""
+
+    new_email = fields.Email(required=True)
+    token = _text()
+    expires_at = _moment()
+
+
+class EmailChangeNoticeSchema(MailPayloadSchema):
+    """Sent to the OLD address: the undo link reverts the change."""
+
+    new_email = fields.Email(required=True)
+    undo_token = _text()
+
+
+class DevicePairedSchema(MailPayloadSchema):
+    device_name = _text()
+    platform = fields.String(
+        required=True, validate=validate.OneOf(("android", "ios"))
+    )
+    activated_at = _moment()
+
+
+class DeviceBlockedSchema(MailPayloadSchema):
+    device_name = _text()
+    blocked_at = _moment()
+
+
+class LoginLockedOutSchema(MailPayloadSchema):
+    locked_until = _moment()
+
+
+class RoleChangedSchema(MailPayloadSchema):
+    company_name = _text()
+    old_role_label = _text()
+    new_role_label = _text()
+    changed_by_name = _name()
+
+
+class MemberRemovedSchema(MailPayloadSchema):
+    company_name = _text()
+    removed_by_name = _name()
+
+
+class OwnershipTransferRequestedSchema(MailPayloadSchema):
+    company_name = _text()
+    from_name = _name()
+    token = _text()
+    expires_at = _moment()
+
+
+@dataclass(frozen=True)
+class MailEvent:
+    """An e-mail event: its type on the wire, its template, its payload schema."""
+
+    type: str
+    template: str
+    schema: type[Schema]
+
+
+MAIL_EVENTS: dict[str, MailEvent] = {
+    event.type: event
+    for event in (
+        MailEvent("member_invited", "invitation", MemberInvitedSchema),
+        MailEvent("password_reset_requested", "password_reset", PasswordResetRequestedSchema),
+        MailEvent("password_changed", "password_changed", PasswordChangedSchema),
+        MailEvent("email_change_requested", "email_change_confirm", EmailChangeRequestedSchema),
+        MailEvent("email_change_notice", "email_change_notice", EmailChangeNoticeSchema),
+        MailEvent("device_paired", "device_paired", DevicePairedSchema),
+        MailEvent("device_blocked", "device_blocked", DeviceBlockedSchema),
+        MailEvent("login_locked_out", "login_lockout", LoginLockedOutSchema),
+        MailEvent("role_changed", "role_changed", RoleChangedSchema),
+        MailEvent("member_removed", "member_removed", MemberRemovedSchema),
+        MailEvent(
+            "ownership_transfer_requested", "ownership_transfer", OwnershipTransferRequestedSchema
+        ),
+    )
+}
+
+
+class UnknownMailEvent(ValueError):
+    """The event type is not one of MAIL_EVENTS."""
+
+    def __init__(self, event_type: object) -> None:
+        super().__init__(event_type)
+        self.event_type = event_type
+
+    def __str__(self) -> str:
+        return f"unknown mail event type: {self.event_type!r}"
+
+
+def load_payload(event_type: str, payload: Any) -> dict:
+    """Validate and deserialise the payload of a mail event of this type."""
+    try:
+        event = MAIL_EVENTS[event_type]
+    except (KeyError, TypeError):
+        raise UnknownMailEvent(event_type) from None
+    return event.schema().load(payload)
+
+
+def redact(payload: Any) -> Any:
+    """A copy of the payload (or envelope) with every token replaced by "***"."""
+    if isinstance(payload, dict):
+        return {
+            key: REDACTED if key in SECRET_FIELDS else redact(value)
+            for key, value in payload.items()
+        }
+    if isinstance(payload, (list, tuple)):
+        return [redact(item) for item in payload]
+    return payload
