@@ -1,0 +1,45 @@
+# Kadra — `make run` runs the whole system, `make test` runs every suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+
+.PHONY: help venv infra infra-down run test test-unit test-integration bench k8s-check constraints clean
+
+help: ## Show this help
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: $(PYPROJECTS) constraints.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## Create the virtual environment and install every package
+
+infra: ## Bring up RabbitMQ and the database (idempotent)
+	@scripts/infra.sh up
+
+infra-down: ## Stop RabbitMQ and the database
+	@scripts/infra.sh down
+
+run: venv infra ## Run the whole system (Ctrl-C stops it)
+	@$(PY) scripts/run.py
+
+test: venv infra ## Run every suite against the real parts
+	@$(PY) -m pytest
+
+test-unit: venv ## Unit tests only (no network)
+	@$(PY) -m pytest -m "not integration and not e2e" services gateway
+
+bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
+	@$(PY) bench/run.py
+
+constraints: ## Re-pin third-party versions from the current environment
+	@$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean: ## Remove the virtual environment and local state (stops nothing)
+	rm -rf $(VENV) .kadra

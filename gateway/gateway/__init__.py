@@ -1,0 +1,1 @@
+"""Kadra's gateway: the only HTTP surface of the system."""

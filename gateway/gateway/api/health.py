@@ -1,0 +1,69 @@
+"""Liveness, readiness and metrics."""
+from flask import current_app, jsonify
+from flask_smorest import Blueprint
+
+from gateway import rpc
+from gateway.errors import Problem
+from gateway.metrics import metrics_response
+
+SERVICES = ("identity", "users", "devices", "notify")
+READY_TIMEOUT = 2.0
+
+blp = Blueprint("health", __name__, description="Liveness, readiness and metrics of the gateway")
+
+
+@blp.route("/healthz")
+@blp.doc(summary="Liveness: the gateway process answers")
+def healthz():
+    """The process is alive.
+
+    Example answer: `{"status": "ok"}`
+    """
+    return jsonify(status="ok")
+
+
+@blp.route("/readyz")
+@blp.doc(summary="Readiness: the broker, the database and every service answer")
+def readyz():
+    """Ping every service over RabbitMQ at once; each ping writes and reads that service's database.
+
+    Example answer: `{"status": "ready", "checks": {"broker": "ok", "identity": "ok", ...}}`;
+    503 problem+json with `missing: ["users"]` otherwise.
+    """
+    client = current_app.extensions["kadra_rpc"]
+    results = client.call_many([(s, "ping", (), {}) for s in SERVICES], timeout=READY_TIMEOUT)
+    checks = {"broker": "ok"}
+    missing = []
+    for service, result in zip(SERVICES, results):
+        if isinstance(result, rpc.BrokerUnavailable):
+            checks["broker"] = "unavailable"
+            checks[service] = "unknown"
+        elif isinstance(result, Exception):
+            checks[service] = _describe(result)
+            missing.append(service)
+        else:
+            checks[service] = "ok"
+    if checks["broker"] != "ok":
+        missing = ["broker"]
+    if missing:
+        raise Problem("service_unavailable", detail=f"Not ready: {', '.join(missing)}.",
+                      detail_pl=f"Niegotowe: {', '.join(missing)}.",
+                      extra={"missing": missing, "checks": checks})
+    return jsonify(status="ready", checks=checks)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, rpc.CallTimeout):
+        return "timeout"
+    if isinstance(error, rpc.ServiceUnavailable):
+        return "not running"
+    if isinstance(error, rpc.RemoteError) and "pymongo" in error.exc_path:
+        return "database unavailable"
+    return "error"
+
+
+@blp.route("/metrics")
+@blp.doc(summary="Prometheus metrics")
+def metrics():
+    """Requests, latencies and errors per route (Prometheus text format)."""
+    return metrics_response()

@@ -1,0 +1,193 @@
+"""One table from errors to HTTP, and one body shape: RFC 9457 problem+json.
+
+Every error the gateway answers has the same shape:
+`{type, title, title_pl, status, detail, detail_pl, code, request_id, errors?}`
+where `errors` lists the fields at fault: `[{field, message, message_pl}]`.
+Titles and details come in English and Polish, so every frontend can show
+the person's language without a second look-up.
+"""
+import logging
+
+from flask import Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from kadra_defaults.tracing import current_request_id
+from gateway import rpc
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# code -> (status, English title, Polish title)
+PROBLEMS = {
+    "bad_request": (400, "The request is malformed.", "Żądanie jest niepoprawne."),
+    "invalid_json": (400, "The body is not valid JSON.", "Treść żądania nie jest poprawnym JSON-em."),
+    "validation_failed": (422, "Some fields are invalid.", "Niektóre pola są niepoprawne."),
+    "unauthorized": (401, "Authentication is required.", "Wymagane jest zalogowanie."),
+    "forbidden": (403, "You may not do this.", "Nie masz uprawnień do tej operacji."),
+    "not_found": (404, "Not found.", "Nie znaleziono."),
+    "method_not_allowed": (405, "Method not allowed.", "Niedozwolona metoda."),
+    "conflict": (409, "The request conflicts with the current state.", "Żądanie jest sprzeczne z obecnym stanem."),
+    "payload_too_large": (413, "The request body is too large.", "Treść żądania jest zbyt duża."),
+    "unsupported_media_type": (415, "Send JSON (application/json).", "Wyślij dane jako JSON (application/json)."),
+    "too_many_requests": (429, "Too many attempts. Try again later.", "Zbyt wiele prób. Spróbuj ponownie później."),
+    "internal_error": (500, "Something went wrong on our side.", "Wystąpił błąd po naszej stronie."),
+    "service_unavailable": (503, "The service is temporarily unavailable.", "Usługa jest chwilowo niedostępna."),
+    "service_timeout": (504, "The service did not answer in time.", "Usługa nie odpowiedziała na czas."),
+}
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+               415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}
+
+# Remote exception (module path, as nameko sends it) -> problem code.
+# Each service's exceptions.py names what it raises; this is the one place
+# that says what they mean over HTTP.
+REMOTE_ERRORS: dict[str, str] = {}
+
+# Polish for marshmallow's standard messages, so field errors read in both languages.
+_FIELD_MESSAGES_PL = {
+    "Missing data for required field.": "To pole jest wymagane.",
+    "Not a valid email address.": "Nieprawidłowy adres e-mail.",
+    "Not a valid string.": "Wartość musi być tekstem.",
+    "Not a valid integer.": "Wartość musi być liczbą całkowitą.",
+    "Not a valid boolean.": "Wartość musi być logiczna (true/false).",
+    "Field may not be null.": "To pole nie może być puste.",
+    "Unknown field.": "Nieznane pole.",
+    "Invalid input type.": "Nieprawidłowy typ danych.",
+    "Not a valid UUID.": "Nieprawidłowy identyfikator.",
+    "Invalid JSON body.": "Treść żądania nie jest poprawnym JSON-em.",
+}
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem+json body."""
+
+    def __init__(self, code: str, detail: str | None = None, detail_pl: str | None = None,
+                 errors: list | None = None, status: int | None = None, headers: dict | None = None,
+                 extra: dict | None = None):
+        super().__init__(code)
+        self.code = code
+        self.status = status or PROBLEMS[code][0]
+        self.detail = detail
+        self.detail_pl = detail_pl
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def field_error(field: str, message: str, message_pl: str | None = None) -> dict:
+    """One entry of a problem's `errors` list."""
+    return {"field": field, "message": message, "message_pl": message_pl or _FIELD_MESSAGES_PL.get(message, message)}
+
+
+def _flatten(messages, prefix="") -> list:
+    """webargs/marshmallow's nested {location: {field: [msgs]}} -> [{field, message, message_pl}]."""
+    out = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, name))
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            if isinstance(item, (dict, list)):
+                out.extend(_flatten(item, prefix))
+            else:
+                out.append(field_error(prefix or "body", str(item)))
+    else:
+        out.append(field_error(prefix or "body", str(messages)))
+    return out
+
+
+def problem_response(problem: Problem) -> Response:
+    """Serialise a Problem as RFC 9457 problem+json."""
+    status, title_en, title_pl = PROBLEMS.get(problem.code, (problem.status, "Error", "Błąd"))
+    body = {
+        "type": f"urn:kadra:problem:{problem.code}",
+        "title": title_en,
+        "title_pl": title_pl,
+        "status": problem.status,
+        "code": problem.code,
+        "detail": problem.detail or title_en,
+        "detail_pl": problem.detail_pl or problem.detail or title_pl,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    for key, value in problem.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def from_http_exception(error: HTTPException) -> Problem:
+    """Werkzeug/flask-smorest errors (404, 405, webargs' 422, bad JSON) as a Problem."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if status == 400 and messages and "Invalid JSON body." in str(messages):
+        return Problem("invalid_json", errors=[field_error("body", "Invalid JSON body.")])
+    errors = None
+    if messages:
+        # flask-smorest nests by location ("json", "query"); the field is what people need.
+        errors = []
+        for location, fields in messages.items():
+            errors.extend(_flatten(fields) if isinstance(fields, dict) else _flatten(fields, "body"))
+    code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    return Problem(code, status=status, errors=errors)
+
+
+def from_rpc_error(error: rpc.RpcError) -> Problem:
+    """A failed RPC as a Problem: down or slow services are 503/504, known remote errors are mapped."""
+    if isinstance(error, rpc.BrokerUnavailable):
+        return Problem("service_unavailable", detail="The message broker is unavailable.",
+                       detail_pl="Broker wiadomości jest niedostępny.", headers={"Retry-After": "5"})
+    if isinstance(error, rpc.ServiceUnavailable):
+        return Problem("service_unavailable", detail=f"The {error.service} service is unavailable.",
+                       detail_pl=f"Usługa {error.service} jest niedostępna.", headers={"Retry-After": "5"})
+    if isinstance(error, rpc.CallTimeout):
+        return Problem("service_timeout", detail=f"The {error.service} service did not answer in time.",
+                       detail_pl=f"Usługa {error.service} nie odpowiedziała na czas.", headers={"Retry-After": "5"})
+    if isinstance(error, rpc.RemoteError) and error.exc_path in REMOTE_ERRORS:
+        return remote_problem(REMOTE_ERRORS[error.exc_path], error)
+    log.error("unmapped remote error", extra={"exc_path": getattr(error, "exc_path", None)})
+    return Problem("internal_error")
+
+
+def remote_problem(code: str, error: "rpc.RemoteError") -> Problem:
+    """A mapped remote error; services may pass details as a dict in their first argument."""
+    details = error.exc_args[0] if error.exc_args and isinstance(error.exc_args[0], dict) else {}
+    errors = details.get("errors")
+    return Problem(code, detail=details.get("detail"), detail_pl=details.get("detail_pl"),
+                   errors=errors, status=details.get("status"),
+                   headers={k: str(v) for k, v in details.get("headers", {}).items()},
+                   extra=details.get("extra"))
+
+
+def register(app) -> None:
+    """Install the handlers: every error leaves as problem+json.
+
+    Called after flask-smorest's Api is set up, so these replace its JSON error body.
+    """
+
+    @app.errorhandler(Problem)
+    def handle_problem(problem):
+        return problem_response(problem)
+
+    @app.errorhandler(rpc.RpcError)
+    def handle_rpc_error(error):
+        return problem_response(from_rpc_error(error))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error):
+        return problem_response(from_http_exception(error))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error):
+        if isinstance(error, HTTPException):
+            return problem_response(from_http_exception(error))
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem_response(Problem("internal_error"))

@@ -1,0 +1,33 @@
+"""gunicorn settings for the gateway (`gunicorn -c python:gateway.gunicorn_conf ...`)."""
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
+
+from kadra_defaults import config as _settings
+
+bind = f"0.0.0.0:{_settings.get(_settings.GATEWAY_PORT)}"
+workers = int(_os.environ.get("KADRA_GATEWAY_WORKERS", str(2 * (_os.cpu_count() or 1))))
+worker_class = "sync"
+# A sync worker waits for at most one RPC timeout; more than that is a hang.
+timeout = 30
+graceful_timeout = 25
+keepalive = 5
+accesslog = None  # the app logs one JSON line per request, without query strings (they may hold tokens)
+errorlog = "-"
+loglevel = "info"
+
+_metrics_dir = _os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", _os.path.join(_tempfile.gettempdir(), f"kadra-gateway-metrics-{_os.getpid()}"))
+
+
+def on_starting(server):
+    """Start each run with an empty metrics folder."""
+    _shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

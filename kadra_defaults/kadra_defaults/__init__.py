@@ -1,0 +1,1 @@
+"""Kadra service defaults: what every service shares and nothing domain-specific."""

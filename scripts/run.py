@@ -1,0 +1,75 @@
+"""`make run`: the whole of Kadra on this machine until Ctrl-C.
+
+Settings given in the environment win over the defaults picked here: with
+KADRA_SMTP_HOST set, e-mail goes to that server and no local sink starts.
+"""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from system import ROOT, SERVICES, System  # noqa: E402
+
+HEALTH_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
+
+
+def main() -> int:
+    state = os.path.join(ROOT, ".kadra")
+    env = dict(os.environ)
+    use_sink = not env.get("KADRA_SMTP_HOST")
+    env.setdefault("KADRA_GATEWAY_PORT", "8000")
+    port = int(env["KADRA_GATEWAY_PORT"])
+    env.setdefault("KADRA_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    env.setdefault("KADRA_JWT_PRIVATE_KEY_FILE", os.path.join(state, "keys", "jwt-ed25519.pem"))
+    env.setdefault("KADRA_JWT_PUBLIC_KEY_FILE", os.path.join(state, "keys", "jwt-ed25519.pub.pem"))
+    sink = None
+    if use_sink:
+        env["KADRA_SMTP_HOST"], env["KADRA_SMTP_PORT"] = "127.0.0.1", env.get("KADRA_SMTP_PORT") or "1025"
+        sink = {"smtp": f"127.0.0.1:{env['KADRA_SMTP_PORT']}", "http": os.environ.get("KADRA_MAILSINK_HTTP", "127.0.0.1:8025"),
+                "dir": os.path.join(state, "mail")}
+    system = System(env, os.path.join(state, "log"), gateway_port=port, health_ports=HEALTH_PORTS, mailsink=sink)
+
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    print("[run] starting the four services and the gateway ...", flush=True)
+    system.start()
+    try:
+        system.wait_ready(timeout=120, progress=lambda m: print(f"[run] {m}", flush=True))
+    except RuntimeError as error:
+        print(f"[run] {error}", file=sys.stderr)
+        system.stop()
+        return 1
+    print(f"""
+Kadra is running.
+  API            {system.base_url}/api/v1
+  API docs       {system.base_url}/api/docs   (OpenAPI: {system.base_url}/api/v1/openapi.json)
+  Web app        {system.base_url}/app/
+  Readiness      {system.base_url}/readyz   Metrics: {system.base_url}/metrics
+  E-mails        {('http://' + sink['http'] + '/  (files in ' + sink['dir'] + ')') if sink else 'sent to ' + env['KADRA_SMTP_HOST'] + ':' + env.get('KADRA_SMTP_PORT', '')}
+  Logs           {system.log_dir}/<name>.log
+Press Ctrl-C to stop.
+""", flush=True)
+    code = 0
+    while not stopping:
+        dead = system.dead()
+        if dead:
+            print(f"[run] stopped unexpectedly: {', '.join(dead)}\n{system.tails(dead)}", file=sys.stderr)
+            code = 1
+            break
+        time.sleep(0.5)
+    print("[run] stopping ...", flush=True)
+    system.stop()
+    print("[run] stopped.", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

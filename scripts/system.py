@@ -1,0 +1,135 @@
+"""Start and stop the whole of Kadra on one machine: four services, the gateway, a mail sink.
+
+Used by `make run` (scripts/run.py) and by the end-to-end tests, so both start
+the system the same way. The real parts (RabbitMQ, the database) are brought
+up by scripts/infra.sh before this runs.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVICES = ("identity", "users", "devices", "notify")
+BIN = os.path.dirname(sys.executable)
+
+
+class System:
+    """The processes of one running Kadra, each with its own log file."""
+
+    def __init__(self, env: dict, log_dir: str, *, gateway_port: int, health_ports: dict,
+                 mailsink: dict | None = None, gateway_workers: int | None = None):
+        self.env = env
+        self.log_dir = log_dir
+        self.gateway_port = gateway_port
+        self.health_ports = health_ports
+        self.mailsink = mailsink
+        self.gateway_workers = gateway_workers
+        self.procs: dict[str, subprocess.Popen] = {}
+        os.makedirs(log_dir, exist_ok=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def _spawn(self, name: str, argv: list, extra_env: dict | None = None):
+        env = dict(self.env, **(extra_env or {}))
+        log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
+        self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        log.close()
+
+    def start_service(self, name: str):
+        """Start one nameko service (its health endpoints on its own port)."""
+        self._spawn(name, [os.path.join(BIN, "kadra-service"), name],
+                    {"KADRA_HEALTH_PORT": str(self.health_ports[name]), "KADRA_ROOT": ROOT})
+
+    def start_gateway(self):
+        extra = {"KADRA_GATEWAY_PORT": str(self.gateway_port)}
+        if self.gateway_workers:
+            extra["KADRA_GATEWAY_WORKERS"] = str(self.gateway_workers)
+        self._spawn("gateway", [os.path.join(BIN, "kadra-gateway")], extra)
+
+    def start(self):
+        """Start everything (mail sink first, so no early e-mail bounces)."""
+        if self.mailsink:
+            self._spawn("mailsink", [sys.executable, os.path.join(ROOT, "scripts", "mailsink.py"),
+                                     "--smtp", self.mailsink["smtp"], "--http", self.mailsink["http"],
+                                     "--dir", self.mailsink["dir"]])
+        for name in SERVICES:
+            self.start_service(name)
+        self.start_gateway()
+
+    def stop_process(self, name: str, sig=signal.SIGTERM, wait: float = 20.0):
+        """Stop one process (SIGTERM, then SIGKILL after `wait` seconds)."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self, wait: float = 20.0):
+        """Stop the gateway first (no new work), then all services at once, then the sink."""
+        self.stop_process("gateway", wait=wait)
+        for group in (SERVICES, ("mailsink",)):
+            procs = [(n, self.procs.pop(n)) for n in group if n in self.procs]
+            for _, proc in procs:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + wait
+            for _, proc in procs:
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+    def dead(self) -> list[str]:
+        """Names of processes that exited by themselves."""
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def readyz(self, timeout: float = 5.0) -> tuple[int, dict]:
+        """The gateway's /readyz status and body (0 when the gateway doesn't answer)."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+        except (OSError, ValueError):
+            return 0, {}
+
+    def wait_ready(self, timeout: float = 90.0, progress=None) -> dict:
+        """Wait until /readyz answers 200; raise with the logs' tails when it doesn't in time."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            dead = self.dead()
+            if dead:
+                raise RuntimeError(f"exited during start: {', '.join(dead)}\n{self.tails(dead)}")
+            status, body = self.readyz(timeout=3)
+            if status == 200:
+                return body
+            state = body.get("missing") or ["gateway"]
+            if progress and state != last:
+                progress(f"waiting for: {', '.join(state)}")
+            last = state
+            time.sleep(0.5)
+        raise RuntimeError(f"not ready within {timeout:.0f}s: {last}\n{self.tails(list(self.procs))}")
+
+    def tails(self, names, lines: int = 15) -> str:
+        out = []
+        for name in names:
+            path = os.path.join(self.log_dir, f"{name}.log")
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    tail = f.read().decode(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {name}.log ---\n" + "\n".join(tail))
+        return "\n".join(out)

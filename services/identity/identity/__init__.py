@@ -1,0 +1,1 @@
+"""The identity service: accounts, passwords, sessions and one-time tokens."""

@@ -1,0 +1,1 @@
+"""The notify service: e-mail: templates, SMTP, retries and the message log."""
