@@ -1,5 +1,7 @@
 """The gateway's app factory: `gunicorn 'gateway.app:create_app()'`."""
+import importlib
 import logging
+import pkgutil
 import re
 
 from flask import Flask, g, request
@@ -40,11 +42,24 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or RpcClient(
         timeout=settings.get_float(settings.RPC_TIMEOUT))
 
-    from gateway.api import health
-
-    api.register_blueprint(health.blp)
+    for module in _api_modules():
+        api.register_blueprint(module.blp)
+        errors.REMOTE_ERRORS.update(getattr(module, "REMOTE_ERRORS", {}))
     _install_request_context(app)
     return app
+
+
+def _api_modules():
+    """Every module of gateway.api with a `blp` (one blueprint per resource), in name order.
+
+    A module may also carry REMOTE_ERRORS: {remote exception path: problem code}.
+    """
+    import gateway.api
+
+    for info in sorted(pkgutil.iter_modules(gateway.api.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"gateway.api.{info.name}")
+        if hasattr(module, "blp"):
+            yield module
 
 
 def _install_request_context(app: Flask) -> None:
@@ -55,6 +70,15 @@ def _install_request_context(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         set_request_id(g.request_id)
+
+    @app.before_request
+    def check_json_body():
+        """Every request body is JSON: refuse other types and malformed JSON before any route runs."""
+        if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+            if not request.is_json:
+                raise errors.Problem("unsupported_media_type")
+            if request.get_json(silent=True) is None:
+                raise errors.Problem("invalid_json", errors=[errors.field_error("body", "Invalid JSON body.")])
 
     @app.after_request
     def tag_response(response):

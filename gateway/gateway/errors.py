@@ -41,8 +41,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}
 
 # Remote exception (module path, as nameko sends it) -> problem code.
-# Each service's exceptions.py names what it raises; this is the one place
-# that says what they mean over HTTP.
+# Each service's exceptions.py names what it raises; each gateway.api module
+# declares the ones its routes meet in its REMOTE_ERRORS, merged here at start.
 REMOTE_ERRORS: dict[str, str] = {}
 
 # Polish for marshmallow's standard messages, so field errors read in both languages.

@@ -35,7 +35,7 @@ DEFAULTS = {
     PUBLIC_URL: "http://127.0.0.1:8000",
     GATEWAY_PORT: "8000",
     HEALTH_PORT: "8080",
-    RPC_TIMEOUT: "5",
+    RPC_TIMEOUT: "4",
     LOG_LEVEL: "INFO",
     JWT_PRIVATE_KEY_FILE: ".kadra/keys/jwt-ed25519.pem",
     JWT_PUBLIC_KEY_FILE: ".kadra/keys/jwt-ed25519.pub.pem",

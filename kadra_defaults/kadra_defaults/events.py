@@ -1,9 +1,10 @@
 """The event envelope: every event carries `id`, `type`, `occurred_at` and a payload."""
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, fields
 
+from kadra_defaults import clock
 from kadra_defaults.tracing import current_request_id
 
 
@@ -21,8 +22,8 @@ class EnvelopeSchema(Schema):
 
 
 def utcnow() -> datetime:
-    """Now, in UTC, timezone-aware."""
-    return datetime.now(timezone.utc)
+    """Now, in UTC, timezone-aware (the services' clock, see kadra_defaults.clock)."""
+    return clock.now()
 
 
 def envelope(event_type: str, payload: dict, *, event_id: str | None = None,

@@ -8,7 +8,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import config
+from kadra_defaults import clock, config
 
 RPC_CALLS = Counter("kadra_rpc_calls_total", "RPC calls handled", ["service", "method", "outcome"])
 RPC_LATENCY = Histogram(
@@ -57,6 +57,13 @@ class HealthMixin:
     def ping(self):
         """Answer over RabbitMQ after writing and reading this service's own database."""
         return {"service": self.name, **self.store.heartbeat(self.name)}
+
+    @rpc
+    def advance_clock(self, seconds: float = 0, reset: bool = False):
+        """Tests only (KADRA_ALLOW_CLOCK_CONTROL=1): shift this service's clock; returns its now()."""
+        if reset:
+            clock.reset()
+        return clock.advance(seconds).isoformat()
 
     @http("GET", "/healthz")
     def http_healthz(self, request):

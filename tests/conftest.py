@@ -1,0 +1,164 @@
+"""Cross-service suites: what is real and what is not.
+
+Real: RabbitMQ (Debian's rabbitmq-server, a vhost of this test run), the
+MongoDB-compatible server (mongod or FerretDB; databases prefixed for this
+run and dropped after), an SMTP server (scripts/mailsink.py in its own
+process, writing every message to a folder the tests read), and the four
+services and the gateway as real processes started by scripts/system.py —
+the same code `make run` uses. Nothing is faked here; fakes live only in
+the unit folders beside each service.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+import requests
+
+from tests.support.infra import ROOT, create_vhost, delete_vhost, free_port, infra
+from tests.support.mailbox import Mailbox
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from system import SERVICES, System  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def real_parts():
+    """RabbitMQ and the database, up (idempotent: usually already up from `make test`)."""
+    infra("up")
+
+
+@pytest.fixture(scope="session")
+def run_id():
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def vhost(real_parts, run_id):
+    name = f"kadra-test-{run_id}"
+    create_vhost(name)
+    yield name
+    delete_vhost(name)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    """A real SMTP server in its own process; `.mailbox` reads what it received."""
+    folder = str(tmp_path_factory.mktemp("mail"))
+    smtp_port, http_port = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "mailsink.py"),
+                             "--smtp", f"127.0.0.1:{smtp_port}", "--http", f"127.0.0.1:{http_port}", "--dir", folder],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from tests.support.infra import wait_until
+    import socket
+
+    def listening():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", smtp_port)) == 0
+
+    wait_until(listening, 15, what="SMTP sink listening")
+
+    class Smtp:
+        host = "127.0.0.1"
+        port = smtp_port
+        mailbox = Mailbox(folder)
+
+    yield Smtp
+    proc.terminate()
+    proc.wait(10)
+
+
+def _jwt_keys(folder: str) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = os.path.join(folder, "jwt.pem")
+    public = os.path.join(folder, "jwt.pub.pem")
+    with open(private, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(public, "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+@pytest.fixture(scope="session")
+def system_env(vhost, run_id, smtp_server, tmp_path_factory):
+    """The environment of this run's system: its own vhost, databases, SMTP server and keys."""
+    keys = str(tmp_path_factory.mktemp("keys"))
+    private, public = _jwt_keys(keys)
+    gateway_port = free_port()
+    env = dict(os.environ)
+    env.update({
+        "KADRA_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "KADRA_MONGO_URI": "mongodb://127.0.0.1:27017/",
+        "KADRA_MONGO_DB_PREFIX": f"kt{run_id}",
+        "KADRA_SMTP_HOST": smtp_server.host,
+        "KADRA_SMTP_PORT": str(smtp_server.port),
+        "KADRA_SMTP_TLS": "none",
+        "KADRA_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+        "KADRA_GATEWAY_PORT": str(gateway_port),
+        "KADRA_JWT_PRIVATE_KEY_FILE": private,
+        "KADRA_JWT_PUBLIC_KEY_FILE": public,
+        "KADRA_LOG_LEVEL": "INFO",
+        "KADRA_ALLOW_CLOCK_CONTROL": "1",
+    })
+    return env
+
+
+@pytest.fixture(scope="session")
+def system(system_env, tmp_path_factory):
+    """The whole of Kadra, started as `make run` starts it, for this test session."""
+    log_dir = os.environ.get("KADRA_TEST_LOG_DIR") or str(tmp_path_factory.mktemp("logs"))
+    health_ports = {name: free_port() for name in SERVICES}
+    running = System(system_env, log_dir, gateway_port=int(system_env["KADRA_GATEWAY_PORT"]),
+                     health_ports=health_ports, gateway_workers=2)
+    running.start()
+    try:
+        running.wait_ready(timeout=120)
+        yield running
+    finally:
+        running.stop()
+        _drop_databases(system_env["KADRA_MONGO_DB_PREFIX"])
+
+
+def _drop_databases(prefix: str) -> None:
+    from pymongo import MongoClient
+
+    client = MongoClient("mongodb://127.0.0.1:27017/", serverSelectionTimeoutMS=3000)
+    try:
+        for name in client.list_database_names():
+            if name.startswith(prefix + "_"):
+                client.drop_database(name)
+    except Exception:  # cleaning up is best effort; a dead database must not hide the real failure
+        pass
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def api(system):
+    """An HTTP session against this run's gateway; `api.url(path)` builds URLs."""
+    session = requests.Session()
+    session.base = system.base_url
+    session.url = lambda path: system.base_url + path
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    return smtp_server.mailbox
+
+
+@pytest.fixture(scope="session")
+def mongo(real_parts):
+    from pymongo import MongoClient
+
+    client = MongoClient("mongodb://127.0.0.1:27017/", serverSelectionTimeoutMS=5000, tz_aware=True)
+    yield client
+    client.close()

@@ -1,0 +1,97 @@
+"""The walking skeleton against the real parts: readiness, RPC to each service, failure and recovery."""
+import time
+
+import pytest
+
+from tests.support.infra import infra, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("identity", "users", "devices", "notify")
+
+
+def test_readyz_is_200_when_everything_runs(api):
+    response = api.get(api.url("/readyz"))
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"broker": "ok", **{s: "ok" for s in SERVICES}}
+
+
+def test_each_service_answers_rpc_and_writes_and_reads_its_own_database(api, mongo, system_env):
+    prefix = system_env["KADRA_MONGO_DB_PREFIX"]
+    before = {s: mongo[f"{prefix}_{s}"]["heartbeat"].find_one({"_id": s}) for s in SERVICES}
+    time.sleep(0.01)
+    assert api.get(api.url("/readyz")).status_code == 200
+    for service in SERVICES:
+        doc = mongo[f"{prefix}_{service}"]["heartbeat"].find_one({"_id": service})
+        assert doc is not None, f"{service} wrote nothing to its own database"
+        assert before[service] is None or doc["at"] > before[service]["at"], f"{service} did not write again"
+        # and nobody else's database got this service's heartbeat
+        for other in SERVICES:
+            if other != service:
+                assert mongo[f"{prefix}_{other}"]["heartbeat"].find_one({"_id": service}) is None
+
+
+def test_healthz_and_metrics(api):
+    assert api.get(api.url("/healthz")).json() == {"status": "ok"}
+    api.get(api.url("/readyz"))
+    metrics = api.get(api.url("/metrics"))
+    assert metrics.status_code == 200
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    assert 'kadra_http_requests_total{method="GET",route="/readyz"' in metrics.text
+
+
+@pytest.mark.parametrize("method,path,body,headers,status", [
+    ("GET", "/no/such/route", None, {}, 404),
+    ("GET", "/api/v1/no-such-resource", None, {}, 404),
+    ("DELETE", "/healthz", None, {}, 405),
+    ("POST", "/api/v1/devices/x/challenge", "{not json", {"Content-Type": "application/json"}, 400),
+    ("POST", "/api/v1/devices/x/challenge", "[1, 2", {"Content-Type": "application/json"}, 400),
+    ("POST", "/api/v1/devices/x/challenge", "a=b", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+])
+def test_bad_requests_get_problem_json_never_html(api, method, path, body, headers, status):
+    response = api.request(method, api.url(path), data=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["title_pl"]
+    assert "<html" not in response.text.lower()
+
+
+def test_request_id_is_echoed(api):
+    response = api.get(api.url("/healthz"), headers={"X-Request-ID": "trace-me-123"})
+    assert response.headers["X-Request-ID"] == "trace-me-123"
+
+
+@pytest.mark.slow
+def test_stopped_service_makes_readyz_503_and_recovers(api, system):
+    system.stop_process("devices")
+    try:
+        started = time.monotonic()
+        response = api.get(api.url("/readyz"), timeout=10)
+        assert time.monotonic() - started < 5
+        assert response.status_code == 503
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["missing"] == ["devices"]
+        # a route that needs the stopped service answers within 5 s with problem+json
+        started = time.monotonic()
+        response = api.post(api.url("/api/v1/devices/00000000000000000000000000000000/challenge"), timeout=10)
+        assert time.monotonic() - started < 5
+        assert response.status_code in (503, 504)
+        assert response.headers["Content-Type"] == "application/problem+json"
+    finally:
+        system.start_service("devices")
+    wait_until(lambda: api.get(api.url("/readyz")).status_code == 200, 60, what="readyz 200 after restart")
+    response = api.post(api.url("/api/v1/devices/00000000000000000000000000000000/challenge"))
+    assert response.status_code == 404
+
+
+@pytest.mark.slow
+def test_services_and_gateway_reconnect_after_rabbitmq_restart(api, system):
+    assert api.get(api.url("/readyz")).status_code == 200
+    infra("restart", "rabbitmq")
+    wait_until(lambda: api.get(api.url("/readyz"), timeout=10).status_code == 200, 90,
+               interval=1, what="readyz 200 after the broker restart")
+    # every service keeps answering, repeatedly, with no process restarted
+    for _ in range(5):
+        assert api.get(api.url("/readyz")).status_code == 200
+    assert system.dead() == []
