@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run test test-unit test-integration bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run test test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ test-unit: venv ## Unit tests only (no network)
 bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
 	@$(PY) bench/run.py
 
+k8s-check: ## Render every kustomize overlay and validate it offline against the Kubernetes schemas
+	@scripts/k8s_check.sh
+
 constraints: ## Re-pin third-party versions from the current environment
-	@$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	@{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v -e '^-e' -e ' @ file:'; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean: ## Remove the virtual environment and local state (stops nothing)
 	rm -rf $(VENV) .kadra
