@@ -1,0 +1,201 @@
+"""`make bench`: every benchmark in one run on a running system, as ratios to baselines of the same run.
+
+Starts its own Kadra (own vhost, databases, ports, SMTP sink — like the tests),
+measures the baselines (bench/baselines.py), then the figures of each area
+(bench/<area>_bench.py: run(ctx) -> rows), prints one table and writes it as
+JSON to .kadra/bench/ (latest.json and a timestamped copy) for comparison
+between runs. The machine is shared and noisy: run it more than once.
+"""
+import argparse
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "scripts")]
+
+import baselines as b  # noqa: E402
+from system import SERVICES, System  # noqa: E402
+from tests.support.infra import create_vhost, delete_vhost, free_port, wait_until  # noqa: E402
+
+AREAS = ("notify", "identity", "users", "devices")
+
+
+def row(figure, value, unit, baseline=None, baseline_value=None, goal=None, ok=None, ratio=None):
+    if ratio is None and baseline_value:
+        ratio = value / baseline_value
+    return {"figure": figure, "value": value, "unit": unit, "baseline": baseline, "baseline_value": baseline_value,
+            "ratio": ratio, "goal": goal, "ok": ok}
+
+
+def fmt(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def print_table(rows):
+    headers = ("figure", "value", "baseline", "ratio", "goal", "met")
+    lines = []
+    for r in rows:
+        base = f"{fmt(r['baseline_value'])} ({r['baseline']})" if r.get("baseline") else "-"
+        met = "-" if r.get("ok") is None else ("yes" if r["ok"] else "NO")
+        lines.append((r["figure"], f"{fmt(r['value'])} {r['unit']}", base, fmt(r.get("ratio")), r.get("goal") or "-", met))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+
+
+def keys(folder):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private, public = os.path.join(folder, "jwt.pem"), os.path.join(folder, "jwt.pub.pem")
+    with open(private, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(public, "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Kadra benchmarks")
+    parser.add_argument("--only", nargs="*", default=None, help="areas to run (default: all that exist)")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
+    args = parser.parse_args()
+    run_id = uuid.uuid4().hex[:8]
+    work = tempfile.mkdtemp(prefix="kadra-bench-")
+    vhost = f"kadra-bench-{run_id}"
+    create_vhost(vhost)
+    amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    smtp_port, mail_http = free_port(), free_port()
+    mail_dir = os.path.join(work, "mail")
+    port = free_port()
+    private, public = keys(work)
+    env = dict(os.environ, KADRA_AMQP_URI=amqp, KADRA_MONGO_DB_PREFIX=f"kb{run_id}", KADRA_SMTP_HOST="127.0.0.1",
+               KADRA_SMTP_PORT=str(smtp_port), KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
+               KADRA_JWT_PRIVATE_KEY_FILE=private, KADRA_JWT_PUBLIC_KEY_FILE=public, KADRA_LOG_LEVEL="WARNING",
+               KADRA_ALLOW_CLOCK_CONTROL="1")
+    system = System(env, os.path.join(work, "logs"), gateway_port=port,
+                    health_ports={s: free_port() for s in SERVICES},
+                    mailsink={"smtp": f"127.0.0.1:{smtp_port}", "http": f"127.0.0.1:{mail_http}", "dir": mail_dir})
+    rows, extra = [], []
+    hello = echo = None
+    seconds = 4 if args.quick else 8
+    try:
+        print(f"[bench] starting the system (logs in {system.log_dir})", flush=True)
+        system.start()
+        system.wait_ready(120)
+        time.sleep(3)
+        idle = b.rss_mb([p.pid for n, p in system.procs.items() if n != "mailsink"]
+                        + b.pids_of("beam.smp") + b.pids_of("ferretdb|mongod"))
+        rows.append(row("whole system idle: RabbitMQ, database, 4 services, gateway", idle, "MB RSS",
+                        goal="<= 1250 MB", ok=idle <= 1250))
+
+        hello_port = free_port()
+        hello = b.start_hello(hello_port)
+        wait_until(lambda: subprocess.run(["curl", "-sf", f"http://127.0.0.1:{hello_port}/hello"],
+                                          capture_output=True).returncode == 0, 30, what="hello app")
+        print("[bench] baseline: bare Flask hello under the gateway's gunicorn settings", flush=True)
+        flask_hello = b.wrk(f"http://127.0.0.1:{hello_port}/hello", seconds=seconds)
+        print("[bench] gateway /healthz", flush=True)
+        healthz = b.wrk(f"{system.base_url}/healthz", seconds=seconds)
+        rows.append(row("gateway GET /healthz", healthz["rps"], "req/s", "bare Flask hello", flask_hello["rps"],
+                        goal="(overhead of the gateway's middleware)"))
+
+        echo = b.start_echo(amqp, os.path.join(system.log_dir, "echo.log"))
+        from gateway.rpc import RpcClient
+
+        probe = RpcClient(amqp, timeout=2)
+        wait_until(lambda: not isinstance(probe.call_many([("bench_echo", "echo", (1,), {})])[0], Exception), 60,
+                   what="echo service")
+        probe.close()
+        print("[bench] baseline: bare pika request/reply; echo RPC", flush=True)
+        pika_rr = b.bare_pika_round_trip(amqp)
+        one = b.echo_rpc_one_in_flight(amqp)
+        many = b.echo_rpc_many_in_flight(amqp, seconds=seconds / 2)
+        rows.append(row("echo RPC from the gateway's client, 1 in flight, p99", one["p99_ms"], "ms",
+                        "bare pika request/reply p99", pika_rr["p99_ms"], goal="<= 3 ms", ok=one["p99_ms"] <= 3))
+        rows.append(row("echo RPC from the gateway's client, 1 in flight, p50", one["p50_ms"], "ms",
+                        "bare pika request/reply p50", pika_rr["p50_ms"]))
+        rows.append(row("echo RPC, many in flight (4 processes x 8)", many["rps"], "calls/s", "echo RPC, 1 in flight",
+                        one["rps"]))
+        print("[bench] baseline: argon2id verify", flush=True)
+        params = b.argon2_parameters()
+        cores = os.cpu_count() or 1
+        argon_one = b.argon2_verify_rate(1, seconds=seconds / 2, params=params)
+        argon_all = b.argon2_verify_rate(cores, seconds=seconds / 2, params=params)
+        rows.append(row(f"argon2id verify, {cores} processes (m={params['memory_cost'] // 1024} MiB, "
+                        f"t={params['time_cost']}, p={params['parallelism']})", argon_all, "verify/s",
+                        "1 process", argon_one))
+        print("[bench] baseline: pika persistent publish-with-confirm -> consume -> ack", flush=True)
+        confirm = b.pika_confirm_loop(amqp, messages=3000 if args.quick else 5000)
+        rows.append(row("bare pika publish-with-confirm -> consume -> ack", confirm["rate"], "msg/s"))
+
+        ctx = {"system": system, "base_url": system.base_url, "env": env, "amqp_uri": amqp, "mail_dir": mail_dir,
+               "quick": args.quick, "seconds": seconds, "work": work,
+               "baselines": {"flask_hello_rps": flask_hello["rps"], "flask_hello_port": hello_port,
+                             "echo_rpc_rps_one": one["rps"], "echo_rpc_rps_many": many["rps"],
+                             "echo_rpc_p99_ms": one["p99_ms"], "argon2_verify_one": argon_one,
+                             "argon2_verify_all": argon_all, "argon2_params": params,
+                             "pika_confirm_rps": confirm["rate"]}}
+        for area in AREAS:
+            if args.only is not None and area not in args.only:
+                continue
+            try:
+                module = importlib.import_module(f"{area}_bench")
+            except ImportError:
+                extra.append(f"{area}: no benchmark yet (bench/{area}_bench.py)")
+                continue
+            print(f"[bench] {area}", flush=True)
+            try:
+                rows.extend(module.run(ctx))
+            except Exception:
+                extra.append(f"{area}: benchmark failed:\n{traceback.format_exc()}")
+    finally:
+        for proc in (hello, echo):
+            if proc is not None:
+                b.stop(proc)
+        system.stop()
+        delete_vhost(vhost)
+        from pymongo import MongoClient
+
+        client = MongoClient(serverSelectionTimeoutMS=3000)
+        for name in client.list_database_names():
+            if name.startswith(f"kb{run_id}_"):
+                client.drop_database(name)
+        client.close()
+
+    print()
+    print_table(rows)
+    for note in extra:
+        print(f"\n[bench] {note}")
+    out_dir = os.path.join(ROOT, ".kadra", "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report = {"when": stamp, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows,
+              "notes": extra}
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        with open(os.path.join(out_dir, name), "w") as f:
+            json.dump(report, f, indent=2, default=str)
+    print(f"\n[bench] written to {os.path.join(out_dir, 'latest.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
