@@ -11,11 +11,29 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from system import ROOT, SERVICES, System  # noqa: E402
 
-HEALTH_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
+
+
+def ensure_jwt_keys(private_path: str, public_path: str) -> None:
+    """An Ed25519 key pair for access tokens on this machine, made once (production mounts its own)."""
+    if os.path.exists(private_path) and os.path.exists(public_path):
+        return
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    os.makedirs(os.path.dirname(private_path), mode=0o700, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(public_path, "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    print(f"[run] made a token signing key pair in {os.path.dirname(private_path)}", flush=True)
 
 
 def main() -> int:
-    state = os.path.join(ROOT, ".kadra")
+    state = os.environ.get("KADRA_STATE_DIR") or os.path.join(ROOT, ".kadra")
     env = dict(os.environ)
     use_sink = not env.get("KADRA_SMTP_HOST")
     env.setdefault("KADRA_GATEWAY_PORT", "8000")
@@ -28,7 +46,11 @@ def main() -> int:
         env["KADRA_SMTP_HOST"], env["KADRA_SMTP_PORT"] = "127.0.0.1", env.get("KADRA_SMTP_PORT") or "1025"
         sink = {"smtp": f"127.0.0.1:{env['KADRA_SMTP_PORT']}", "http": os.environ.get("KADRA_MAILSINK_HTTP", "127.0.0.1:8025"),
                 "dir": os.path.join(state, "mail")}
-    system = System(env, os.path.join(state, "log"), gateway_port=port, health_ports=HEALTH_PORTS, mailsink=sink)
+    ensure_jwt_keys(env["KADRA_JWT_PRIVATE_KEY_FILE"], env["KADRA_JWT_PUBLIC_KEY_FILE"])
+    base = int(env.get("KADRA_HEALTH_PORT_BASE", "8101"))
+    health_ports = {name: base + i for i, name in enumerate(SERVICES)}
+    system = System(env, os.path.join(state, "log"), gateway_port=port,
+                    health_ports=health_ports, mailsink=sink)
 
     stopping = False
 
