@@ -1,0 +1,179 @@
+"""gateway.auth: local verification of access tokens and the revocation set. No network."""
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import jsonify
+
+from gateway import auth, feed, rpc
+from gateway.app import create_app
+from gateway.auth import Principal, authenticated, current_principal
+
+KEY = Ed25519PrivateKey.generate()
+OTHER_KEY = Ed25519PrivateKey.generate()
+PUBLIC_PEM = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class FakeRpc:
+    def __init__(self, active=True):
+        self.active = active
+        self.calls = []
+
+    def call(self, service, method, *args, timeout=None, **kwargs):
+        self.calls.append((service, method, kwargs))
+        if isinstance(self.active, Exception):
+            raise self.active
+        return {"active": self.active}
+
+    def call_many(self, calls, timeout=None):
+        return [self.call(s, m, *a, **k) for s, m, a, k in calls]
+
+    def __getattr__(self, service):
+        return rpc._ServiceProxy(self, service)
+
+
+def token(key=KEY, **overrides):
+    now = int(time.time())
+    claims = {"sub": "acc1", "sid": "sess1", "aud": "kadra", "typ": "access", "iat": now, "exp": now + 900}
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm="EdDSA")
+
+
+@pytest.fixture
+def fake_rpc():
+    return FakeRpc()
+
+
+@pytest.fixture
+def client(fake_rpc):
+    app = create_app({"TESTING": True, "RPC_CLIENT": fake_rpc, "JWT_PUBLIC_KEY": PUBLIC_PEM,
+                      "KADRA_FEED_DISABLED": True})
+
+    @app.route("/t/whoami")
+    @authenticated
+    def whoami():
+        p = current_principal()
+        return jsonify(account_id=p.account_id, session_id=p.session_id, device_id=p.device_id)
+
+    @app.route("/t/device")
+    @authenticated(device=True)
+    def device_only():
+        return jsonify(device_id=current_principal().device_id)
+
+    auth.revocations.replace([])
+    return app.test_client()
+
+
+@pytest.fixture
+def live_feed(monkeypatch):
+    monkeypatch.setattr(feed, "live", lambda: True)
+
+
+def get(client, tok, path="/t/whoami"):
+    return client.get(path, headers={"Authorization": f"Bearer {tok}"} if tok is not None else {})
+
+
+def test_valid_token_gives_the_principal(client, live_feed):
+    response = get(client, token())
+    assert response.status_code == 200
+    assert response.json == {"account_id": "acc1", "session_id": "sess1", "device_id": None}
+
+
+def test_missing_token_is_401_problem_with_bearer_challenge(client):
+    response = get(client, None)
+    assert response.status_code == 401
+    assert response.content_type == "application/problem+json"
+    assert response.json["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def _none_token():
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).rstrip(b"=").decode()
+    now = int(time.time())
+    body = base64.urlsafe_b64encode(json.dumps({"sub": "acc1", "sid": "s", "aud": "kadra", "typ": "access",
+                                                "iat": now, "exp": now + 900}).encode()).rstrip(b"=").decode()
+    return f"{header}.{body}."
+
+
+def _hs256_with_public_key():
+    now = int(time.time())
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()).rstrip(b"=")
+    body = base64.urlsafe_b64encode(json.dumps({"sub": "acc1", "sid": "s", "aud": "kadra", "typ": "access",
+                                                "iat": now, "exp": now + 900}).encode()).rstrip(b"=")
+    import hashlib
+    import hmac
+    sig = base64.urlsafe_b64encode(hmac.new(PUBLIC_PEM, header + b"." + body, hashlib.sha256).digest()).rstrip(b"=")
+    return (header + b"." + body + b"." + sig).decode()
+
+
+@pytest.mark.parametrize("bad", [
+    pytest.param(lambda: _none_token(), id="alg-none"),
+    pytest.param(lambda: _hs256_with_public_key(), id="alg-confusion-hs256"),
+    pytest.param(lambda: token(key=OTHER_KEY), id="wrong-key"),
+    pytest.param(lambda: token(exp=int(time.time()) - 60, iat=int(time.time()) - 1000), id="expired"),
+    pytest.param(lambda: token(aud="other"), id="wrong-aud"),
+    pytest.param(lambda: token(aud=None), id="no-aud"),
+    pytest.param(lambda: token(typ="refresh"), id="typ-refresh"),
+    pytest.param(lambda: token(sid=None), id="no-sid"),
+    pytest.param(lambda: "rt_" + "A" * 43, id="opaque-refresh-token"),
+    pytest.param(lambda: "", id="empty"),
+])
+def test_bad_tokens_are_401(client, live_feed, bad):
+    response = get(client, bad())
+    assert response.status_code == 401
+    assert response.json["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_device_route_needs_a_device_token(client, live_feed):
+    assert get(client, token(), "/t/device").status_code == 403
+    response = get(client, token(did="dev1"), "/t/device")
+    assert response.status_code == 200 and response.json == {"device_id": "dev1"}
+
+
+def test_revoked_session_device_and_account_cutoff(client, live_feed):
+    until = time.time() + 900
+    assert get(client, token()).status_code == 200
+    auth.revocations.apply({"entries": [{"sid": "sess1", "until": until}]})
+    assert get(client, token()).status_code == 401
+    assert get(client, token(sid="sess2")).status_code == 200
+    auth.revocations.apply({"entries": [{"did": "dev9", "until": until}]})
+    assert get(client, token(sid="sess3", did="dev9")).status_code == 401
+    now = int(time.time())
+    auth.revocations.apply({"entries": [{"sub": "acc2", "before": now, "until": until}]})
+    assert get(client, token(sub="acc2", sid="s4", iat=now - 10)).status_code == 401
+    assert get(client, token(sub="acc2", sid="s5", iat=now)).status_code == 200
+
+
+def test_expired_revocations_are_forgotten():
+    revs = auth.Revocations()
+    revs.replace([{"sid": "a", "until": 100.0}, {"did": "d", "until": 300.0}])
+    assert revs.is_revoked({"sid": "a"}, now=50)
+    assert not revs.is_revoked({"sid": "a"}, now=150)
+    assert revs.is_revoked({"sid": "x", "did": "d"}, now=150)
+    revs.is_revoked({"sid": "a"}, now=1000)
+    assert len(revs) == 0
+
+
+def test_without_a_live_feed_each_request_asks_identity(client, fake_rpc):
+    assert get(client, token()).status_code == 200
+    assert fake_rpc.calls[-1][:2] == ("identity", "check_access")
+    assert fake_rpc.calls[-1][2]["sid"] == "sess1"
+    fake_rpc.active = False
+    assert get(client, token()).status_code == 401
+
+
+def test_without_a_live_feed_and_no_broker_the_answer_is_503_not_200(client, fake_rpc):
+    fake_rpc.active = rpc.BrokerUnavailable("down")
+    assert get(client, token()).status_code == 503
+
+
+def test_principal_is_frozen():
+    p = Principal("a", "s", None)
+    with pytest.raises(Exception):
+        p.account_id = "b"
