@@ -1,0 +1,224 @@
+"""Who may do what in which company, answered in the gateway without an RPC on the hot path.
+
+Each gunicorn worker keeps the memberships it has asked the users service about:
+(company_id, account_id) -> {role, permissions} or None (not a member). The users service
+publishes `{"kind": "membership", "data": {"company_id", "account_id"?}}` on the gateway feed
+(with a publisher confirm, before its RPC answers) whenever a membership changes; the feed thread
+drops the entry here, so the change applies to the person's very next request.
+
+Two races, both closed:
+- a change published while this worker is filling the same entry: every invalidation bumps a
+  generation counter; a fill stores its answer only if no invalidation happened since it asked;
+- the feed down (broker restart, worker start): while `feed.live()` is false every check asks the
+  users service; on every (re)connect the feed calls `clear()` (resync) before it delivers anything,
+  so nothing missed while disconnected survives.
+
+Service tokens (for the product's other apps on `permissions/check`): `kst1.<payload>.<mac>` where
+payload is base64url JSON `{"name", "iat", "exp"}` and mac is base64url HMAC-SHA256 over
+`kst1.<payload>` with KADRA_SERVICE_TOKEN_SECRET (or, without it, the key file
+KADRA_SERVICE_TOKEN_SECRET_FILE, default `.kadra/keys/service-token.secret`). Issue one with
+`kadra-service-token --name invoicing` (services/users/users/service_token.py).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+import time
+
+from flask import current_app
+
+from gateway import feed
+from gateway.errors import Problem
+
+KIND = "membership"
+MAX_ENTRIES = 100_000
+# Belt and braces: even with a live feed an entry is re-asked after this long.
+ENTRY_TTL = 300.0
+COMPANY_ID = re.compile(r"^[0-9a-f]{32}$")
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+SECRET_ENV = "KADRA_SERVICE_TOKEN_SECRET"
+SECRET_FILE_ENV = "KADRA_SERVICE_TOKEN_SECRET_FILE"
+DEFAULT_SECRET_FILE = ".kadra/keys/service-token.secret"
+SERVICE_TOKEN_PREFIX = "kst1."
+
+_MISSING = object()
+
+
+class MembershipCache:
+    """This process's memberships, kept current by the gateway feed."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, dict | None]] = {}
+        self._generation = 0
+        self.hits = self.misses = self.bypasses = 0
+
+    def on_change(self, data: dict) -> None:
+        """A feed message: forget the membership (or the whole company, or everything)."""
+        company_id = data.get("company_id") if isinstance(data, dict) else None
+        account_id = data.get("account_id") if isinstance(data, dict) else None
+        with self._lock:
+            self._generation += 1
+            if company_id and account_id:
+                self._entries.pop((company_id, account_id), None)
+            elif company_id:
+                for key in [k for k in self._entries if k[0] == company_id]:
+                    del self._entries[key]
+            else:
+                self._entries.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the feed's resync on every (re)connect)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def forget(self, company_id: str, account_id: str | None = None) -> None:
+        """This worker changed the membership itself: don't wait for the feed."""
+        self.on_change({"company_id": company_id, "account_id": account_id})
+
+    def lookup(self, company_id: str, account_id: str, fetch) -> dict | None:
+        """The membership, from the cache when the feed is live, else from `fetch()` (the users service)."""
+        if not feed.live():
+            self.bypasses += 1
+            return fetch()
+        key = (company_id, account_id)
+        now = time.monotonic()
+        entry = self._entries.get(key, _MISSING)
+        if entry is not _MISSING and entry[0] > now:
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        with self._lock:
+            generation = self._generation
+        value = fetch()
+        with self._lock:
+            # Only if nothing changed while we asked: an answer from before a change must not stay.
+            if generation == self._generation and feed.live():
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (now + ENTRY_TTL, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+cache = MembershipCache()
+_installed = {"done": False}
+
+
+def install() -> None:
+    """Subscribe this process's cache to the feed (idempotent) and make sure the feed thread runs."""
+    if not _installed["done"]:
+        feed.subscribe(KIND, cache.on_change, resync=cache.clear)
+        _installed["done"] = True
+    if not current_app.config.get("KADRA_FEED_DISABLED"):
+        feed.ensure_started()
+
+
+def membership(company_id: str, account_id: str) -> dict | None:
+    """{role, permissions} of the account in the company, or None."""
+    if not (isinstance(company_id, str) and COMPANY_ID.match(company_id)):
+        return None
+    if not (isinstance(account_id, str) and ACCOUNT_ID.match(account_id)):
+        return None
+    install()
+    rpc = current_app.extensions["kadra_rpc"]
+    return cache.lookup(company_id, account_id, lambda: rpc.call("users", "membership", company_id, account_id))
+
+
+def allowed(company_id: str, account_id: str, permission: str) -> bool:
+    found = membership(company_id, account_id)
+    return found is not None and permission in found["permissions"]
+
+
+def not_found() -> Problem:
+    return Problem("not_found", detail="No such company, or you are not a member of it.",
+                   detail_pl="Nie ma takiej firmy albo nie należysz do niej.")
+
+
+def require(company_id: str, account_id: str, permission: str | None = None) -> dict:
+    """The caller's membership; 404 for a non-member (never revealing the company), 403 without the permission."""
+    found = membership(company_id, account_id)
+    if found is None:
+        raise not_found()
+    if permission is not None and permission not in found["permissions"]:
+        raise Problem("forbidden", detail=f"Your role does not allow this ({permission}).",
+                      detail_pl=f"Twoja rola na to nie pozwala ({permission}).")
+    return found
+
+
+# service tokens
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def service_token_secret() -> bytes | None:
+    """The HMAC key: KADRA_SERVICE_TOKEN_SECRET, else the key file (None when neither exists)."""
+    value = os.environ.get(SECRET_ENV)
+    if value:
+        return value.encode()
+    path = os.environ.get(SECRET_FILE_ENV) or DEFAULT_SECRET_FILE
+    try:
+        with open(path, "rb") as f:
+            content = f.read().strip()
+    except OSError:
+        return None
+    return content or None
+
+
+def sign_service_token(name: str, secret: bytes, lifetime_days: float = 365, now: float | None = None) -> str:
+    """A service token for the app `name`."""
+    issued = int(time.time() if now is None else now)
+    payload = _b64(json.dumps({"name": name, "iat": issued, "exp": issued + int(lifetime_days * 86400)},
+                              separators=(",", ":")).encode())
+    signed = f"{SERVICE_TOKEN_PREFIX}{payload}"
+    mac = hmac.new(secret, signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{_b64(mac)}"
+
+
+def verify_service_token(token: str, secret: bytes | None, now: float | None = None) -> str | None:
+    """The app's name when the token is genuine and unexpired, else None."""
+    if not secret or not isinstance(token, str) or not token.startswith(SERVICE_TOKEN_PREFIX):
+        return None
+    signed, _, mac = token.rpartition(".")
+    try:
+        expected = hmac.new(secret, signed.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            return None
+        claims = json.loads(_unb64(signed[len(SERVICE_TOKEN_PREFIX):]))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("name"), str):
+        return None
+    if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
+        return None
+    return claims["name"]
+
+
+_secret_cache: dict[str, tuple[float, bytes | None]] = {}
+
+
+def service_caller(bearer: str | None) -> str | None:
+    """The app name of a valid service token in `bearer` (the secret is re-read at most every 10 s)."""
+    if not bearer or not bearer.startswith(SERVICE_TOKEN_PREFIX):
+        return None
+    cached = _secret_cache.get("secret")
+    now = time.monotonic()
+    if cached is None or cached[0] < now:
+        cached = (now + 10, service_token_secret())
+        _secret_cache["secret"] = cached
+    return verify_service_token(bearer, cached[1])

@@ -1,0 +1,89 @@
+"""The gateway's membership cache and service tokens, without a broker: the feed's state is patched."""
+import threading
+
+import pytest
+
+from gateway import feed, permissions
+from gateway.permissions import MembershipCache, sign_service_token, verify_service_token
+
+MANAGER = {"role": "manager", "permissions": ["users.manage"]}
+EMPLOYEE = {"role": "employee", "permissions": ["invoices.write"]}
+
+
+@pytest.fixture
+def live(monkeypatch):
+    state = {"live": True}
+    monkeypatch.setattr(feed, "live", lambda: state["live"])
+    return state
+
+
+def test_live_feed_answers_from_the_cache(live):
+    cache, calls = MembershipCache(), []
+    fetch = lambda: calls.append(1) or MANAGER  # noqa: E731
+    assert cache.lookup("c", "a", fetch) == MANAGER
+    assert cache.lookup("c", "a", fetch) == MANAGER
+    assert len(calls) == 1 and cache.hits == 1
+
+
+def test_a_change_message_makes_the_next_lookup_ask_again(live):
+    cache = MembershipCache()
+    cache.lookup("c", "a", lambda: MANAGER)
+    cache.on_change({"company_id": "c", "account_id": "a"})
+    assert cache.lookup("c", "a", lambda: EMPLOYEE) == EMPLOYEE
+    cache.on_change({"company_id": "c"})
+    assert cache.lookup("c", "a", lambda: None) is None
+
+
+def test_a_change_during_a_fill_is_not_overwritten_by_the_stale_answer(live):
+    cache = MembershipCache()
+    asked, release = threading.Event(), threading.Event()
+
+    def slow_fetch():
+        asked.set()
+        release.wait(5)
+        return MANAGER  # the answer from before the change
+
+    filler = threading.Thread(target=lambda: cache.lookup("c", "a", slow_fetch))
+    filler.start()
+    asked.wait(5)
+    cache.on_change({"company_id": "c", "account_id": "a"})  # the change lands meanwhile
+    release.set()
+    filler.join(5)
+    assert cache.lookup("c", "a", lambda: EMPLOYEE) == EMPLOYEE
+
+
+def test_without_the_feed_every_lookup_asks_the_service(live):
+    cache, calls = MembershipCache(), []
+    live["live"] = False
+    for _ in range(3):
+        cache.lookup("c", "a", lambda: calls.append(1) or MANAGER)
+    assert len(calls) == 3 and len(cache) == 0 and cache.bypasses == 3
+
+
+def test_resync_forgets_everything(live):
+    cache = MembershipCache()
+    cache.lookup("c", "a", lambda: MANAGER)
+    cache.clear()
+    assert cache.lookup("c", "a", lambda: None) is None
+
+
+def test_service_tokens_verify_only_with_the_same_secret_and_until_expiry():
+    token = sign_service_token("invoicing", b"s3cret", lifetime_days=1, now=1000)
+    assert verify_service_token(token, b"s3cret", now=1001) == "invoicing"
+    assert verify_service_token(token, b"other", now=1001) is None
+    assert verify_service_token(token, b"s3cret", now=1000 + 86400) is None
+    assert verify_service_token(token[:-2] + "AA", b"s3cret", now=1001) is None
+    assert verify_service_token(token, None, now=1001) is None
+
+
+def test_the_issuing_command_and_the_gateway_agree():
+    from users.service_token import issue
+
+    token = issue("invoicing", b"k" * 32, days=1)
+    assert verify_service_token(token, b"k" * 32) == "invoicing"
+
+
+def test_ids_of_the_wrong_shape_are_not_members_without_asking(monkeypatch):
+    monkeypatch.setattr(permissions, "install", lambda: pytest.fail("should not get this far"))
+    assert permissions.membership("../etc", "a") is None
+    assert permissions.membership("f" * 32, "bad id!") is None
