@@ -75,8 +75,8 @@ ferretdb_build() {
   say "building FerretDB $FERRETDB_VERSION once into $FERRETDB_BIN (about a minute)"
   mkdir -p "$CACHE"
   local start=$SECONDS
-  (cd "$ROOT/scripts/ferretdb" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -trimpath -o "$FERRETDB_BIN.tmp" . \
-    || GOTOOLCHAIN=local GOSUMDB=off GOFLAGS=-mod=mod go build -trimpath -ldflags=-checklinkname=0 -o "$FERRETDB_BIN.tmp" .)
+  (cd "$ROOT/scripts/ferretdb" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN.tmp" . \
+    || GOTOOLCHAIN=local GOSUMDB=off go build -trimpath -ldflags=-checklinkname=0 -o "$FERRETDB_BIN.tmp" .)
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
   say "FerretDB built in $((SECONDS - start)) s"
 }
