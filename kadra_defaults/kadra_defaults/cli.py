@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"kadra-service: no config at {path} (set KADRA_ROOT to the repository or /app)\n")
         raise SystemExit(2)
     # eventlet announces its deprecation on import; nameko 2.x still needs it.
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
     from nameko.cli.main import main as nameko_main
 
     service_class = f"{service.capitalize()}Service"
