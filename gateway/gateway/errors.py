@@ -45,6 +45,11 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 # declares the ones its routes meet in its REMOTE_ERRORS, merged here at start.
 REMOTE_ERRORS: dict[str, str] = {}
 
+# Failures of a dependency behind a service (its database, the broker): 503, not 500.
+TRANSIENT_REMOTE_PREFIXES = ("pymongo.errors.", "kombu.exceptions.", "amqp.exceptions.", "pika.exceptions.",
+                             "nameko.exceptions.RpcConnectionError", "socket.", "builtins.ConnectionError",
+                             "builtins.ConnectionRefusedError", "builtins.TimeoutError")
+
 # Polish for marshmallow's standard messages, so field errors read in both languages.
 _FIELD_MESSAGES_PL = {
     "Missing data for required field.": "To pole jest wymagane.",
@@ -153,6 +158,11 @@ def from_rpc_error(error: rpc.RpcError) -> Problem:
                        detail_pl=f"Usługa {error.service} nie odpowiedziała na czas.", headers={"Retry-After": "5"})
     if isinstance(error, rpc.RemoteError) and error.exc_path in REMOTE_ERRORS:
         return remote_problem(REMOTE_ERRORS[error.exc_path], error)
+    if isinstance(error, rpc.RemoteError) and error.exc_path.startswith(TRANSIENT_REMOTE_PREFIXES):
+        # The service is up but its database or the broker behind it is not: try again shortly.
+        log.warning("transient remote error", extra={"exc_path": error.exc_path})
+        return Problem("service_unavailable", detail="A service's database is temporarily unavailable.",
+                       detail_pl="Baza danych usługi jest chwilowo niedostępna.", headers={"Retry-After": "5"})
     log.error("unmapped remote error", extra={"exc_path": getattr(error, "exc_path", None)})
     return Problem("internal_error")
 

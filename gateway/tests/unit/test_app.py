@@ -67,6 +67,9 @@ def test_readyz_503_names_the_broker_when_it_is_down(make_client):
     (rpc.CallTimeout("devices", "issue_challenge", 4), 504, "service_timeout"),
     (rpc.RemoteError("devices.exceptions.DeviceNotFound", "DeviceNotFound", "x"), 404, "not_found"),
     (rpc.RemoteError("somewhere.Unknown", "Unknown", "boom"), 500, "internal_error"),
+    (rpc.RemoteError("pymongo.errors.AutoReconnect", "AutoReconnect", "boom"), 503, "service_unavailable"),
+    (rpc.RemoteError("pymongo.errors.ServerSelectionTimeoutError", "ServerSelectionTimeoutError", "boom"), 503,
+     "service_unavailable"),
 ])
 def test_rpc_errors_become_problem_json(make_client, error, status, code):
     response = make_client({"devices": error}).post("/api/v1/devices/abc/challenge")
