@@ -1,0 +1,133 @@
+// Log in, sign up, "przypomnij hasło" (forgot password) and the reset page its e-mail link opens.
+import {call, login as apiLogin, session} from "../api.js";
+import {lang, t} from "../i18n.js";
+import {field, h, notice, setFieldError, submitting} from "../ui.js";
+
+function card(ctx, title, ...children) {
+  const section = h("section", {class: "card narrow"}, h("h1", {}, title), ...children);
+  ctx.main.append(section);
+  return section;
+}
+
+function form(onsubmit, ...children) {
+  const el = h("form", {novalidate: true}, ...children);
+  el.addEventListener("submit", (event) => { event.preventDefault(); onsubmit(el); });
+  return el;
+}
+
+const values = (el) => Object.fromEntries(new FormData(el).entries());
+
+function requireFilled(el, names) {
+  let ok = true;
+  for (const name of names) {
+    const input = el.elements[name];
+    if (input && !input.value.trim()) { setFieldError(el, name, t("required")); ok = false; }
+  }
+  if (!ok) el.querySelector("[aria-invalid=true]").focus();
+  return ok;
+}
+
+export async function login(ctx) {
+  if (session.loggedIn && ctx.me) return ctx.afterLogin();
+  const el = form(async (f) => {
+    if (!requireFilled(f, ["email", "password"])) return;
+    const {email, password} = values(f);
+    const ok = await submitting(f, async () => { await apiLogin(email.trim(), password); return true; });
+    if (ok) ctx.afterLogin();
+  },
+  field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),
+  field({name: "password", label: t("password"), type: "password", autocomplete: "current-password", required: true}),
+  h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary", id: "login-submit"}, t("login_button"))));
+  card(ctx, t("login_title"), el,
+    h("p", {}, h("a", {href: "/app/forgot-password", id: "forgot-link"}, t("forgot_link"))),
+    h("p", {}, `${t("no_account")} `, h("a", {href: "/app/signup"}, t("signup_link"))));
+  el.querySelector("input").focus();
+}
+
+export async function signup(ctx) {
+  const el = form(async (f) => {
+    if (!requireFilled(f, ["email", "password", "full_name", "company_name"])) return;
+    const body = values(f);
+    body.email = body.email.trim();
+    body.locale = lang();
+    const ok = await submitting(f, async () => {
+      await call("POST", "/accounts", body, {auth: false});
+      await apiLogin(body.email, body.password);
+      return true;
+    });
+    if (ok) ctx.go("/app/");
+  },
+  field({name: "full_name", label: t("full_name"), autocomplete: "name", required: true, maxlength: 200}),
+  field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),
+  field({name: "password", label: t("password"), type: "password", autocomplete: "new-password", required: true,
+         hint: t("password_hint")}),
+  field({name: "company_name", label: t("company_name"), autocomplete: "organization", required: true, maxlength: 200}),
+  h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary"}, t("signup_button"))));
+  card(ctx, t("signup_title"), el,
+    h("p", {}, `${t("have_account")} `, h("a", {href: "/app/login"}, t("login_title"))));
+  el.querySelector("input").focus();
+}
+
+export async function forgot(ctx) {
+  let section;
+  const el = form(async (f) => {
+    if (!requireFilled(f, ["email"])) return;
+    const ok = await submitting(f, async () => {
+      await call("POST", "/auth/password/forgot", {email: values(f).email.trim()}, {auth: false});
+      return true;
+    });
+    if (ok) {
+      f.replaceWith(h("p", {class: "notice ok", role: "status", id: "forgot-sent"}, t("forgot_sent")));
+    }
+  },
+  field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),
+  h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary"}, t("forgot_button"))));
+  section = card(ctx, t("forgot_title"), h("p", {}, t("forgot_intro")), el,
+    h("p", {}, h("a", {href: "/app/login"}, t("go_login"))));
+  el.querySelector("input").focus();
+  return section;
+}
+
+export function passwordPair() {
+  return [
+    field({name: "new_password", label: t("new_password"), type: "password", autocomplete: "new-password",
+           required: true, hint: t("password_hint")}),
+    field({name: "repeat_password", label: t("repeat_password"), type: "password", autocomplete: "new-password",
+           required: true}),
+  ];
+}
+
+export function samePasswords(f) {
+  if (f.elements.new_password.value !== f.elements.repeat_password.value) {
+    setFieldError(f, "repeat_password", t("passwords_differ"));
+    f.elements.repeat_password.focus();
+    return false;
+  }
+  return true;
+}
+
+export async function reset(ctx) {
+  if (!ctx.token) {
+    card(ctx, t("reset_title"), h("p", {class: "form-error", role: "alert"}, t("no_token")),
+      h("p", {}, h("a", {href: "/app/forgot-password"}, t("forgot_link"))));
+    return;
+  }
+  const section = card(ctx, t("reset_title"));
+  const el = form(async (f) => {
+    if (!requireFilled(f, ["new_password", "repeat_password"]) || !samePasswords(f)) return;
+    const ok = await submitting(f, async () => {
+      await call("POST", "/auth/password/reset", {token: ctx.token, new_password: f.elements.new_password.value},
+                 {auth: false});
+      return true;
+    });
+    if (ok) {
+      session.clear();
+      f.replaceWith(h("div", {}, h("p", {class: "notice ok", role: "status", id: "reset-done"}, t("reset_done")),
+                      h("p", {}, h("a", {href: "/app/login", class: "button primary"}, t("go_login")))));
+    }
+  }, ...passwordPair(),
+  h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary"}, t("reset_button"))));
+  section.append(el);
+  notice(section, "");
+  el.querySelector("input").focus();
+}
