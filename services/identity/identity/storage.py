@@ -1,9 +1,326 @@
-"""The identity service's database: the Mongo provider and its store."""
+"""The identity service's database: accounts, sessions, one-time tokens, throttles, revocations.
+
+Invariants held by the database itself:
+- one account per normalised e-mail: unique index `accounts.email_norm`;
+- a one-time token is consumed at most once: `find_one_and_update` on `used_at: None`;
+- a refresh token rotates at most once: `find_one_and_update` on the session's current hash.
+FerretDB: no transactions or TTL indexes, so every document carries its own expiry,
+checked on use and swept on a timer.
+"""
+import math
+import time
+import uuid
+from datetime import timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from kadra_defaults import clock
 from kadra_defaults.mongo import Mongo, Store
+from kadra_defaults.outbox import outbox_fields, with_outbox
+
+ACCOUNTS, SESSIONS, SPENT, ONETIME, THROTTLE, REVOCATIONS = (
+    "accounts", "sessions", "spent_refresh_tokens", "onetime_tokens", "throttle", "revocations")
+OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE)
+
+# Throttling (per e-mail address, whether or not it has an account; per client address).
+FREE_FAILURES = 5                 # the 5th consecutive failure starts the first wait
+FIRST_WAIT = 60.0                 # seconds; doubles with each further failure
+MAX_WAIT = 15 * 60.0
+FAILURES_FORGOTTEN_AFTER = 24 * 3600.0  # a failure streak older than this starts again
+CLIENT_WINDOW = 15 * 60.0
+CLIENT_MAX_FAILURES = 100         # failed logins from one client address per window
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def account_view(doc: dict) -> dict:
+    return {"account_id": doc["_id"], "email": doc["email"], "full_name": doc.get("full_name") or "",
+            "locale": doc.get("locale") or "pl"}
+
+
+def wait_for(failures: int) -> float:
+    """The wait after `failures` consecutive failures (0 before the 5th)."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    return min(MAX_WAIT, FIRST_WAIT * 2 ** (failures - FREE_FAILURES))
 
 
 class IdentityStore(Store):
     """Accounts, passwords, sessions and one-time tokens in the identity database."""
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db[ACCOUNTS].create_index([("email_norm", ASCENDING)], unique=True, name="email_norm_unique")
+        db[ACCOUNTS].create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created")
+        db[SESSIONS].create_index([("refresh_hash", ASCENDING)], unique=True, name="refresh_hash_unique")
+        db[SESSIONS].create_index([("account_id", ASCENDING)], name="account")
+        db[SESSIONS].create_index([("device_id", ASCENDING)], name="device")
+        db[ONETIME].create_index([("account_id", ASCENDING), ("kind", ASCENDING)], name="account_kind")
+        db[ONETIME].create_index([("expires_at", ASCENDING)], name="expires")
+        db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
+        db[REVOCATIONS].create_index([("until", ASCENDING)], name="until")
+
+    # accounts
+
+    def insert_account(self, doc: dict) -> None:
+        """Raises DuplicateKeyError when the normalised e-mail is taken."""
+        self.db[ACCOUNTS].insert_one(doc)
+
+    def account_by_email(self, email: str, active_only: bool = True) -> dict | None:
+        query = {"email_norm": normalise_email(email)}
+        if active_only:
+            query["status"] = "active"
+        return self.db[ACCOUNTS].find_one(query)
+
+    def account(self, account_id: str, active_only: bool = True) -> dict | None:
+        query = {"_id": account_id}
+        if active_only:
+            query["status"] = "active"
+        return self.db[ACCOUNTS].find_one(query)
+
+    def accounts(self, account_ids: list) -> list[dict]:
+        return list(self.db[ACCOUNTS].find({"_id": {"$in": list(account_ids)}, "status": "active"}))
+
+    def activate_account(self, account_id: str, company_id: str) -> None:
+        self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": {
+            "status": "active", "signup_company_id": company_id, "updated_at": clock.now()},
+            "$unset": {"signup": ""}})
+
+    def delete_pending_account(self, account_id: str) -> None:
+        self.db[ACCOUNTS].delete_one({"_id": account_id, "status": "pending"})
+
+    def pending_signups(self, older_than: float) -> list[dict]:
+        cutoff = clock.now() - timedelta(seconds=older_than)
+        return list(self.db[ACCOUNTS].find({"status": "pending", "created_at": {"$lt": cutoff}}).limit(50))
+
+    def set_password(self, account_id: str, password_hash: str, *events) -> bool:
+        now = clock.now()
+        update = {"$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now}}
+        return self.db[ACCOUNTS].update_one({"_id": account_id}, with_outbox(update, *events)).matched_count == 1
+
+    def upgrade_hash(self, account_id: str, old_hash: str, new_hash: str) -> None:
+        """Store a re-hash with today's parameters, unless the password changed meanwhile."""
+        self.db[ACCOUNTS].update_one({"_id": account_id, "password_hash": old_hash},
+                                     {"$set": {"password_hash": new_hash}})
+
+    def update_profile(self, account_id: str, changes: dict) -> dict | None:
+        changes = dict(changes, updated_at=clock.now())
+        return self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "status": "active"}, {"$set": changes},
+                                                     return_document=ReturnDocument.AFTER)
+
+    def change_email(self, account_id: str, from_norm: str, email: str, *events) -> dict | None:
+        """Set the e-mail if it is still `from_norm`; raises DuplicateKeyError when the new one is taken."""
+        now = clock.now()
+        update = {"$set": {"email": email, "email_norm": normalise_email(email), "email_changed_at": now,
+                           "updated_at": now}}
+        return self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "email_norm": from_norm},
+                                                     with_outbox(update, *events),
+                                                     return_document=ReturnDocument.AFTER)
+
+    # sessions and refresh tokens
+
+    def open_session(self, account_id: str, device_id: str | None, refresh_hash: str) -> str:
+        session_id = new_id()
+        now = clock.now()
+        self.db[SESSIONS].insert_one({
+            "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
+            "refresh_expires_at": now + timedelta(seconds=_refresh_ttl()), "created_at": now, "rotated_at": now,
+            "ended_at": None})
+        return session_id
+
+    def rotate(self, old_hash: str, new_hash: str) -> dict | None:
+        """Swap the session's current refresh hash for a new one, atomically; None when `old_hash` isn't current."""
+        now = clock.now()
+        session = self.db[SESSIONS].find_one_and_update(
+            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}},
+            {"$set": {"refresh_hash": new_hash, "rotated_at": now,
+                      "refresh_expires_at": now + timedelta(seconds=_refresh_ttl())}},
+            return_document=ReturnDocument.BEFORE)
+        if session is not None:
+            # Remember the spent one: presenting it again ends the family.
+            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
+                                       "expires_at": now + timedelta(seconds=_refresh_ttl())})
+        return session
+
+    def spent(self, refresh_hash: str) -> dict | None:
+        return self.db[SPENT].find_one({"_id": refresh_hash})
+
+    def session_by_refresh(self, refresh_hash: str) -> dict | None:
+        return self.db[SESSIONS].find_one({"refresh_hash": refresh_hash})
+
+    def session(self, session_id: str) -> dict | None:
+        return self.db[SESSIONS].find_one({"_id": session_id})
+
+    def end_sessions(self, *, account_id=None, device_id=None, session_ids=None, except_session=None,
+                     reason: str = "ended") -> list[dict]:
+        """End the matching live sessions; returns them (for the revocations)."""
+        query: dict = {"ended_at": None}
+        if account_id is not None:
+            query["account_id"] = account_id
+        if device_id is not None:
+            query["device_id"] = device_id
+        if session_ids is not None:
+            query["_id"] = {"$in": list(session_ids)}
+        if len(query) == 1:
+            raise ValueError("end_sessions needs a filter")
+        sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
+        if except_session:
+            sessions = [s for s in sessions if s["_id"] != except_session]
+        if sessions:
+            self.db[SESSIONS].update_many({"_id": {"$in": [s["_id"] for s in sessions]}, "ended_at": None},
+                                          {"$set": {"ended_at": clock.now(), "ended_reason": reason}})
+        return sessions
+
+    # revocations (wall-clock epoch seconds: the gateway compares them with its own clock)
+
+    def add_revocations(self, entries: list[dict]) -> None:
+        for entry in entries:
+            key = "sid" if "sid" in entry else "did" if "did" in entry else "sub"
+            doc_id = f"{key}:{entry[key]}"
+            update = {"$max": {"until": entry["until"]}, "$set": {"kind": key, "value": entry[key]}}
+            if "before" in entry:
+                update["$max"]["before"] = entry["before"]
+            self.db[REVOCATIONS].update_one({"_id": doc_id}, update, upsert=True)
+
+    def revocations(self) -> list[dict]:
+        now = time.time()
+        out = []
+        for doc in self.db[REVOCATIONS].find({"until": {"$gt": now}}):
+            entry = {doc["kind"]: doc["value"], "until": doc["until"]}
+            if "before" in doc:
+                entry["before"] = doc["before"]
+            out.append(entry)
+        return out
+
+    def revoked(self, sid: str, sub: str, did: str | None, iat: float) -> bool:
+        ids = [f"sid:{sid}", f"sub:{sub}"] + ([f"did:{did}"] if did else [])
+        now = time.time()
+        for doc in self.db[REVOCATIONS].find({"_id": {"$in": ids}, "until": {"$gt": now}}):
+            if doc["kind"] != "sub" or float(iat) < doc.get("before", 0):
+                return True
+        return False
+
+    def sweep(self) -> dict:
+        now = clock.now()
+        return {
+            "revocations": self.db[REVOCATIONS].delete_many({"until": {"$lt": time.time()}}).deleted_count,
+            "onetime": self.db[ONETIME].delete_many({"expires_at": {"$lt": now - timedelta(days=1)},
+                                                     "outbox_pending": {"$ne": True}}).deleted_count,
+            "spent": self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count,
+        }
+
+    # one-time tokens (reset, e-mail change confirmation and undo)
+
+    def void_onetime(self, account_id: str, kind: str) -> None:
+        self.db[ONETIME].update_many({"account_id": account_id, "kind": kind, "used_at": None, "voided": False},
+                                     {"$set": {"voided": True}})
+
+    def insert_onetime(self, token_hash: str, kind: str, account_id: str | None, ttl: float,
+                       data: dict | None = None, events: tuple = ()) -> None:
+        now = clock.now()
+        self.db[ONETIME].insert_one({
+            "_id": token_hash, "kind": kind, "account_id": account_id, "data": data or {}, "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False,
+            **outbox_fields(*events)})
+
+    def onetime(self, token_hash: str, kind: str) -> dict | None:
+        return self.db[ONETIME].find_one({"_id": token_hash, "kind": kind})
+
+    def consume_onetime(self, token_hash: str, kind: str) -> dict | None:
+        """The token's document if it was live, marking it used in the same atomic step; None otherwise."""
+        now = clock.now()
+        return self.db[ONETIME].find_one_and_update(
+            {"_id": token_hash, "kind": kind, "used_at": None, "voided": False, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
+
+    # throttling
+
+    def throttle_state(self, email_norm: str, client_ip: str | None) -> float:
+        """Seconds to wait before this attempt may be checked (0: go ahead)."""
+        ids = [f"e:{email_norm}"] + ([f"c:{client_ip}"] if client_ip else [])
+        now = clock.now()
+        wait = 0.0
+        for doc in self.db[THROTTLE].find({"_id": {"$in": ids}}):
+            if doc["_id"].startswith("e:"):
+                locked = doc.get("locked_until")
+                if locked and locked > now:
+                    wait = max(wait, (locked - now).total_seconds())
+            else:
+                start = doc.get("window_start")
+                if start and (now - start).total_seconds() < CLIENT_WINDOW and doc.get("count", 0) >= CLIENT_MAX_FAILURES:
+                    wait = max(wait, CLIENT_WINDOW - (now - start).total_seconds())
+        return wait
+
+    def record_failure(self, email_norm: str, client_ip: str | None, lockout_event=None) -> dict:
+        """Count a failed check; returns {"failures", "locked_until", "notified"}.
+
+        `lockout_event(locked_until)` -> an envelope or None: stored in the same update that starts
+        a lockout (the 5th consecutive failure), so the notice goes out once per lockout.
+        """
+        now = clock.now()
+        key = f"e:{email_norm}"
+        # A streak older than FAILURES_FORGOTTEN_AFTER starts again.
+        self.db[THROTTLE].update_one(
+            {"_id": key, "streak_at": {"$lt": now - timedelta(seconds=FAILURES_FORGOTTEN_AFTER)}},
+            {"$set": {"failures": 0, "streak_at": None}})
+        doc = self.db[THROTTLE].find_one_and_update(
+            {"_id": key}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        failures = doc["failures"]
+        update = {"$set": {}}
+        if failures == 1 or not doc.get("streak_at"):
+            update["$set"]["streak_at"] = now
+        locked_until = None
+        wait = wait_for(failures)
+        if wait:
+            locked_until = now + timedelta(seconds=wait)
+            update["$set"]["locked_until"] = locked_until
+        events = ()
+        if failures == FREE_FAILURES and lockout_event is not None:
+            event = lockout_event(locked_until)
+            if event is not None:
+                events = (event,)
+        if update["$set"] or events:
+            self.db[THROTTLE].update_one({"_id": key}, with_outbox(update, *events))
+        if client_ip:
+            self._count_client_failure(client_ip, now)
+        return {"failures": failures, "locked_until": locked_until, "notified": bool(events)}
+
+    def _count_client_failure(self, client_ip: str, now) -> None:
+        key = f"c:{client_ip}"
+        window_start = now - timedelta(seconds=CLIENT_WINDOW)
+        # A new window when the old one is over (or there is none); else count in it.
+        result = self.db[THROTTLE].update_one({"_id": key, "window_start": {"$gt": window_start}},
+                                              {"$inc": {"count": 1}})
+        if result.matched_count == 0:
+            try:
+                self.db[THROTTLE].update_one({"_id": key}, {"$set": {"window_start": now, "count": 1}}, upsert=True)
+            except DuplicateKeyError:
+                self.db[THROTTLE].update_one({"_id": key}, {"$inc": {"count": 1}})
+
+    def record_success(self, email_norm: str) -> None:
+        self.db[THROTTLE].update_one({"_id": f"e:{email_norm}", "failures": {"$gt": 0}},
+                                     {"$set": {"failures": 0, "locked_until": None, "streak_at": None}})
+
+    def throttle_doc(self, email_norm: str) -> dict | None:
+        return self.db[THROTTLE].find_one({"_id": f"e:{email_norm}"})
+
+
+def _refresh_ttl() -> float:
+    from identity.tokens import REFRESH_TTL
+
+    return REFRESH_TTL
+
+
+def retry_after(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
 
 
 def identity_store() -> Mongo:

@@ -1,0 +1,178 @@
+"""Log in, refresh, log out, and passwords (forgot, reset, change)."""
+import logging
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from gateway import feed, rpc
+from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
+
+log = logging.getLogger(__name__)
+
+# Every identity error the /accounts, /auth and /me routes meet, and its problem code.
+REMOTE_ERRORS = {
+    "identity.exceptions.InvalidInput": "validation_failed",
+    "identity.exceptions.InvalidCredentials": "unauthorized",
+    "identity.exceptions.Throttled": "too_many_requests",
+    "identity.exceptions.InvalidToken": "bad_request",
+    "identity.exceptions.InvalidSession": "unauthorized",
+    "identity.exceptions.AccountNotFound": "unauthorized",
+    "identity.exceptions.Unavailable": "service_unavailable",
+    "identity.exceptions.EmailTaken": "conflict",
+}
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in, tokens and passwords")
+
+
+@blp.record_once
+def _register_security_scheme(state):
+    """The bearer scheme that @authenticated operations name in the OpenAPI document."""
+    try:
+        api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+        if SECURITY_SCHEME not in api.spec.components.security_schemes:
+            api.spec.components.security_scheme(SECURITY_SCHEME, {
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "An access token from /auth/login or /auth/refresh (15 minutes)."})
+    except (KeyError, AttributeError):  # documentation only: never stop the app for it
+        log.warning("could not register the bearer security scheme")
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+PASSWORD = {"example": "correct horse battery staple"}
+
+
+class AuthLoginSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@example.pl"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=4096), metadata=PASSWORD)
+
+
+class AuthTokenPairSchema(Schema):
+    access_token = fields.String(required=True, metadata={"example": "eyJhbGciOiJFZERTQSIs..."})
+    refresh_token = fields.String(required=True, metadata={"example": "Zt3m0cYkq1...43 characters"})
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"example": 900})
+
+
+class AuthRefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512),
+                                  metadata={"example": "Zt3m0cYkq1...43 characters"})
+
+
+class AuthLogoutSchema(Schema):
+    refresh_token = fields.String(validate=validate.Length(max=512), metadata={"example": "Zt3m0cYkq1..."})
+
+
+class AuthForgotSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@example.pl"})
+
+
+class AuthForgotAcceptedSchema(Schema):
+    detail = fields.String(metadata={"example": "If this address has an account, a link is on its way."})
+    detail_pl = fields.String(metadata={"example": "Jeśli pod tym adresem jest konto, wysłaliśmy link."})
+
+
+class AuthResetSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512),
+                          metadata={"example": "q3N0c1Lr...43 characters from the e-mail link"})
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=4096), metadata=PASSWORD)
+
+
+class AuthChangePasswordSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=4096), metadata=PASSWORD)
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=4096),
+                                 metadata={"example": "a new and long passphrase"})
+
+
+def identity():
+    return current_app.extensions["kadra_rpc"].identity
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(AuthLoginSchema, example={"email": "anna@example.pl", "password": "correct horse battery staple"})
+@blp.response(200, AuthTokenPairSchema)
+@blp.alt_response(401, description="Wrong e-mail or password (one answer for every wrong pair)")
+@blp.alt_response(429, description="Too many failures: wait `Retry-After` seconds")
+def login(body):
+    """Log in with e-mail and password.
+
+    Answers a 15-minute access token and a rotating 30-day refresh token:
+    `{"access_token": "eyJ...", "refresh_token": "Zt3...", "token_type": "Bearer", "expires_in": 900}`.
+    After 5 failures in a row for one address the next attempt waits (1 min, doubling up to 15 min).
+    """
+    return identity().login(email=body["email"], password=body["password"], client_ip=client_ip())
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.arguments(AuthRefreshSchema, example={"refresh_token": "Zt3m0cYkq1..."})
+@blp.response(200, AuthTokenPairSchema)
+@blp.alt_response(401, description="Unknown, spent or expired refresh token; a spent one ends its session")
+def refresh(body):
+    """A new token pair for a refresh token (which is spent by this).
+
+    Presenting a spent refresh token again ends that whole session family.
+    Example answer: `{"access_token": "eyJ...", "refresh_token": "new...", "token_type": "Bearer", "expires_in": 900}`
+    """
+    return identity().refresh(refresh_token=body["refresh_token"])
+
+
+@blp.route("/logout", methods=["POST"])
+@authenticated
+@blp.arguments(AuthLogoutSchema, example={"refresh_token": "Zt3m0cYkq1..."})
+@blp.response(204)
+def logout(body):
+    """End this session (and the refresh token's, if it is another one of yours).
+
+    Every gateway worker refuses the session's access tokens within a second.
+    """
+    principal = current_principal()
+    identity().logout(account_id=principal.account_id, session_id=principal.session_id,
+                      refresh_token=body.get("refresh_token"))
+
+
+FORGOT_ANSWER = {"detail": "If this address has an account, a link to set a new password is on its way.",
+                 "detail_pl": "Jeśli pod tym adresem jest konto, wysłaliśmy na niego link do ustawienia nowego hasła."}
+
+
+@blp.route("/password/forgot", methods=["POST"])
+@blp.arguments(AuthForgotSchema, example={"email": "anna@example.pl"})
+@blp.response(202, AuthForgotAcceptedSchema)
+def forgot_password(body):
+    """Ask for a password-reset link (valid 30 minutes, single use; a newer one voids older ones).
+
+    Always 202 with the same body, whether or not the address has an account. When the
+    message broker is down the request is kept on disk and made as soon as it is back.
+    """
+    try:
+        identity().request_password_reset(email=body["email"], client_ip=client_ip())
+    except (rpc.BrokerUnavailable, rpc.ServiceUnavailable, rpc.CallTimeout) as exc:
+        feed.call_later("identity", "request_password_reset", email=body["email"], client_ip=client_ip())
+        log.warning("forgot-password deferred", extra={"error": exc.__class__.__name__})
+    return FORGOT_ANSWER
+
+
+@blp.route("/password/reset", methods=["POST"])
+@blp.arguments(AuthResetSchema, example={"token": "q3N0c1Lr...", "new_password": "a new and long passphrase"})
+@blp.response(204)
+@blp.alt_response(400, description="The token is invalid, used or expired")
+@blp.alt_response(422, description="The new password breaks the policy (the message says why)")
+def reset_password(body):
+    """Set a new password with the token from the e-mail link; every session of the account ends."""
+    identity().reset_password(token=body["token"], new_password=body["new_password"])
+
+
+@blp.route("/password/change", methods=["POST"])
+@authenticated
+@blp.arguments(AuthChangePasswordSchema, example={"current_password": "correct horse battery staple",
+                                              "new_password": "a new and long passphrase"})
+@blp.response(204)
+@blp.alt_response(422, description="Wrong current password, or the new one breaks the policy")
+def change_password(body):
+    """Change the password (needs the current one); every other session of the account ends."""
+    principal = current_principal()
+    identity().change_password(account_id=principal.account_id, session_id=principal.session_id,
+                               current_password=body["current_password"], new_password=body["new_password"],
+                               client_ip=client_ip())

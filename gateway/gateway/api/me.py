@@ -1,0 +1,120 @@
+"""The person who is logged in: profile, companies, and changing the e-mail (login)."""
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from gateway import rpc
+from gateway.api.auth import client_ip
+from gateway.auth import authenticated, current_principal, unauthorized
+
+blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The logged-in person")
+
+
+class MeCompanySchema(Schema):
+    company_id = fields.String(required=True, metadata={"example": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"})
+    name = fields.String(required=True, metadata={"example": "Kowalska Sp. z o.o."})
+    role = fields.String(required=True, metadata={"example": "owner"})
+
+
+class MeAccountSchema(Schema):
+    account_id = fields.String(required=True, metadata={"example": "9f1c2b3a4d5e6f708192a3b4c5d6e7f8"})
+    email = fields.String(required=True, metadata={"example": "anna@example.pl"})
+    full_name = fields.String(required=True, metadata={"example": "Anna Kowalska"})
+    locale = fields.String(required=True, metadata={"example": "pl"})
+    companies = fields.List(fields.Nested(MeCompanySchema), required=True)
+
+
+class MeProfileSchema(Schema):
+    full_name = fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Anna Nowak"})
+    locale = fields.String(validate=validate.OneOf(("pl", "en")), metadata={"example": "en"})
+
+
+class MeEmailChangeSchema(Schema):
+    new_email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@nowa.pl"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=4096),
+                             metadata={"example": "correct horse battery staple"})
+
+
+class MeEmailTokenSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512),
+                          metadata={"example": "q3N0c1Lr...43 characters from the e-mail link"})
+
+
+class MeEmailAcceptedSchema(Schema):
+    detail = fields.String(metadata={"example": "Check the new address for a confirmation link."})
+    detail_pl = fields.String(metadata={"example": "Sprawdź nowy adres: wysłaliśmy link potwierdzający."})
+
+
+def _client():
+    return current_app.extensions["kadra_rpc"]
+
+
+def _me(account_id: str) -> dict:
+    """The account (identity) and its companies (users), asked at once."""
+    accounts, companies = _client().call_many([("identity", "get_accounts", ([account_id],), {}),
+                                               ("users", "companies_of", (account_id,), {})])
+    for result in (accounts, companies):
+        if isinstance(result, Exception):
+            raise result
+    if not accounts:
+        raise unauthorized(detail="This account no longer exists.", detail_pl="To konto już nie istnieje.")
+    return {**accounts[0], "companies": companies or []}
+
+
+@blp.route("", methods=["GET"])
+@authenticated
+@blp.response(200, MeAccountSchema)
+def get_me():
+    """Who I am, and my companies with my role in each.
+
+    Example answer: `{"account_id": "9f1c...", "email": "anna@example.pl", "full_name": "Anna Kowalska",
+    "locale": "pl", "companies": [{"company_id": "0a1b...", "name": "Kowalska Sp. z o.o.", "role": "owner"}]}`
+    """
+    return _me(current_principal().account_id)
+
+
+@blp.route("", methods=["PATCH"])
+@authenticated
+@blp.arguments(MeProfileSchema, example={"full_name": "Anna Nowak", "locale": "en"})
+@blp.response(200, MeAccountSchema)
+def patch_me(body):
+    """Change my name or language (of the app and of the e-mails); answers like GET /me."""
+    account_id = current_principal().account_id
+    _client().identity.update_profile(account_id=account_id, **body)
+    return _me(account_id)
+
+
+@blp.route("/email", methods=["POST"])
+@authenticated
+@blp.arguments(MeEmailChangeSchema, example={"new_email": "anna@nowa.pl", "password": "correct horse battery staple"})
+@blp.response(202, MeEmailAcceptedSchema)
+@blp.alt_response(422, description="Wrong password, or a bad address")
+def change_email(body):
+    """Change my e-mail (= login): a confirmation link goes to the new address, a notice with a
+    "this wasn't me" link to the old one. Nothing changes until the link is opened."""
+    principal = current_principal()
+    _client().identity.request_email_change(account_id=principal.account_id, new_email=body["new_email"],
+                                            password=body["password"], client_ip=client_ip())
+    return {"detail": "Check the new address for a confirmation link.",
+            "detail_pl": "Sprawdź nową skrzynkę: wysłaliśmy link potwierdzający."}
+
+
+@blp.route("/email/confirm", methods=["POST"])
+@blp.arguments(MeEmailTokenSchema, example={"token": "q3N0c1Lr..."})
+@blp.response(204)
+@blp.alt_response(400, description="The token is invalid, used or expired")
+def confirm_email(body):
+    """Confirm the new e-mail address with the token from the link sent to it."""
+    _client().identity.confirm_email_change(token=body["token"])
+
+
+@blp.route("/email/revert", methods=["POST"])
+@blp.arguments(MeEmailTokenSchema, example={"token": "q3N0c1Lr..."})
+@blp.response(204)
+@blp.alt_response(400, description="The token is invalid, used or expired")
+def revert_email(body):
+    """"This wasn't me": restore the old address and end every session of the account."""
+    _client().identity.revert_email_change(token=body["token"])
+
+
+__all__ = ["blp", "rpc"]
