@@ -1,24 +1,227 @@
-"""Trusted mobile devices: activation, PIN, biometrics, challenge-response login."""
-from flask import current_app
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+"""Trusted mobile devices: activation, PIN, biometrics, challenge–response login.
 
-REMOTE_ERRORS = {"devices.exceptions.DeviceNotFound": "not_found"}
+The device key (Ed25519, generated on the phone) is the credential of the
+challenge and login routes; PIN and biometrics routes need the device's own
+bearer token (`@authenticated(device=True)`, the token's device = the path's).
+"""
+import base64
+import binascii
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from gateway import errors
+from gateway.auth import authenticated, current_principal
+from gateway.errors import Problem
+
+REMOTE_ERRORS = {
+    "devices.exceptions.InvalidInput": "validation_failed",
+    "devices.exceptions.DeviceNotFound": "not_found",
+    "devices.exceptions.DeviceAlreadyPaired": "conflict",
+    "devices.exceptions.DeviceBlocked": "device_blocked",
+    "devices.exceptions.LoginRefused": "unauthorized",
+    "devices.exceptions.PasswordRefused": "forbidden",
+    "devices.exceptions.PinNotSet": "conflict",
+}
+# 423 has no general problem code; the devices routes add theirs (the table is read at answer time).
+errors.PROBLEMS.setdefault("device_blocked", (423, "The device is blocked.", "Urządzenie jest zablokowane."))
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="The trusted mobile device")
 
 
+def _public_key(value: str) -> None:
+    """Base64 (standard, padded) of 32 raw bytes; the service checks it again."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(_BAD_BASE64) from None
+    if base64.b64encode(raw).decode() != value:
+        raise ValidationError(_BAD_BASE64)
+    if len(raw) != 32:
+        raise ValidationError(_BAD_LENGTH)
+
+
+_BAD_BASE64 = "The public key is not valid base64 (standard alphabet, padded)."
+_BAD_LENGTH = "An Ed25519 public key is base64 of exactly 32 bytes."
+_BAD_PIN = "The PIN must consist of 6 to 8 digits."
+# Polish for this module's field messages (gateway/errors.py looks them up by the English text).
+errors._FIELD_MESSAGES_PL.update({
+    _BAD_BASE64: "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).",
+    _BAD_LENGTH: "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.",
+    _BAD_PIN: "PIN musi składać się z 6–8 cyfr.",
+    "Must be one of: android, ios.": "Dozwolone wartości: android, ios.",
+    "Shorter than minimum length 1.": "To pole nie może być puste.",
+})
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ActivationSchema(_Body):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=320),
+                          metadata={"example": "anna@firma.pl"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             load_only=True, metadata={"example": "correct horse battery staple"})
+    device_name = fields.String(required=True, validate=validate.Length(min=1, max=80),
+                                metadata={"example": "Anna's Pixel 8"})
+    platform = fields.String(required=True, validate=validate.OneOf(("android", "ios")),
+                             metadata={"example": "android"})
+    public_key = fields.String(required=True, validate=_public_key,
+                               metadata={"example": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="})
+    replace = fields.Boolean(load_default=False, metadata={"example": False})
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(dump_default="Bearer", metadata={"example": "Bearer"})
+    expires_in = fields.Integer(metadata={"example": 900})
+
+
+class ActivatedSchema(TokenPairSchema):
+    device_id = fields.String(required=True, metadata={"example": "6f1c0c3e9b2d4f7a8e5d1c2b3a4f5e6d"})
+
+
+class PinSchema(_Body):
+    pin = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6,8}$",
+                                                                error=_BAD_PIN),
+                        load_only=True, metadata={"example": "482915"})
+    current_pin = fields.String(load_default=None, allow_none=True, load_only=True,
+                                metadata={"description": "Only to change a PIN: the current PIN"})
+    challenge = fields.String(load_default=None, allow_none=True,
+                              metadata={"description": "Only to change a PIN: a challenge of this device"})
+    signature = fields.String(load_default=None, allow_none=True,
+                              metadata={"description": "Only to change a PIN: the device key's signature of it"})
+
+
+class BiometricKeySchema(_Body):
+    public_key = fields.String(required=True, validate=_public_key,
+                               metadata={"example": "Fb1UxVZ6mJ0yF7qgSUm8xK9o0n2v5wq4dJxvZ1c3nBk="})
+
+
 class ChallengeSchema(Schema):
-    challenge = fields.String(required=True, metadata={"example": "q3N0...Yw"})
+    challenge = fields.String(required=True, metadata={"example": "q3N0b8X...Yw"})
     expires_in = fields.Integer(required=True, metadata={"example": 120})
+
+
+class LoginSchema(_Body):
+    challenge = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                              metadata={"description": "base64 Ed25519 signature of the challenge by the device key"})
+    pin = fields.String(load_default=None, allow_none=True, load_only=True, metadata={"example": "482915"})
+    biometric_signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                                        metadata={"description": "base64 signature by the biometric key"})
+
+
+def _rpc():
+    return current_app.extensions["kadra_rpc"]
+
+
+def _own_device(device_id: str):
+    """The caller's device token must be for this very device."""
+    principal = current_principal()
+    if principal.device_id != device_id:
+        raise Problem("forbidden", detail="This token belongs to another device.",
+                      detail_pl="Ten token należy do innego urządzenia.")
+    return principal
+
+
+@blp.route("/activate", methods=["POST"])
+@blp.arguments(ActivationSchema)
+@blp.response(201, ActivatedSchema)
+@blp.alt_response(401, description="Wrong e-mail or password")
+@blp.alt_response(409, description="The account already has a trusted device (see current_device)")
+@blp.alt_response(422, description="A field is missing or wrong (named in errors)")
+@blp.alt_response(429, description="Too many attempts")
+def activate(body):
+    """Activate this phone as the account's trusted device (e-mail + password + the device's public key).
+
+    Example request: `{"email": "anna@firma.pl", "password": "…", "device_name": "Pixel 8",
+    "platform": "android", "public_key": "<base64 of 32 bytes>"}`;
+    answer 201 `{"device_id": "6f1c…", "access_token": "…", "refresh_token": "…", "token_type": "Bearer",
+    "expires_in": 900}`. A second device answers 409 with `current_device: {name, platform, activated_at}`
+    unless `"replace": true`, which removes the old device and ends its sessions at once.
+    """
+    account = _rpc().identity.verify_credentials(body["email"], body["password"], client_ip=request.remote_addr)
+    result = _rpc().devices.activate(account, body["device_name"], body["platform"], body["public_key"],
+                                     replace=body["replace"])
+    result.setdefault("token_type", "Bearer")
+    return result
+
+
+@blp.route("/<string:device_id>/pin", methods=["PUT"])
+@authenticated(device=True)
+@blp.arguments(PinSchema)
+@blp.response(204)
+@blp.alt_response(401, description="Bad signature or challenge, or wrong current PIN")
+@blp.alt_response(422, description="A trivial PIN, letters, or a missing field")
+@blp.alt_response(423, description="The device is blocked")
+def set_pin(body, device_id):
+    """Set the PIN (6–8 digits, not trivial) with the device token; changing it needs the current PIN and a signature.
+
+    Example request: `{"pin": "482915"}`; to change: `{"pin": "730164", "current_pin": "482915",
+    "challenge": "<from /challenge>", "signature": "<base64>"}`. Answer 204.
+    """
+    principal = _own_device(device_id)
+    _rpc().devices.set_pin(principal.account_id, device_id, body["pin"], current_pin=body["current_pin"],
+                           challenge=body["challenge"], signature=body["signature"])
+    return None
+
+
+@blp.route("/<string:device_id>/biometrics", methods=["PUT"])
+@authenticated(device=True)
+@blp.arguments(BiometricKeySchema)
+@blp.response(204)
+@blp.alt_response(422, description="The key is not base64 of 32 bytes")
+def set_biometrics(body, device_id):
+    """Register the biometric key: a second Ed25519 key the phone unlocks only with biometrics.
+
+    Example request: `{"public_key": "<base64 of 32 bytes>"}`; answer 204.
+    """
+    principal = _own_device(device_id)
+    _rpc().devices.set_biometric_key(principal.account_id, device_id, body["public_key"])
+    return None
+
+
+@blp.route("/<string:device_id>/biometrics", methods=["DELETE"])
+@authenticated(device=True)
+@blp.response(204)
+def remove_biometrics(device_id):
+    """Turn biometric login off (the biometric key is forgotten). Answer 204."""
+    principal = _own_device(device_id)
+    _rpc().devices.remove_biometric_key(principal.account_id, device_id)
+    return None
 
 
 @blp.route("/<string:device_id>/challenge", methods=["POST"])
 @blp.response(200, ChallengeSchema)
 @blp.alt_response(404, description="No such device")
+@blp.alt_response(423, description="The device is blocked")
 def issue_challenge(device_id):
-    """A single-use challenge (valid 2 minutes) for the device to sign.
+    """A single-use challenge (256 bits, valid 2 minutes) for the device to sign.
 
     Example answer: `{"challenge": "q3N0...Yw", "expires_in": 120}`
     """
-    return current_app.extensions["kadra_rpc"].devices.issue_challenge(device_id)
+    return _rpc().devices.issue_challenge(device_id)
+
+
+@blp.route("/<string:device_id>/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, description="Bad signature, reused/expired/foreign challenge, or wrong PIN")
+@blp.alt_response(404, description="No such device")
+@blp.alt_response(423, description="The device is blocked (5 wrong PINs)")
+def login(body, device_id):
+    """Log in with a signed challenge: the device key's signature plus the PIN, or the biometric signature alone.
+
+    Example request: `{"challenge": "q3N0...Yw", "signature": "<base64>", "pin": "482915"}` or
+    `{"challenge": "q3N0...Yw", "biometric_signature": "<base64>"}`; answer 200 a token pair
+    `{"access_token": "…", "refresh_token": "…", "token_type": "Bearer", "expires_in": 900}`.
+    """
+    tokens = _rpc().devices.login(device_id, body["challenge"], signature=body["signature"], pin=body["pin"],
+                                  biometric_signature=body["biometric_signature"])
+    tokens.setdefault("token_type", "Bearer")
+    return tokens

@@ -1,0 +1,55 @@
+"""What the devices service tells the rest of Kadra.
+
+Audit events (nameko events from the service `devices`, handled by users in
+every company of the person), each payload
+`{id, occurred_at, account_id, device_id, device_name, platform}` plus `reason`:
+- `device_paired`   a trusted device was activated;
+- `device_removed`  it was removed (from the web, by the app, or replaced by a new one);
+- `device_blocked`  too many wrong PINs blocked it.
+
+E-mail events (kadra_defaults.mail_events, published through the outbox):
+`device_paired` (every new device) and `device_blocked`.
+"""
+import uuid
+
+from kadra_defaults.events import utcnow
+from kadra_defaults.outbox import mail_event
+
+DEVICE_PAIRED = "device_paired"
+DEVICE_REMOVED = "device_removed"
+DEVICE_BLOCKED = "device_blocked"
+AUDIT_EVENTS = (DEVICE_PAIRED, DEVICE_REMOVED, DEVICE_BLOCKED)
+
+
+def audit_payload(device: dict, reason: str | None = None) -> dict:
+    """The payload of an audit event about `device`."""
+    payload = {
+        "id": uuid.uuid4().hex,
+        "occurred_at": utcnow().isoformat(),
+        "account_id": device["account_id"],
+        "device_id": device["_id"],
+        "device_name": device["name"],
+        "platform": device["platform"],
+    }
+    if reason:
+        payload["reason"] = reason
+    return payload
+
+
+def _recipient(device: dict) -> dict:
+    owner = device.get("owner") or {}
+    return {"to": owner.get("email"), "locale": owner.get("locale") or "pl", "full_name": owner.get("full_name") or ""}
+
+
+def paired_mail(device: dict) -> dict:
+    """The notice envelope for a newly activated device."""
+    return mail_event(DEVICE_PAIRED, {**_recipient(device), "device_name": device["name"],
+                                      "platform": device["platform"], "activated_at": device["activated_at"],
+                                      "device_id": device["_id"]})
+
+
+def blocked_mail(device: dict, blocked_at) -> dict:
+    """The notice envelope for a device blocked by wrong PINs."""
+    return mail_event(DEVICE_BLOCKED, {**_recipient(device), "device_name": device["name"],
+                                       "platform": device["platform"], "blocked_at": blocked_at,
+                                       "device_id": device["_id"]})

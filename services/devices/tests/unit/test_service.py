@@ -1,0 +1,177 @@
+"""The devices service's entry points with worker_factory (store, identity and events are mocks)."""
+import base64
+from datetime import timedelta
+from unittest.mock import MagicMock
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nameko.testing.services import worker_factory
+from pymongo.errors import DuplicateKeyError
+
+from devices import pins
+from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, InvalidInput, LoginRefused
+from devices.service import DevicesService
+from kadra_defaults.events import utcnow
+
+ACCOUNT = {"account_id": "a" * 32, "email": "anna@example.com", "full_name": "Anna", "locale": "pl"}
+
+
+def _key():
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private, base64.b64encode(raw).decode()
+
+
+def _device(**overrides):
+    device = {"_id": "d" * 32, "account_id": ACCOUNT["account_id"], "name": "Pixel", "platform": "android",
+              "public_key": _key()[1], "biometric_key": None, "pin_hash": None, "failed_pins": 0,
+              "activated_at": utcnow(), "owner": {"email": ACCOUNT["email"], "full_name": "Anna", "locale": "pl"}}
+    device.update(overrides)
+    return device
+
+
+@pytest.fixture
+def service():
+    worker = worker_factory(DevicesService)
+    worker.identity.open_session.return_value = {"access_token": "a", "refresh_token": "r", "token_type": "Bearer",
+                                                 "expires_in": 900}
+    return worker
+
+
+def test_activation_stores_the_device_with_its_notice_and_audits_it(service):
+    _, public = _key()
+    service.store.get_device.side_effect = lambda device_id: {"_id": device_id}
+    result = service.activate(ACCOUNT, "Pixel 8", "android", public)
+    stored, envelope = service.store.insert_device.call_args.args
+    assert stored["account_id"] == ACCOUNT["account_id"] and stored["public_key"] == public
+    assert envelope["type"] == "device_paired" and envelope["payload"]["to"] == ACCOUNT["email"]
+    service.identity.open_session.assert_called_once_with(ACCOUNT["account_id"], device_id=result["device_id"])
+    service.dispatch.assert_called_once()
+    assert service.dispatch.call_args.args[0] == "device_paired"
+    assert set(service.dispatch.call_args.args[1]) >= {"id", "occurred_at", "account_id", "device_id",
+                                                       "device_name", "platform"}
+
+
+def test_second_device_is_refused_without_replace_naming_the_current_one(service):
+    _, public = _key()
+    service.store.insert_device.side_effect = DuplicateKeyError("dup")
+    service.store.device_of_account.return_value = _device(name="Old iPhone", platform="ios")
+    with pytest.raises(DeviceAlreadyPaired) as refused:
+        service.activate(ACCOUNT, "Pixel 8", "android", public)
+    current = refused.value.args[0]["extra"]["current_device"]
+    assert current["name"] == "Old iPhone" and current["platform"] == "ios" and current["activated_at"]
+    service.identity.open_session.assert_not_called()
+
+
+def test_replace_removes_the_old_device_and_ends_its_sessions(service):
+    _, public = _key()
+    old = _device()
+    service.store.insert_device.side_effect = [DuplicateKeyError("dup"), None]
+    service.store.device_of_account.return_value = old
+    service.store.delete_device.return_value = old
+    service.store.get_device.side_effect = lambda device_id: {"_id": device_id}
+    result = service.activate(ACCOUNT, "Pixel 8", "android", public, replace=True)
+    service.identity.end_sessions.assert_called_once_with(device_id=old["_id"])
+    assert result["replaced_device_ids"] == [old["_id"]]
+    assert [c.args[0] for c in service.dispatch.call_args_list] == ["device_removed", "device_paired"]
+
+
+def test_a_device_replaced_while_activating_ends_its_own_fresh_sessions(service):
+    _, public = _key()
+    service.store.get_device.return_value = None
+    service.store.device_of_account.return_value = _device()
+    with pytest.raises(DeviceAlreadyPaired):
+        service.activate(ACCOUNT, "Pixel 8", "android", public)
+    (call,) = service.identity.end_sessions.call_args_list
+    assert call.kwargs["device_id"] == service.store.insert_device.call_args.args[0]["_id"]
+
+
+@pytest.mark.parametrize("field,value", [("public_key", "AAAA"), ("platform", "windows"), ("device_name", "  ")])
+def test_bad_activation_input_names_the_field_and_stores_nothing(service, field, value):
+    _, public = _key()
+    args = {"account": ACCOUNT, "device_name": "Pixel", "platform": "android", "public_key": public, field: value}
+    with pytest.raises(InvalidInput) as bad:
+        service.activate(**args)
+    assert [e["field"] for e in bad.value.args[0]["errors"]] == [field]
+    assert all(e["message_pl"] for e in bad.value.args[0]["errors"])
+    service.store.insert_device.assert_not_called()
+
+
+def _signed(service, device, private, challenge="c" * 43, expires_in=120):
+    service.store.get_device.return_value = device
+    service.store.consume_challenge.return_value = {"device_id": device["_id"],
+                                                    "expires_at": utcnow() + timedelta(seconds=expires_in)}
+    return challenge, base64.b64encode(private.sign(challenge.encode())).decode()
+
+
+def test_pin_login_with_the_right_key_and_pin_opens_a_device_session(service):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    service.store.record_login.return_value = True
+    tokens = service.login(device["_id"], challenge, signature=signature, pin="482915")
+    assert tokens["access_token"] == "a"
+    service.identity.open_session.assert_called_once_with(device["account_id"], device_id=device["_id"])
+
+
+@pytest.mark.parametrize("case", ["wrong_key", "expired", "foreign", "used"])
+def test_bad_challenges_and_signatures_are_refused(service, case):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash="x")
+    challenge, signature = _signed(service, device, _key()[0] if case == "wrong_key" else private,
+                                   expires_in=-1 if case == "expired" else 120)
+    if case == "foreign":
+        service.store.consume_challenge.return_value["device_id"] = "e" * 32
+    if case == "used":
+        service.store.consume_challenge.return_value = None
+    with pytest.raises(LoginRefused):
+        service.login(device["_id"], challenge, signature=signature, pin="482915")
+    service.store.count_wrong_pin.assert_not_called()
+    service.identity.open_session.assert_not_called()
+
+
+def test_the_fifth_wrong_pin_blocks_and_sends_the_notice(service):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    service.store.count_wrong_pin.return_value = 5
+    with pytest.raises(DeviceBlocked):
+        service.login(device["_id"], challenge, signature=signature, pin="730164")
+    device_id, _, envelope = service.store.mark_blocked.call_args.args
+    assert envelope["type"] == "device_blocked" and envelope["payload"]["to"] == ACCOUNT["email"]
+    assert service.dispatch.call_args.args[0] == "device_blocked"
+
+
+def test_a_blocked_device_refuses_biometrics_too(service):
+    private, public = _key()
+    device = _device(public_key=public, biometric_key=public, failed_pins=5)
+    challenge, signature = _signed(service, device, private)
+    with pytest.raises(DeviceBlocked):
+        service.login(device["_id"], challenge, biometric_signature=signature)
+    with pytest.raises(DeviceBlocked):
+        service.issue_challenge(device["_id"])
+
+
+def test_biometric_login_after_biometrics_were_turned_off_is_refused(service):
+    private, public = _key()
+    device = _device(biometric_key=None)
+    challenge, signature = _signed(service, device, private)
+    with pytest.raises(LoginRefused):
+        service.login(device["_id"], challenge, biometric_signature=signature)
+
+
+@pytest.mark.parametrize("kwargs,field", [({"signature": "x"}, "pin"), ({"pin": "482915"}, "signature"),
+                                          ({"signature": "x", "pin": "48291a"}, "pin")])
+def test_login_without_a_way_in_names_the_field(service, kwargs, field):
+    with pytest.raises(InvalidInput) as bad:
+        service.login("d" * 32, "c" * 43, **kwargs)
+    assert field in [e["field"] for e in bad.value.args[0]["errors"]]
+    service.store.consume_challenge.assert_not_called()
+
+
+def test_removal_ends_sessions_and_is_audited(service):
+    service.store.delete_device.return_value = _device()
+    service.remove_device(ACCOUNT["account_id"], "d" * 32)
+    service.identity.end_sessions.assert_called_once_with(device_id="d" * 32)
+    assert service.dispatch.call_args.args[0] == "device_removed"
