@@ -142,3 +142,107 @@ def wait_for_count(predicate_count, expected: int, timeout: float, what: str) ->
     if value < expected:
         raise AssertionError(f"{what}: {value} of {expected} within {timeout}s")
     return value
+
+
+class NotifyProcess:
+    """The notify service as a real process (`kadra-service notify`) with the environment we give it."""
+
+    def __init__(self, env: dict, log_path: str):
+        self.env = env
+        self.log_path = log_path
+        self.proc = None
+        self.starts = 0
+
+    def start(self) -> "NotifyProcess":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "kadra-service"), "notify"],
+                                     cwd=ROOT, env=dict(self.env, KADRA_ROOT=ROOT), stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.starts += 1
+        return self
+
+    def wait_consuming(self, timeout: float = 60) -> None:
+        """Until this start of the process logged that it consumes notify.mail."""
+        def consuming():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"notify exited with {self.proc.returncode}:\n{self.tail()}")
+            return sum(1 for line in self.lines() if line.get("msg") == "mail consumer consuming") >= self.starts
+        wait_until(consuming, timeout, what="notify consuming")
+
+    def signal(self, sig) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self, timeout: float = 30) -> int:
+        import signal as _signal
+
+        if self.proc is None:
+            return 0
+        self.signal(_signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(_signal.SIGKILL)
+            self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        import signal as _signal
+
+        self.signal(_signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(10)
+
+    def lines(self) -> list[dict]:
+        out = []
+        if not os.path.exists(self.log_path):
+            return out
+        with open(self.log_path, "rb") as f:
+            for raw in f:
+                try:
+                    out.append(json.loads(raw))
+                except ValueError:
+                    continue
+        return out
+
+    def raw_log(self) -> str:
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.raw_log().splitlines()[-n:])
+
+
+def notify_env(vhost_uri: str, prefix: str, smtp_port: int, **extra) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "KADRA_AMQP_URI": vhost_uri,
+        "KADRA_MONGO_URI": "mongodb://127.0.0.1:27017/",
+        "KADRA_MONGO_DB_PREFIX": prefix,
+        "KADRA_SMTP_HOST": "127.0.0.1",
+        "KADRA_SMTP_PORT": str(smtp_port),
+        "KADRA_SMTP_TLS": "none",
+        "KADRA_PUBLIC_URL": "http://127.0.0.1:8000",
+        "KADRA_HEALTH_PORT": str(free_port()),
+        "KADRA_LOG_LEVEL": "INFO",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def rpc(vhost_uri: str, service: str, method: str, *args, **kwargs):
+    """One nameko RPC call from the test process."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    with ClusterRpcProxy({"AMQP_URI": vhost_uri, "serializer": "json"}, timeout=15) as cluster:
+        return getattr(getattr(cluster, service), method)(*args, **kwargs)
+
+
+def reset_event(i: int = 0, domain: str = "example.com", locale: str = "en") -> dict:
+    """A valid password_reset_requested envelope (its own id and recipient)."""
+    from kadra_defaults.outbox import mail_event
+
+    return mail_event("password_reset_requested", {
+        "to": f"user{i}-{uuid.uuid4().hex[:6]}@{domain}", "locale": locale,
+        "token": "secret-" + uuid.uuid4().hex, "expires_at": "2030-01-01T10:00:00+00:00"})

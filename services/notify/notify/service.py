@@ -1,14 +1,38 @@
-"""The notify service: e-mail: templates, SMTP, retries and the message log."""
+"""The notify service: e-mail from events: templates, SMTP, retries, dead letters and the message log."""
+from marshmallow import ValidationError
+from nameko.rpc import rpc
+
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.tracing import RequestId
 
+from notify.consumer import MailConsumer
+from notify.exceptions import InvalidInput
+from notify.schemas import DeliveryStatusSchema
 from notify.storage import notify_store
 
 
 class NotifyService(HealthMixin):
-    """RPC entry points of notify."""
+    """RPC entry points of notify; the mail consumer runs beside them in the same process."""
 
     name = "notify"
 
     store = notify_store()
     request_id = RequestId()
+    mail = MailConsumer()
+
+    @rpc(expected_exceptions=(InvalidInput,))
+    def delivery_status(self, event_ids):
+        """{event_id: {status: queued|sent|retrying|failed, attempts, last_error, sent_at}} for e-mail events.
+
+        `queued` also covers an id notify has not seen yet (still in the sender's outbox or the queue).
+        """
+        try:
+            args = DeliveryStatusSchema().load({"event_ids": event_ids})
+        except ValidationError as exc:
+            raise InvalidInput({
+                "detail": "event_ids must be a list of at most 500 event ids",
+                "detail_pl": "event_ids musi być listą co najwyżej 500 identyfikatorów zdarzeń",
+                "errors": [{"field": "event_ids", "message": str(exc.messages.get("event_ids")),
+                            "message_pl": "Nieprawidłowa lista identyfikatorów zdarzeń."}],
+            }) from None
+        return self.store.statuses(args["event_ids"])

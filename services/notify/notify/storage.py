@@ -1,9 +1,75 @@
-"""The notify service's database: the Mongo provider and its store."""
+"""The notify service's database: the message log, one document per e-mail keyed by the event id.
+
+    {_id: <event id>, type, template, locale, recipient, status: queued|sent|retrying|failed,
+     attempts, last_error, created_at, updated_at, sent_at, next_try_at, failed_reason}
+
+``status`` is ``sent`` exactly once per event: that is what makes a second delivery of the same
+event send nothing. No payload (and so no token) is ever stored here.
+"""
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from kadra_defaults import clock
 from kadra_defaults.mongo import Mongo, Store
+
+MESSAGES = "messages"
+STATUSES = ("queued", "sent", "retrying", "failed")
 
 
 class NotifyStore(Store):
-    """E-mail: templates, SMTP, retries and the message log in the notify database."""
+    """The message log in notify's own database."""
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db[MESSAGES].create_index("status", name="status")
+
+    @property
+    def messages(self):
+        return self.db[MESSAGES]
+
+    def get(self, event_id: str) -> dict | None:
+        return self.messages.find_one({"_id": event_id})
+
+    def record_sent(self, event_id: str, fields: dict, attempts: int) -> None:
+        """The server accepted the e-mail: one insert when it is the first try, else one update."""
+        now = clock.now()
+        doc = {"_id": event_id, **fields, "status": "sent", "attempts": attempts, "last_error": None,
+               "created_at": now, "updated_at": now, "sent_at": now, "next_try_at": None}
+        try:
+            self.messages.insert_one(doc)
+        except DuplicateKeyError:
+            self.messages.update_one({"_id": event_id}, {"$set": {
+                **fields, "status": "sent", "attempts": attempts, "updated_at": now, "sent_at": now,
+                "next_try_at": None}})
+
+    def record_failure(self, event_id: str, fields: dict, *, status: str, attempts: int, error: str,
+                       next_try_at=None) -> None:
+        """A try failed: `retrying` (with the time of the next try) or `failed` (given up, dead-lettered)."""
+        now = clock.now()
+        try:
+            self.messages.update_one(
+                {"_id": event_id, "status": {"$ne": "sent"}},
+                {"$set": {**fields, "status": status, "attempts": attempts, "last_error": error,
+                          "updated_at": now, "next_try_at": next_try_at},
+                 "$setOnInsert": {"created_at": now, "sent_at": None}},
+                upsert=True)
+        except DuplicateKeyError:  # already sent by an earlier delivery: the log keeps saying so
+            pass
+
+    def statuses(self, event_ids: list[str]) -> dict[str, dict]:
+        found = {doc["_id"]: doc for doc in self.messages.find({"_id": {"$in": list(event_ids)}})}
+        out = {}
+        for event_id in event_ids:
+            doc = found.get(event_id)
+            if doc is None:  # not tried yet: still in the publisher's outbox or in the queue
+                out[event_id] = {"status": "queued", "attempts": 0, "last_error": None, "sent_at": None}
+                continue
+            sent_at = doc.get("sent_at")
+            out[event_id] = {"status": doc["status"], "attempts": doc.get("attempts", 0),
+                             "last_error": doc.get("last_error"),
+                             "sent_at": sent_at.isoformat() if sent_at else None}
+        return out
 
 
 def notify_store() -> Mongo:

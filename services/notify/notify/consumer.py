@@ -1,0 +1,430 @@
+"""The mail consumer: notify.mail -> render -> SMTP -> message log -> ack.
+
+Runs inside the nameko process as green threads (pika's BlockingConnection works under eventlet's
+monkey patching, see kadra_defaults.outbox): one loop owns the pika connection (consume with a
+bounded prefetch, publish to the retry and dead-letter queues with confirms, ack), and a few workers
+render and send in parallel, each on its own pooled SMTP connection. A worker never touches pika;
+it hands its outcome to the loop, which acks only then:
+
+- sent (the SMTP server answered 250 and the log says ``sent``)  -> ack
+- temporary failure (refused, lost connection, 4xx)              -> publish to the next retry queue
+  (1 s, 5 s, 30 s, 2 min, 10 min by default; TTL + dead-letter back to notify.mail), then ack
+- permanent failure (malformed envelope, unknown event type or template, invalid payload, 5xx) or no
+  tries left                                                       -> publish to notify.mail.dead
+  with the reason in a header and in the log line, log ``failed``, then ack
+- an event whose log already says ``sent`` (a second delivery)   -> ack, nothing sent
+
+On SIGTERM nameko stops this provider: consuming stops, unstarted deliveries are not acked (the
+broker gives them back), work in hand finishes (bounded) and is acked, then the connection closes.
+A SIGKILL between the SMTP server's 250 and the log write re-sends that one e-mail once: the 250 and
+the log write happen under one process-wide lock, so at most one e-mail is in that window.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+import eventlet.queue
+import pika
+import pika.exceptions
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+from pymongo.errors import PyMongoError
+
+from kadra_defaults import clock, config, mailbus
+from kadra_defaults.events import EnvelopeSchema
+from kadra_defaults.mail_events import MAIL_EVENTS, load_payload, redact
+from kadra_defaults.mongo import connect
+
+from notify.rendering import Renderer, UnknownTemplate
+from notify.smtp import PermanentFailure, SmtpPool, SmtpSettings, TemporaryFailure
+from notify.storage import NotifyStore
+
+log = logging.getLogger("notify.consumer")
+
+PREFETCH_ENV = "KADRA_NOTIFY_PREFETCH"
+CONCURRENCY_ENV = "KADRA_NOTIFY_CONCURRENCY"
+STOP_GRACE_ENV = "KADRA_NOTIFY_STOP_GRACE"
+BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
+MAX_BACKOFF = 10.0
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+class Delivery:
+    __slots__ = ("generation", "tag", "properties", "body", "redelivered")
+
+    def __init__(self, generation, tag, properties, body, redelivered):
+        self.generation = generation
+        self.tag = tag
+        self.properties = properties
+        self.body = body
+        self.redelivered = redelivered
+
+
+class Outcome:
+    """What the loop must do with a delivery: ack, retry (publish to a retry queue) or dead-letter."""
+
+    __slots__ = ("delivery", "kind", "queue", "attempt", "reason")
+
+    def __init__(self, delivery, kind, queue=None, attempt=0, reason=None):
+        self.delivery = delivery
+        self.kind = kind
+        self.queue = queue
+        self.attempt = attempt
+        self.reason = reason
+
+
+class MailProcessor:
+    """Turns one delivery into an Outcome (no pika here): validate, dedup, render, send, log."""
+
+    def __init__(self, store: NotifyStore, pool: SmtpPool, renderer: Renderer, delays: tuple[float, ...]):
+        self.store = store
+        self.pool = pool
+        self.renderer = renderer
+        self.delays = delays
+        self._in_hand: dict[str, threading.Event] = {}
+        self.counts = collections.Counter()
+
+    @contextlib.contextmanager
+    def _exclusive(self, event_id: str):
+        """One worker per event id at a time (a redelivery may overtake the first copy)."""
+        while True:
+            busy = self._in_hand.get(event_id)
+            if busy is None:
+                break
+            busy.wait(30)
+        done = self._in_hand[event_id] = threading.Event()
+        try:
+            yield
+        finally:
+            self._in_hand.pop(event_id, None)
+            done.set()
+
+    def process(self, delivery: Delivery) -> Outcome:
+        headers = delivery.properties.headers or {}
+        try:
+            retries_done = int(headers.get(mailbus.ATTEMPT_HEADER, 0) or 0)
+        except (TypeError, ValueError):
+            retries_done = 0
+        try:
+            raw = json.loads(delivery.body)
+            envelope = EnvelopeSchema().load(raw)
+        except (ValueError, ValidationError) as exc:
+            detail = exc.messages if isinstance(exc, ValidationError) else str(exc)[:200]
+            return self._dead(delivery, None, {}, f"malformed envelope: {detail}", 0)
+        event_id, event_type = envelope["id"], envelope["type"]
+        event = MAIL_EVENTS.get(event_type)
+        payload = envelope["payload"]
+        fields = {"type": event_type, "template": event.template if event else None,
+                  "locale": payload.get("locale") if isinstance(payload.get("locale"), str) else None,
+                  "recipient": payload.get("to") if isinstance(payload.get("to"), str) else None}
+        if event is None:
+            return self._dead(delivery, event_id, fields, f"unknown event type (no template): {event_type!r}", 0)
+        try:
+            loaded = load_payload(event_type, payload)
+        except ValidationError as exc:
+            return self._dead(delivery, event_id, fields, f"invalid payload: {redact(exc.messages)}", 0)
+        fields["locale"], fields["recipient"] = loaded["locale"], loaded["to"]
+        with self._exclusive(event_id):
+            return self._send(delivery, envelope, loaded, fields, retries_done)
+
+    def _send(self, delivery, envelope, payload, fields, retries_done) -> Outcome:
+        event_id = envelope["id"]
+        doc = self.store.get(event_id)
+        if doc is not None and doc.get("status") in ("sent", "failed"):
+            self.counts["duplicate"] += 1
+            log.info("e-mail event already handled, nothing sent", extra={
+                "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
+                "redelivered": delivery.redelivered})
+            return Outcome(delivery, "ack")
+        attempts = (doc.get("attempts", 0) if doc else 0) + 1
+        try:
+            rendered = self.renderer.render(envelope["type"], payload, envelope["occurred_at"])
+        except UnknownTemplate as exc:
+            return self._dead(delivery, event_id, fields, f"unknown template: {exc}", attempts)
+        message = self._message(envelope, payload, rendered)
+        started = time.monotonic()
+        recorded = []
+
+        def on_accepted():
+            self.store.record_sent(event_id, fields, attempts)
+            recorded.append(True)
+
+        try:
+            self.pool.send(message, payload["to"], on_accepted)
+        except TemporaryFailure as exc:
+            return self._temporary(delivery, event_id, fields, str(exc), attempts, retries_done)
+        except PermanentFailure as exc:
+            return self._dead(delivery, event_id, fields, f"SMTP refused: {exc}", attempts)
+        except PyMongoError as exc:
+            if not recorded:  # accepted by SMTP, the log write failed: never send it again
+                self._record_sent_eventually(event_id, fields, attempts, exc)
+        self.counts["sent"] += 1
+        log.info("e-mail sent", extra={
+            "event_id": event_id, "event_type": fields["type"], "template": fields["template"],
+            "locale": fields["locale"], "attempts": attempts,
+            "smtp_ms": round((time.monotonic() - started) * 1000, 1)})
+        return Outcome(delivery, "ack")
+
+    def _record_sent_eventually(self, event_id, fields, attempts, first_error) -> None:
+        log.error("e-mail accepted by SMTP but the log write failed; retrying the write",
+                  extra={"event_id": event_id, "error": str(first_error)[:300]})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            try:
+                self.store.record_sent(event_id, fields, attempts)
+                return
+            except PyMongoError:
+                continue
+
+    def _temporary(self, delivery, event_id, fields, error, attempts, retries_done) -> Outcome:
+        if retries_done < len(self.delays):
+            delay = self.delays[retries_done]
+            next_try = clock.now() + dt.timedelta(seconds=delay)
+            self._log_failure(event_id, fields, status="retrying", attempts=attempts, error=error,
+                              next_try_at=next_try)
+            self.counts["retrying"] += 1
+            log.warning("e-mail not sent, will retry", extra={
+                "event_id": event_id, "event_type": fields["type"], "attempts": attempts,
+                "retry_in_seconds": delay, "error": error})
+            return Outcome(delivery, "retry", queue=mailbus.retry_queue(delay), attempt=retries_done + 1)
+        return self._dead(delivery, event_id, fields, f"no tries left after {attempts}: {error}", attempts)
+
+    def _dead(self, delivery, event_id, fields, reason, attempts) -> Outcome:
+        if event_id is not None:
+            self._log_failure(event_id, fields, status="failed", attempts=attempts, error=reason)
+        self.counts["failed"] += 1
+        log.error("e-mail event dead-lettered", extra={
+            "event_id": event_id, "event_type": fields.get("type"), "reason": reason, "attempts": attempts})
+        return Outcome(delivery, "dead", queue=mailbus.DEAD_QUEUE, reason=reason)
+
+    def _log_failure(self, event_id, fields, **kwargs) -> None:
+        try:
+            self.store.record_failure(event_id, fields, **kwargs)
+        except PyMongoError as exc:  # the queues still carry the message; the log catches up next try
+            log.warning("message log write failed", extra={"event_id": event_id, "error": str(exc)[:300]})
+
+    def _message(self, envelope, payload, rendered) -> EmailMessage:
+        settings = self.pool.settings
+        domain = settings.mail_address.rpartition("@")[2] or "kadra.local"
+        message = EmailMessage()
+        message["From"] = settings.mail_from
+        message["To"] = formataddr((payload.get("full_name") or "", payload["to"]))
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(clock.now())
+        message["Message-ID"] = f"<{envelope['id']}@{domain}>"
+        message["X-Kadra-Event-Id"] = envelope["id"]
+        message["Auto-Submitted"] = "auto-generated"
+        message["Content-Language"] = payload["locale"]
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        return message
+
+
+class MailConsumer(DependencyProvider):
+    """Consumes notify.mail in the service process; the worker gets nothing from it but its counters."""
+
+    def __init__(self):
+        self.prefetch = None
+        self.concurrency = None
+        self._stopping = threading.Event()
+        self._thread = None
+        self._workers = []
+
+    def setup(self):
+        self.prefetch = _env_int(PREFETCH_ENV, 32)
+        self.concurrency = _env_int(CONCURRENCY_ENV, 8)
+        self.grace = float(os.environ.get(STOP_GRACE_ENV) or 15)
+        self.delays = mailbus.retry_delays()
+        mailbus.queue_type()  # a bad KADRA_AMQP_QUEUE_TYPE stops the start, not the first message
+        settings = SmtpSettings.from_env()
+        self.client = connect()
+        db = self.client[config.database_name("notify")]
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                NotifyStore.ensure_indexes(db)
+                break
+            except PyMongoError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+        self.pool = SmtpPool(settings, size=self.concurrency)
+        self.processor = MailProcessor(NotifyStore(db), self.pool, Renderer(config.get(config.PUBLIC_URL)),
+                                       self.delays)
+        self._work = eventlet.queue.LightQueue()
+        self._outage_since = None
+        self._results = collections.deque()
+        self._in_flight = 0
+        self._generation = 0
+        self._stopping.clear()
+        log.info("mail consumer configured", extra={
+            "smtp": repr(settings), "prefetch": self.prefetch, "concurrency": self.concurrency,
+            "retry_delays": list(self.delays), "queue_type": mailbus.queue_type()})
+
+    def start(self):
+        for number in range(self.concurrency):
+            self._workers.append(self.container.spawn_managed_thread(self._worker, identifier=f"mail_worker_{number}"))
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="mail_consumer")
+
+    def stop(self):
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+        for worker in self._workers:
+            worker.wait()
+        self._workers = []
+        self._close_clients()
+
+    def kill(self):
+        self._stopping.set()
+        for thread in [self._thread, *self._workers]:
+            if thread is not None:
+                thread.kill()
+        self._thread, self._workers = None, []
+        self._close_clients()
+
+    def _close_clients(self):
+        self.pool.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def get_dependency(self, worker_ctx):
+        return self.processor.counts
+
+    # --- workers: no pika here ---
+    def _worker(self):
+        while not self._stopping.is_set():
+            try:
+                delivery = self._work.get(timeout=0.5)
+            except eventlet.queue.Empty:
+                continue
+            if self._stopping.is_set():
+                return  # not started: left unacked, the broker delivers it again
+            if delivery.generation != self._generation:
+                continue  # its channel is gone; the broker delivers it again
+            self._in_flight += 1
+            try:
+                outcome = self.processor.process(delivery)
+            except Exception:  # a bug or the database down: no ack, try again after a pause
+                log.exception("mail processing failed; the message stays in the queue")
+                outcome = Outcome(delivery, "requeue")
+                time.sleep(1)
+            finally:
+                self._in_flight -= 1
+            self._results.append(outcome)
+
+    # --- the loop: owns the pika connection ---
+    def _run(self):
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                self._session()
+                return
+            except BROKER_ERRORS as exc:
+                self._generation += 1  # every delivery of the lost channel comes again
+                self._drop_work()
+                if self._outage_since is None:
+                    self._outage_since = time.monotonic()
+                    log.warning("mail consumer: broker unavailable, reconnecting with backoff",
+                                extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+                else:
+                    backoff = min(MAX_BACKOFF, backoff * 2)
+                self._stopping.wait(backoff)
+
+    def _drop_work(self):
+        while True:
+            try:
+                self._work.get_nowait()
+            except eventlet.queue.Empty:
+                return
+
+    def _session(self):
+        connection = pika.BlockingConnection(mailbus.connection_parameters())
+        try:
+            channel = connection.channel()
+            mailbus.declare_topology(channel)
+            channel.basic_qos(prefetch_count=self.prefetch)
+            publisher = connection.channel()
+            publisher.confirm_delivery()
+            self._generation += 1
+            generation = self._generation
+            self._results.clear()
+
+            def on_message(_channel, method, properties, body):
+                self._work.put_nowait(Delivery(generation, method.delivery_tag, properties, body,
+                                               method.redelivered))
+
+            consumer_tag = channel.basic_consume(mailbus.QUEUE, on_message, auto_ack=False)
+            if self._outage_since is not None:
+                log.warning("mail consumer: broker back",
+                            extra={"outage_seconds": round(time.monotonic() - self._outage_since, 1)})
+                self._outage_since = None
+            log.info("mail consumer consuming", extra={"queue": mailbus.QUEUE})
+            while not self._stopping.is_set():
+                connection.process_data_events(time_limit=0.005 if self._results or self._in_flight else 0.05)
+                self._settle(channel, publisher, generation)
+            # Stopping: no new deliveries; unstarted ones go back; finish what is in hand and ack it.
+            channel.basic_cancel(consumer_tag)
+            self._drop_work()
+            deadline = time.monotonic() + self.grace
+            while self._in_flight and time.monotonic() < deadline:
+                connection.process_data_events(time_limit=0.02)
+                self._settle(channel, publisher, generation)
+            self._settle(channel, publisher, generation)
+            if self._in_flight:
+                log.warning("mail consumer stopped with work in hand; it will be delivered again",
+                            extra={"in_flight": self._in_flight})
+        finally:
+            self._generation += 1
+            try:
+                if connection.is_open:
+                    connection.close()
+            except Exception:  # closing a broken connection
+                pass
+
+    def _settle(self, channel, publisher, generation):
+        while self._results:
+            outcome = self._results.popleft()
+            delivery = outcome.delivery
+            if delivery.generation != generation:
+                continue
+            if outcome.kind in ("retry", "dead"):
+                headers = dict(delivery.properties.headers or {})
+                headers[mailbus.ATTEMPT_HEADER] = outcome.attempt if outcome.kind == "retry" else headers.get(
+                    mailbus.ATTEMPT_HEADER, 0)
+                if outcome.reason:
+                    headers[mailbus.REASON_HEADER] = str(outcome.reason)[:500]
+                properties = pika.BasicProperties(
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    content_type=delivery.properties.content_type or "application/json",
+                    message_id=delivery.properties.message_id, type=delivery.properties.type, headers=headers)
+                publisher.basic_publish("", outcome.queue, delivery.body, properties, mandatory=True)
+                channel.basic_ack(delivery.tag)
+            elif outcome.kind == "ack":
+                channel.basic_ack(delivery.tag)
+            else:  # requeue
+                channel.basic_nack(delivery.tag, requeue=True)
