@@ -25,6 +25,7 @@ a spool folder on disk (`KADRA_GATEWAY_SPOOL_DIR`) and the feed thread makes
 the call once the broker answers again (used where an answer must be given
 while the broker is down, e.g. forgot-password).
 """
+import hashlib
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 EXCHANGE = "kadra.gateway.feed"
 SPOOL_ENV = "KADRA_GATEWAY_SPOOL_DIR"
-DEFAULT_SPOOL = ".kadra/spool/gateway"
+DEFAULT_SPOOL = ".kadra/spool"
 RECONNECT_MIN, RECONNECT_MAX = 0.2, 2.0
 HEARTBEAT = 5
 SPOOL_SCAN_EVERY = 5.0
@@ -196,7 +197,13 @@ class Feed:
     # deferred calls
 
     def spool_dir(self) -> str:
-        return os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
+        """KADRA_GATEWAY_SPOOL_DIR, else a folder per broker address, so two systems on one machine
+        (make run and a test run) never make each other's calls."""
+        configured = os.environ.get(SPOOL_ENV)
+        if configured:
+            return configured
+        uri = self.amqp_uri or config.get(config.AMQP_URI)
+        return os.path.join(DEFAULT_SPOOL, "gateway-" + hashlib.sha256(uri.encode()).hexdigest()[:12])
 
     def call_later(self, service: str, method: str, **kwargs) -> str:
         """Keep `service.method(**kwargs)` on disk; the feed thread calls it once the broker answers."""
@@ -227,9 +234,17 @@ class Feed:
         self._last_spool_scan = time.monotonic()
         folder = self.spool_dir()
         try:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
+            listing = os.listdir(folder)
         except FileNotFoundError:
             return
+        for name in listing:  # claimed by a worker that died before finishing: put back
+            base, sep, pid = name.rpartition(".claimed-")
+            if sep and pid.isdigit() and not _alive(int(pid)):
+                try:
+                    os.rename(os.path.join(folder, name), os.path.join(folder, base))
+                except OSError:
+                    pass
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
         for name in names:
             path = os.path.join(folder, name)
             claimed = f"{path}.claimed-{os.getpid()}"
@@ -257,6 +272,16 @@ class Feed:
                 return
             os.unlink(claimed)
             log.info("spool: deferred call made", extra={"service": call["service"], "method": call["method"]})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _feed = Feed()

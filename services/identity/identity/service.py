@@ -19,12 +19,14 @@ from datetime import timedelta
 import eventlet
 from kombu import Exchange
 from nameko.exceptions import RemoteError
+from nameko.events import EventDispatcher
 from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
+from kadra_defaults.events import envelope
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox, mail_event
 from kadra_defaults.tracing import RequestId
@@ -61,6 +63,7 @@ class IdentityService(HealthMixin):
     outbox = Outbox(collections=OUTBOX_COLLECTIONS, service="identity")
     feed = Publisher(exchange=FEED_EXCHANGE, delivery_mode=1, retry_policy={"max_retries": 1})
     users = RpcProxy("users")
+    dispatch = EventDispatcher()
 
     # -- what other services call -------------------------------------------------------------
 
@@ -287,6 +290,7 @@ class IdentityService(HealthMixin):
             changed = None
         if changed is None:
             raise bad_token()
+        self._event("email_changed", {"account_id": doc["account_id"], "new_email": changed["email"]})
         return None
 
     @rpc(expected_exceptions=(InvalidToken,))
@@ -303,6 +307,7 @@ class IdentityService(HealthMixin):
                 self.store.change_email(account["_id"], account["email_norm"], old)
             except DuplicateKeyError:
                 raise bad_token() from None
+            self._event("email_changed", {"account_id": account["_id"], "new_email": old, "reverted": True})
         self._end_sessions(account_id=account["_id"], reason="email_revert", cutoff_account=True)
         return None
 
@@ -397,6 +402,15 @@ class IdentityService(HealthMixin):
         result = self.store.record_failure(norm, client_ip, lockout_event)
         if result["notified"]:
             self.outbox.kick()
+            self._event("login_locked_out", {"account_id": account["_id"],
+                                             "locked_until": _iso(result["locked_until"])})
+
+    def _event(self, event_type: str, payload: dict) -> None:
+        """A nameko event (users writes it into the audit log of the person's companies)."""
+        try:
+            self.dispatch(event_type, envelope(event_type, payload))
+        except Exception as exc:  # audit only: the change itself is done and the e-mails are in the outbox
+            log.warning("event not dispatched", extra={"event": event_type, "error": exc.__class__.__name__})
 
     def _maybe_rehash(self, account: dict, password: str) -> None:
         if passwords.needs_rehash(account["password_hash"]):

@@ -1,0 +1,145 @@
+"""Identity's figures for `make bench` (bench/run.py calls run(ctx)).
+
+- password logins/s through the gateway (wrk, both cores busy) vs the pure argon2id verify rate in as
+  many processes as cores (goal >= 0.8);
+- token refreshes/s through gateway, RPC and database (4 client processes, each with its own rotating
+  chain) vs the bare nameko echo RPC rate, many in flight (goal >= 0.4);
+- authenticated GET /me/s (wrk) vs the same echo RPC rate (goal >= 0.5), and its p99 at half that
+  load (wrk with a per-connection pause; goal <= 20 ms);
+- forgot-password latency for a known vs an unknown address (mean and p99; compared, not asserted).
+"""
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+import uuid
+
+import requests
+
+PASSWORD = "correct horse battery staple"
+
+
+def _row(figure, value, unit, baseline=None, baseline_value=None, goal=None, ok=None):
+    ratio = value / baseline_value if baseline_value else None
+    return {"figure": figure, "value": value, "unit": unit, "baseline": baseline, "baseline_value": baseline_value,
+            "ratio": ratio, "goal": goal, "ok": ok}
+
+
+def _sign_up(base: str) -> dict:
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+    response = requests.post(f"{base}/api/v1/accounts", json={
+        "email": email, "password": PASSWORD, "full_name": "Bench", "company_name": "Bench Sp. z o.o."}, timeout=30)
+    response.raise_for_status()
+    return {"email": email, **response.json()}
+
+
+def _login(base: str, email: str) -> dict:
+    response = requests.post(f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def _lua(folder: str, name: str, text: str) -> str:
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def _refresh_worker(base, refresh_token, seconds, out):
+    session = requests.Session()
+    done, errors = 0, 0
+    deadline = time.monotonic() + seconds
+    token = refresh_token
+    while time.monotonic() < deadline:
+        response = session.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": token}, timeout=30)
+        if response.status_code == 200:
+            token = response.json()["refresh_token"]
+            done += 1
+        else:
+            errors += 1
+            break
+    out.put((done, errors))
+
+
+def refresh_rate(base: str, emails: list, seconds: float, processes: int = 4) -> dict:
+    chains = [_login(base, emails[i % len(emails)])["refresh_token"] for i in range(processes)]
+    queue = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=_refresh_worker, args=(base, chain, seconds, queue)) for chain in chains]
+    started = time.monotonic()
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=seconds + 60) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.monotonic() - started
+    return {"rps": sum(r[0] for r in results) / min(elapsed, seconds + 1), "errors": sum(r[1] for r in results)}
+
+
+def forgot_timing(base: str, known: str, rounds: int = 60) -> dict:
+    session = requests.Session()
+    times = {"known": [], "unknown": []}
+    for i in range(rounds):
+        for kind in ("known", "unknown") if i % 2 else ("unknown", "known"):
+            email = known if kind == "known" else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+            started = time.perf_counter()
+            response = session.post(f"{base}/api/v1/auth/password/forgot", json={"email": email}, timeout=30)
+            times[kind].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 202
+    return {k: {"mean": statistics.mean(v), "p99": sorted(v)[int(len(v) * 0.99) - 1]} for k, v in times.items()}
+
+
+def run(ctx) -> list[dict]:
+    import baselines as b
+
+    base = ctx["base_url"]
+    seconds = ctx["seconds"]
+    base_lines = ctx["baselines"]
+    cores = os.cpu_count() or 1
+    folder = tempfile.mkdtemp(prefix="kadra-identity-bench-", dir=ctx.get("work"))
+    rows = []
+    people = [_sign_up(base) for _ in range(4)]
+    emails = [p["email"] for p in people]
+
+    # 1. password logins through the gateway, both cores busy
+    login_script = _lua(folder, "login.lua", (
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.body = {json.dumps(json.dumps({"email": emails[0], "password": PASSWORD}))}\n'))
+    logins = b.wrk(f"{base}/api/v1/auth/login", seconds=seconds, connections=8, threads=2, script=login_script)
+    argon = base_lines["argon2_verify_all"]
+    rows.append(_row(f"password logins through the gateway (wrk, 8 connections; non-2xx {logins['non2xx']})",
+                     logins["rps"], "logins/s", f"pure argon2id verify, {cores} processes", argon,
+                     goal=">= 0.8", ok=logins["rps"] >= 0.8 * argon and logins["non2xx"] == 0))
+
+    # 2. token refresh through gateway, RPC and database
+    echo = base_lines["echo_rpc_rps_many"]
+    refresh = refresh_rate(base, emails, seconds / 2)
+    rows.append(_row(f"token refresh through gateway+RPC+database (4 processes; errors {refresh['errors']})",
+                     refresh["rps"], "refreshes/s", "echo RPC, many in flight", echo, goal=">= 0.4",
+                     ok=refresh["rps"] >= 0.4 * echo and refresh["errors"] == 0))
+
+    # 3. authenticated GET /me: rate, then p99 at half of it
+    access = _login(base, emails[1])["access_token"]
+    headers = {"Authorization": f"Bearer {access}"}
+    me = b.wrk(f"{base}/api/v1/me", seconds=seconds, connections=16, threads=2, headers=headers)
+    rows.append(_row(f"GET /me authenticated (wrk, 16 connections; non-2xx {me['non2xx']})", me["rps"], "req/s",
+                     "echo RPC, many in flight", echo, goal=">= 0.5", ok=me["rps"] >= 0.5 * echo and me["non2xx"] == 0))
+    half = me["rps"] / 2
+    connections = 4
+    pause_ms = max(1, int(1000 * connections / half - (me["p50_ms"] or 0)))
+    paced_script = _lua(folder, "paced.lua", f"function delay()\n  return {pause_ms}\nend\n")
+    paced = b.wrk(f"{base}/api/v1/me", seconds=seconds, connections=connections, threads=2, headers=headers,
+                  script=paced_script)
+    rows.append(_row(f"GET /me p99 at about half that load ({paced['rps']:.0f} req/s paced)", paced["p99_ms"] or 0,
+                     "ms", "echo RPC p99, 1 in flight", base_lines.get("echo_rpc_p99_ms"), goal="<= 20 ms",
+                     ok=(paced["p99_ms"] or 1e9) <= 20))
+
+    # 4. forgot-password: known vs unknown address (compared, not asserted)
+    timing = forgot_timing(base, emails[2])
+    rows.append(_row("forgot-password mean, known address", timing["known"]["mean"], "ms",
+                     "unknown address", timing["unknown"]["mean"], goal="ratio ~ 1.0 (no signal)"))
+    rows.append(_row("forgot-password p99, known address", timing["known"]["p99"], "ms",
+                     "unknown address", timing["unknown"]["p99"]))
+    return rows
