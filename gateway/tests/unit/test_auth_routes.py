@@ -1,0 +1,170 @@
+"""The /accounts, /auth and /me routes with a fake RPC client: error mapping, spool, composition. No network."""
+import json
+import os
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway import app as app_module, feed, rpc
+from gateway.app import create_app
+
+KEY = Ed25519PrivateKey.generate()
+PUBLIC_PEM = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def remote(name, details):
+    return rpc.RemoteError(f"identity.exceptions.{name}", name, "x", [details])
+
+
+class FakeRpc:
+    def __init__(self):
+        self.answers = {}
+        self.calls = []
+
+    def call(self, service, method, *args, timeout=None, **kwargs):
+        self.calls.append((service, method, args, kwargs))
+        answer = self.answers.get((service, method))
+        if callable(answer):
+            answer = answer(*args, **kwargs)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def call_many(self, calls, timeout=None):
+        out = []
+        for service, method, args, kwargs in calls:
+            try:
+                out.append(self.call(service, method, *args, **kwargs))
+            except Exception as exc:  # noqa: BLE001 - call_many returns errors
+                out.append(exc)
+        return out
+
+    def __getattr__(self, service):
+        return rpc._ServiceProxy(self, service)
+
+
+@pytest.fixture
+def fake():
+    return FakeRpc()
+
+
+@pytest.fixture
+def client(fake, monkeypatch, tmp_path):
+    import gateway.api.accounts as accounts
+    import gateway.api.auth as auth_api
+    import gateway.api.health as health
+    import gateway.api.me as me
+    monkeypatch.setattr(app_module, "_api_modules", lambda: iter([accounts, auth_api, health, me]))
+    monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setattr(feed, "live", lambda: True)
+    app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    return app.test_client()
+
+
+def access(sub="acc1", sid="s1"):
+    now = int(time.time())
+    return {"Authorization": "Bearer " + jwt.encode(
+        {"sub": sub, "sid": sid, "aud": "kadra", "typ": "access", "iat": now, "exp": now + 900}, KEY,
+        algorithm="EdDSA")}
+
+
+def test_login_passes_the_client_address_and_maps_errors(client, fake):
+    fake.answers[("identity", "login")] = {"access_token": "a", "refresh_token": "r", "token_type": "Bearer",
+                                           "expires_in": 900}
+    assert client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"}).status_code == 200
+    assert fake.calls[-1][3]["client_ip"] == "127.0.0.1"
+    fake.answers[("identity", "login")] = remote("InvalidCredentials", {"detail": "wrong"})
+    response = client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"})
+    assert response.status_code == 401 and response.json["code"] == "unauthorized"
+    fake.answers[("identity", "login")] = remote("Throttled", {"headers": {"Retry-After": 60},
+                                                               "extra": {"retry_after": 60}})
+    response = client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "60"
+    assert response.json["retry_after"] == 60
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"password": "x"}, "email"), ({"email": "nope", "password": "x"}, "email"),
+    ({"email": "a@example.com"}, "password"), ({"email": "a@example.com", "password": 5}, "password"),
+])
+def test_login_bad_input_names_the_field(client, body, field):
+    response = client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == field
+
+
+def test_sign_up_validation_and_policy_errors(client, fake):
+    response = client.post("/api/v1/accounts", json={"email": "a@example.com", "password": "x", "full_name": "",
+                                                      "company_name": "C", "locale": "de"})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json["errors"]} == {"full_name", "locale"}
+    fake.answers[("identity", "sign_up")] = remote("InvalidInput", {"errors": [
+        {"field": "password", "message": "The password needs at least 12 characters.", "message_pl": "..."}]})
+    response = client.post("/api/v1/accounts", json={"email": "a@example.com", "password": "x", "full_name": "A",
+                                                      "company_name": "C"})
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "password"
+
+
+def test_forgot_is_202_with_one_body_and_spools_when_the_broker_is_down(client, fake, tmp_path):
+    fake.answers[("identity", "request_password_reset")] = None
+    first = client.post("/api/v1/auth/password/forgot", json={"email": "a@example.com"})
+    fake.answers[("identity", "request_password_reset")] = rpc.BrokerUnavailable("down")
+    second = client.post("/api/v1/auth/password/forgot", json={"email": "b@example.com"})
+    assert first.status_code == second.status_code == 202
+    strip = lambda r: {k: v for k, v in r.json.items() if k != "request_id"}  # noqa: E731
+    assert strip(first) == strip(second)
+    spooled = os.listdir(tmp_path / "spool")
+    assert len(spooled) == 1
+    with open(tmp_path / "spool" / spooled[0]) as f:
+        assert json.load(f) == {"service": "identity", "method": "request_password_reset",
+                                "kwargs": {"email": "b@example.com", "client_ip": "127.0.0.1"}}
+
+
+def test_spooled_calls_are_made_once_by_the_feed_thread(tmp_path, monkeypatch, fake):
+    monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path))
+    f = feed.Feed(rpc_factory=lambda: fake)
+    f.call_later("identity", "request_password_reset", email="a@example.com")
+    fake.answers[("identity", "request_password_reset")] = rpc.BrokerUnavailable("down")
+    f._replay_spool()
+    assert len(os.listdir(tmp_path)) == 1  # kept for later
+    fake.answers[("identity", "request_password_reset")] = None
+    f._replay_spool()
+    assert os.listdir(tmp_path) == []
+    assert [c[1] for c in fake.calls] == ["request_password_reset"] * 2
+
+
+def test_me_joins_identity_and_users(client, fake):
+    fake.answers[("identity", "get_accounts")] = [{"account_id": "acc1", "email": "a@example.com",
+                                                   "full_name": "A", "locale": "pl"}]
+    fake.answers[("users", "companies_of")] = [{"company_id": "c1", "name": "C", "role": "owner"}]
+    response = client.get("/api/v1/me", headers=access())
+    assert response.status_code == 200
+    assert response.json["companies"] == [{"company_id": "c1", "name": "C", "role": "owner"}]
+    fake.answers[("identity", "get_accounts")] = []
+    assert client.get("/api/v1/me", headers=access()).status_code == 401
+
+
+def test_logout_and_change_password_use_the_principal(client, fake):
+    assert client.post("/api/v1/auth/logout", json={}, headers=access("acc9", "s9")).status_code == 204
+    assert fake.calls[-1][1:] == ("logout", (), {"account_id": "acc9", "session_id": "s9", "refresh_token": None})
+    assert client.post("/api/v1/auth/logout", json={}).status_code == 401
+    response = client.post("/api/v1/auth/password/change", headers=access("acc9", "s9"),
+                           json={"current_password": "a", "new_password": "b"})
+    assert response.status_code == 204
+    assert fake.calls[-1][3]["session_id"] == "s9"
+
+
+def test_reset_with_a_bad_token_is_400(client, fake):
+    fake.answers[("identity", "reset_password")] = remote("InvalidToken", {"detail": "bad"})
+    response = client.post("/api/v1/auth/password/reset", json={"token": "t", "new_password": "p"})
+    assert response.status_code == 400 and response.json["code"] == "bad_request"
+
+
+def test_openapi_names_the_bearer_scheme(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
