@@ -1,0 +1,323 @@
+"""`kadra-mobile`: activate this "phone", set a PIN, enable biometrics, log in, see and remove the device.
+
+    kadra-mobile [--gateway URL] [--state FILE] [--lang pl|en] [--json] COMMAND
+
+    activate --email E [--password P] --name N --platform android|ios [--replace]
+    set-pin [--pin P] [--current-pin P]        (first PIN, or a change: current PIN + a signed challenge)
+    enable-biometrics | disable-biometrics
+    login --pin [P] | login --biometric
+    status
+    remove
+
+Secrets may come from options, from KADRA_MOBILE_PASSWORD / KADRA_MOBILE_PIN /
+KADRA_MOBILE_CURRENT_PIN, or be typed when asked. Exit codes: 0 done;
+1 unexpected answer; 2 bad usage; 3 another device is already trusted
+(not replaced); 4 refused (wrong e-mail/password/PIN, bad signature, session
+ended); 5 device blocked; 6 this phone is not (or no longer) the trusted
+device; 7 Kadra unreachable; 8 invalid input; 9 too many attempts.
+"""
+import argparse
+import getpass
+import json
+import os
+import sys
+
+import requests
+
+from kadra_mobile import messages, state as st
+
+GATEWAY_ENV = "KADRA_GATEWAY_URL"
+DEFAULT_GATEWAY = "http://127.0.0.1:8000"
+API = "/api/v1"
+TIMEOUT = 15
+
+OK, UNEXPECTED, USAGE, ALREADY_PAIRED, REFUSED, BLOCKED, NOT_ACTIVE, UNREACHABLE, INVALID, THROTTLED = range(10)
+_BY_STATUS = {400: INVALID, 401: REFUSED, 403: REFUSED, 404: NOT_ACTIVE, 409: ALREADY_PAIRED, 415: INVALID,
+              422: INVALID, 423: BLOCKED, 429: THROTTLED}
+
+
+class Failure(Exception):
+    """Stop with this message and exit code."""
+
+    def __init__(self, code: int, message: str, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class App:
+    """One run of the program: options, language, the state file and the gateway."""
+
+    def __init__(self, args):
+        self.args = args
+        self.lang = messages.language(args.lang)
+        self.gateway = (args.gateway or os.environ.get(GATEWAY_ENV) or DEFAULT_GATEWAY).rstrip("/")
+        self.path = st.state_path(args.state)
+        self.http = requests.Session()
+        try:
+            self.state = st.load(self.path)
+        except st.UnsafeState:
+            raise Failure(UNEXPECTED, self.t("unsafe_state", path=self.path)) from None
+
+    def t(self, key: str, **values) -> str:
+        return messages.text(self.lang, key, **values)
+
+    def save(self) -> None:
+        st.save(self.path, self.state)
+
+    # HTTP
+
+    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None,
+             expect=(200, 201, 204)) -> requests.Response:
+        headers = {"Accept": "application/json", "Accept-Language": self.lang}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self.http.request(method, f"{self.gateway}{API}{path}", json=body, headers=headers,
+                                         timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise Failure(UNREACHABLE, self.t("unreachable", url=self.gateway, error=exc.__class__.__name__)) from None
+        if response.status_code not in expect:
+            raise self.problem(response)
+        return response
+
+    def problem(self, response: requests.Response) -> Failure:
+        """The server's problem+json as a Failure in the person's language."""
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {}
+        status = response.status_code
+        code = _BY_STATUS.get(status, UNEXPECTED)
+        if status == 423:
+            return Failure(BLOCKED, self.t("blocked"), status)
+        detail = problem.get("detail_pl" if self.lang == "pl" else "detail") or problem.get("detail") or response.reason
+        lines = [self.t("server_error", status=status, detail=detail)]
+        for error in problem.get("errors") or []:
+            message = error.get("message_pl" if self.lang == "pl" else "message") or error.get("message")
+            lines.append(self.t("field", field=error.get("field"), message=message))
+        return Failure(code, "\n".join(lines), status)
+
+    # secrets
+
+    def secret(self, given: str | None, env: str, prompt_key: str, what_key: str) -> str:
+        value = given or os.environ.get(env)
+        if value:
+            return value
+        if sys.stdin.isatty():
+            return getpass.getpass(self.t(prompt_key))
+        raise Failure(USAGE, self.t("need_secret", what=self.t(what_key), env=env))
+
+    # state
+
+    def device(self) -> dict:
+        if not self.state.get("device_id"):
+            raise Failure(NOT_ACTIVE, self.t("not_activated"))
+        return self.state
+
+    def token(self) -> str:
+        token = self.device().get("access_token")
+        if not token:
+            raise Failure(REFUSED, self.t("session_ended"))
+        return token
+
+    def signed_challenge(self, private_key: str) -> tuple[str, str]:
+        """A fresh challenge for this device and its signature by `private_key`."""
+        device_id = self.device()["device_id"]
+        try:
+            response = self.call("POST", f"/devices/{device_id}/challenge")
+        except Failure as failure:
+            if failure.code == NOT_ACTIVE:
+                raise Failure(NOT_ACTIVE, self.t("device_gone")) from None
+            raise
+        challenge = response.json()["challenge"]
+        return challenge, st.sign(private_key, challenge)
+
+    def with_device_token(self, method: str, path: str, body: dict | None = None) -> requests.Response:
+        """A call with the device's token; a refused token means the session (or the device) is gone."""
+        try:
+            return self.call(method, path, body, token=self.token())
+        except Failure as failure:
+            if failure.status == 401:
+                raise Failure(REFUSED, self.t("session_ended") + "\n" + failure.message) from None
+            raise
+
+
+# commands
+
+def cmd_activate(app: App) -> dict:
+    args = app.args
+    password = app.secret(args.password, "KADRA_MOBILE_PASSWORD", "prompt_password", "what_password")
+    device_key = st.new_key()  # a new key for every activation; the private half never leaves this file
+    body = {"email": args.email, "password": password, "device_name": args.name, "platform": args.platform,
+            "public_key": st.public_key(device_key), "replace": bool(args.replace)}
+    response = app.call("POST", "/devices/activate", body, expect=(201, 409))
+    if response.status_code == 409:
+        current = (response.json() or {}).get("current_device") or {}
+        notice = app.t("already_paired", name=current.get("name", "?"), platform=current.get("platform", "?"),
+                       activated=(current.get("activated_at") or "?")[:16].replace("T", " "))
+        if args.replace or not sys.stdin.isatty() or args.json:
+            raise Failure(ALREADY_PAIRED, notice)
+        print(notice, file=sys.stderr)
+        answer = input(app.t("confirm_replace")).strip().lower()
+        if answer not in ("y", "yes", "t", "tak"):
+            raise Failure(ALREADY_PAIRED, notice)
+        body["replace"] = True
+        response = app.call("POST", "/devices/activate", body, expect=(201,))
+    answer = response.json()
+    app.state = {"gateway": app.gateway, "email": args.email, "device_id": answer["device_id"],
+                 "device_name": args.name, "platform": args.platform, "device_key": device_key,
+                 "biometric_key": None, "pin_set": False, "access_token": answer["access_token"],
+                 "refresh_token": answer["refresh_token"]}
+    app.save()
+    message = app.t("activated", name=args.name, platform=args.platform)
+    if answer.get("replaced_device_ids"):
+        message += "\n" + app.t("replaced")
+    return {"device_id": answer["device_id"], "replaced": bool(answer.get("replaced_device_ids")),
+            "message": message}
+
+
+def cmd_set_pin(app: App) -> dict:
+    args = app.args
+    device = app.device()
+    pin = app.secret(args.pin, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
+    body = {"pin": pin}
+    changing = bool(args.current_pin or os.environ.get("KADRA_MOBILE_CURRENT_PIN") or device.get("pin_set"))
+    if changing:
+        body["current_pin"] = app.secret(args.current_pin, "KADRA_MOBILE_CURRENT_PIN", "prompt_current_pin",
+                                         "what_pin")
+        body["challenge"], body["signature"] = app.signed_challenge(device["device_key"])
+    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", body)
+    app.state["pin_set"] = True
+    app.save()
+    return {"message": app.t("pin_changed" if changing else "pin_set")}
+
+
+def cmd_enable_biometrics(app: App) -> dict:
+    device = app.device()
+    biometric_key = st.new_key()
+    app.with_device_token("PUT", f"/devices/{device['device_id']}/biometrics",
+                          {"public_key": st.public_key(biometric_key)})
+    app.state["biometric_key"] = biometric_key
+    app.save()
+    return {"message": app.t("biometrics_on")}
+
+
+def cmd_disable_biometrics(app: App) -> dict:
+    device = app.device()
+    app.with_device_token("DELETE", f"/devices/{device['device_id']}/biometrics")
+    app.state["biometric_key"] = None
+    app.save()
+    return {"message": app.t("biometrics_off")}
+
+
+def cmd_login(app: App) -> dict:
+    args = app.args
+    device = app.device()
+    if args.biometric:
+        if not device.get("biometric_key"):
+            raise Failure(USAGE, app.t("no_biometric_key"))
+        challenge, signature = app.signed_challenge(device["biometric_key"])
+        body = {"challenge": challenge, "biometric_signature": signature}
+        method = app.t("method_biometric")
+    else:
+        pin = app.secret(args.pin if args.pin != _ASK else None, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
+        challenge, signature = app.signed_challenge(device["device_key"])
+        body = {"challenge": challenge, "signature": signature, "pin": pin}
+        method = app.t("method_pin")
+    try:
+        tokens = app.call("POST", f"/devices/{device['device_id']}/login", body).json()
+    except Failure as failure:
+        if failure.code == NOT_ACTIVE:
+            raise Failure(NOT_ACTIVE, app.t("device_gone")) from None
+        raise
+    app.state.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+    app.save()
+    return {"message": app.t("logged_in", method=method), "expires_in": tokens.get("expires_in")}
+
+
+def cmd_status(app: App) -> dict:
+    device = app.device()
+    if not device.get("access_token"):
+        return {"message": app.t("status_local", device_id=device["device_id"]), "device_id": device["device_id"]}
+    listed = app.with_device_token("GET", "/me/devices").json()
+    mine = next((d for d in listed if d["device_id"] == device["device_id"]), None)
+    if mine is None:
+        raise Failure(NOT_ACTIVE, app.t("device_gone"))
+    yes, no = app.t("yes"), app.t("no")
+    message = app.t("status_device", name=mine["name"], platform=mine["platform"], device_id=mine["device_id"],
+                    activated_at=mine["activated_at"], last_used_at=mine.get("last_used_at") or app.t("never"),
+                    pin=yes if mine.get("pin_set") else no, biometrics=yes if mine["biometrics"] else no,
+                    blocked=yes if mine["blocked"] else no)
+    return {"message": message, **mine}
+
+
+def cmd_remove(app: App) -> dict:
+    device = app.device()
+    app.with_device_token("DELETE", f"/me/devices/{device['device_id']}")
+    app.state = {"gateway": app.gateway, "email": device.get("email")}
+    app.save()
+    return {"message": app.t("removed")}
+
+
+_ASK = "\0ask"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="kadra-mobile", description=__doc__.split("\n\n")[0],
+                                   epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawTextHelpFormatter)
+    root.add_argument("--gateway", help=f"Kadra's address (default ${GATEWAY_ENV} or {DEFAULT_GATEWAY})")
+    root.add_argument("--state", help=f"the key file (default ${st.STATE_ENV} or {st.DEFAULT_STATE})")
+    root.add_argument("--lang", choices=("pl", "en"), help="language of messages (default: the system's)")
+    root.add_argument("--json", action="store_true", help="print the result as JSON")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    activate = commands.add_parser("activate", help="make this phone your trusted device")
+    activate.add_argument("--email", required=True)
+    activate.add_argument("--password", help="better: $KADRA_MOBILE_PASSWORD, or type it when asked")
+    activate.add_argument("--name", default="kadra-mobile", help="the device's name")
+    activate.add_argument("--platform", choices=("android", "ios"), default="android")
+    activate.add_argument("--replace", action="store_true", help="confirm replacing your current device")
+    activate.set_defaults(run=cmd_activate)
+
+    set_pin = commands.add_parser("set-pin", help="set (or change) the PIN")
+    set_pin.add_argument("--pin", help="6-8 digits (or $KADRA_MOBILE_PIN)")
+    set_pin.add_argument("--current-pin", help="to change it: the current PIN (or $KADRA_MOBILE_CURRENT_PIN)")
+    set_pin.set_defaults(run=cmd_set_pin)
+
+    commands.add_parser("enable-biometrics", help="register a biometric key").set_defaults(run=cmd_enable_biometrics)
+    commands.add_parser("disable-biometrics", help="turn biometric login off").set_defaults(run=cmd_disable_biometrics)
+
+    login = commands.add_parser("login", help="log in with the PIN or biometrics")
+    way = login.add_mutually_exclusive_group(required=True)
+    way.add_argument("--pin", nargs="?", const=_ASK, help="log in with the PIN (value, $KADRA_MOBILE_PIN, or asked)")
+    way.add_argument("--biometric", action="store_true", help="log in with the biometric key")
+    login.set_defaults(run=cmd_login)
+
+    commands.add_parser("status", help="show this device as Kadra sees it").set_defaults(run=cmd_status)
+    commands.add_parser("remove", help="remove this device from your account").set_defaults(run=cmd_remove)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        app = App(args)
+        result = args.run(app)
+    except Failure as failure:
+        if args.json:
+            print(json.dumps({"ok": False, "exit_code": failure.code, "message": failure.message}))
+        print(failure.message, file=sys.stderr)
+        return failure.code
+    except KeyboardInterrupt:
+        return 130
+    if args.json:
+        print(json.dumps({"ok": True, **result}, ensure_ascii=False))
+    else:
+        print(result["message"])
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Everything kadra-mobile says, in English and Polish."""
+import os
+
+LANG_ENV = "KADRA_MOBILE_LANG"
+
+MESSAGES = {
+    "activated": ("This phone is now your trusted device \"{name}\" ({platform}). Next: kadra-mobile set-pin.",
+                  "Ten telefon jest teraz Twoim zaufanym urządzeniem \"{name}\" ({platform}). Dalej: kadra-mobile set-pin."),
+    "replaced": ("The previous device was removed and logged out.",
+                 "Poprzednie urządzenie zostało usunięte i wylogowane."),
+    "already_paired": ("Your account already has a trusted device: \"{name}\" ({platform}), activated {activated}. "
+                       "At most one device can be linked. To replace it, run again with --replace.",
+                       "Do Twojego konta jest już przypisane zaufane urządzenie: \"{name}\" ({platform}), aktywowane "
+                       "{activated}. Można powiązać najwyżej jedno urządzenie. Aby je zastąpić, uruchom ponownie z --replace."),
+    "confirm_replace": ("Replace it with this phone? The old one will be logged out at once. [y/N] ",
+                        "Zastąpić je tym telefonem? Stare zostanie od razu wylogowane. [t/N] "),
+    "pin_set": ("PIN set. Log in with: kadra-mobile login --pin", "PIN ustawiony. Logowanie: kadra-mobile login --pin"),
+    "pin_changed": ("PIN changed.", "PIN zmieniony."),
+    "biometrics_on": ("Biometric login is on. Log in with: kadra-mobile login --biometric",
+                      "Logowanie biometryczne włączone. Logowanie: kadra-mobile login --biometric"),
+    "biometrics_off": ("Biometric login is off.", "Logowanie biometryczne wyłączone."),
+    "logged_in": ("Logged in ({method}).", "Zalogowano ({method})."),
+    "method_pin": ("PIN", "PIN"),
+    "method_biometric": ("biometrics", "biometria"),
+    "removed": ("This device was removed from your account and logged out.",
+                "To urządzenie zostało usunięte z Twojego konta i wylogowane."),
+    "status_device": ("Trusted device \"{name}\" ({platform}), id {device_id}\n  activated: {activated_at}\n"
+                      "  last used: {last_used_at}\n  PIN: {pin}\n  biometrics: {biometrics}\n  blocked: {blocked}",
+                      "Zaufane urządzenie \"{name}\" ({platform}), id {device_id}\n  aktywowane: {activated_at}\n"
+                      "  ostatnio używane: {last_used_at}\n  PIN: {pin}\n  biometria: {biometrics}\n"
+                      "  zablokowane: {blocked}"),
+    "status_local": ("This phone: device {device_id}, not logged in (run kadra-mobile login --pin).",
+                     "Ten telefon: urządzenie {device_id}, niezalogowany (uruchom kadra-mobile login --pin)."),
+    "yes": ("yes", "tak"),
+    "no": ("no", "nie"),
+    "never": ("never", "nigdy"),
+    "not_activated": ("This phone is not activated yet. Run: kadra-mobile activate --email you@example.com",
+                      "Ten telefon nie jest jeszcze aktywowany. Uruchom: kadra-mobile activate --email ty@example.com"),
+    "device_gone": ("This device is no longer your trusted device (it was removed or replaced). "
+                    "Activate it again with: kadra-mobile activate",
+                    "To urządzenie nie jest już Twoim zaufanym urządzeniem (zostało usunięte lub zastąpione). "
+                    "Aktywuj je ponownie: kadra-mobile activate"),
+    "session_ended": ("Your session on this device has ended (the device was removed, replaced or logged out). "
+                      "Log in again, or activate the phone again if it was removed.",
+                      "Sesja na tym urządzeniu została zakończona (urządzenie usunięto, zastąpiono lub wylogowano). "
+                      "Zaloguj się ponownie albo aktywuj telefon ponownie, jeśli został usunięty."),
+    "blocked": ("This device is blocked after too many wrong PINs. Unblock it on the web with your password, "
+                "or remove it.",
+                "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Odblokuj je w aplikacji webowej "
+                "swoim hasłem albo je usuń."),
+    "no_biometric_key": ("Biometric login is not enabled on this phone. Run: kadra-mobile enable-biometrics",
+                         "Logowanie biometryczne nie jest włączone na tym telefonie. Uruchom: "
+                         "kadra-mobile enable-biometrics"),
+    "unreachable": ("Cannot reach Kadra at {url}: {error}", "Brak połączenia z Kadrą pod adresem {url}: {error}"),
+    "unsafe_state": ("The key file {path} can be read by other users; refusing to use it. Fix: chmod 600 {path}",
+                     "Plik z kluczami {path} mogą czytać inni użytkownicy; nie zostanie użyty. Napraw: chmod 600 {path}"),
+    "need_secret": ("Give the {what} (option, environment variable {env}, or type it when asked).",
+                    "Podaj {what} (opcja, zmienna środowiskowa {env} albo wpisz, gdy program zapyta)."),
+    "what_password": ("password", "hasło"),
+    "what_pin": ("PIN", "PIN"),
+    "prompt_password": ("Password: ", "Hasło: "),
+    "prompt_pin": ("PIN: ", "PIN: "),
+    "prompt_current_pin": ("Current PIN: ", "Obecny PIN: "),
+    "server_error": ("Kadra answered {status}: {detail}", "Kadra odpowiedziała {status}: {detail}"),
+    "field": ("  {field}: {message}", "  {field}: {message}"),
+}
+
+
+def language(given: str | None = None) -> str:
+    """pl or en: the option, else KADRA_MOBILE_LANG, else the system locale (Polish if it says so)."""
+    choice = (given or os.environ.get(LANG_ENV) or "").lower()
+    if choice in ("pl", "en"):
+        return choice
+    system = (os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or "").lower()
+    return "pl" if system.startswith("pl") else "en"
+
+
+def text(lang: str, key: str, **values) -> str:
+    english, polish = MESSAGES[key]
+    return (polish if lang == "pl" else english).format(**values)
