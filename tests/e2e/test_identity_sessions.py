@@ -97,3 +97,21 @@ def test_concurrent_sign_ups_with_one_address_make_one_account(api, mongo, syste
     assert set(statuses) == {201}
     db = mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_identity"]
     assert db.accounts.count_documents({"email_norm": email.lower()}) == 1
+
+
+def test_16_concurrent_refreshes_of_one_token_at_most_one_wins_and_the_family_ends(api):
+    import requests
+    person = sign_up(api)
+    tokens = login(api, person["email"])
+
+    def refresh(_):
+        return requests.post(api.url("/api/v1/auth/refresh"), json={"refresh_token": tokens["refresh_token"]},
+                             timeout=30)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(refresh, range(16)))
+    winners = [a.json() for a in answers if a.status_code == 200]
+    assert len(winners) <= 1 and all(a.status_code in (200, 401) for a in answers)
+    if winners and len(answers) > 1:  # a second use happened: the winner's new token is dead too
+        again = api.post(api.url("/api/v1/auth/refresh"), json={"refresh_token": winners[0]["refresh_token"]})
+        assert again.status_code == 401

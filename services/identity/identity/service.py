@@ -182,14 +182,14 @@ class IdentityService(HealthMixin):
             raise bad_session()
         old_hash = tokens.digest(refresh_token)
         new_token = tokens.new_secret()
-        session = self.store.rotate(old_hash, tokens.digest(new_token))
-        if session is None:
-            spent = self.store.spent(old_hash)
-            if spent is not None:
-                # A spent refresh token came back: someone has a copy. End the whole family.
-                log.warning("refresh token reuse: session family ended", extra={"session_id": spent["session_id"]})
-                self._end_sessions(session_ids=[spent["session_id"]], reason="refresh_reuse")
+        rotated = self.store.rotate(old_hash, tokens.digest(new_token))
+        if "reused" in rotated:
+            # A spent refresh token came back: someone has a copy. End the whole family.
+            log.warning("refresh token reuse: session family ended", extra={"session_id": rotated["reused"]})
+            self._end_sessions(session_ids=[rotated["reused"]], reason="refresh_reuse")
+        if "session" not in rotated:
             raise bad_session()
+        session = rotated["session"]
         access = tokens.access_token(session["account_id"], session["_id"], session.get("device_id"))
         return tokens.pair(access, new_token)
 

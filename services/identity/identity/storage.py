@@ -2,8 +2,10 @@
 
 Invariants held by the database itself:
 - one account per normalised e-mail: unique index `accounts.email_norm`;
-- a one-time token is consumed at most once: `find_one_and_update` on `used_at: None`;
-- a refresh token rotates at most once: `find_one_and_update` on the session's current hash.
+- a one-time token is consumed at most once, a refresh token rotates at most once: by inserting a
+  document whose `_id` is the token's hash (a unique key: exactly one insert wins). Not by
+  `find_one_and_update`/`update_one` with a condition: FerretDB v1 (SQLite) does not make those
+  atomic (measured: 16 concurrent find_one_and_update on one document had 1 to 12 winners).
 FerretDB: no transactions or TTL indexes, so every document carries its own expiry,
 checked on use and swept on a timer.
 """
@@ -19,8 +21,8 @@ from kadra_defaults import clock
 from kadra_defaults.mongo import Mongo, Store
 from kadra_defaults.outbox import outbox_fields, with_outbox
 
-ACCOUNTS, SESSIONS, SPENT, ONETIME, THROTTLE, REVOCATIONS = (
-    "accounts", "sessions", "spent_refresh_tokens", "onetime_tokens", "throttle", "revocations")
+ACCOUNTS, SESSIONS, SPENT, ONETIME, THROTTLE, REVOCATIONS, CLAIMS = (
+    "accounts", "sessions", "spent_refresh_tokens", "onetime_tokens", "throttle", "revocations", "claims")
 OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE)
 
 # Throttling (per e-mail address, whether or not it has an account; per client address).
@@ -65,6 +67,7 @@ class IdentityStore(Store):
         db[ONETIME].create_index([("account_id", ASCENDING), ("kind", ASCENDING)], name="account_kind")
         db[ONETIME].create_index([("expires_at", ASCENDING)], name="expires")
         db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
+        db[CLAIMS].create_index([("expires_at", ASCENDING)], name="expires")
         db[REVOCATIONS].create_index([("until", ASCENDING)], name="until")
 
     # accounts
@@ -135,19 +138,28 @@ class IdentityStore(Store):
             "ended_at": None})
         return session_id
 
-    def rotate(self, old_hash: str, new_hash: str) -> dict | None:
-        """Swap the session's current refresh hash for a new one, atomically; None when `old_hash` isn't current."""
+    def rotate(self, old_hash: str, new_hash: str) -> dict:
+        """Swap the session's current refresh hash for a new one.
+
+        {"session": doc} on success; {"reused": session_id} when the token was spent already
+        (also by a concurrent call: the spent-token insert is the claim, exactly one wins); {} when
+        the token is unknown, expired or its session ended.
+        """
         now = clock.now()
-        session = self.db[SESSIONS].find_one_and_update(
-            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}},
-            {"$set": {"refresh_hash": new_hash, "rotated_at": now,
-                      "refresh_expires_at": now + timedelta(seconds=_refresh_ttl())}},
-            return_document=ReturnDocument.BEFORE)
-        if session is not None:
-            # Remember the spent one: presenting it again ends the family.
+        session = self.db[SESSIONS].find_one(
+            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
+        if session is None:
+            spent = self.db[SPENT].find_one({"_id": old_hash})
+            return {"reused": spent["session_id"]} if spent else {}
+        try:
             self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
                                        "expires_at": now + timedelta(seconds=_refresh_ttl())})
-        return session
+        except DuplicateKeyError:
+            return {"reused": session["_id"]}
+        self.db[SESSIONS].update_one({"_id": session["_id"], "refresh_hash": old_hash}, {"$set": {
+            "refresh_hash": new_hash, "rotated_at": now,
+            "refresh_expires_at": now + timedelta(seconds=_refresh_ttl())}})
+        return {"session": session}
 
     def spent(self, refresh_hash: str) -> dict | None:
         return self.db[SPENT].find_one({"_id": refresh_hash})
@@ -214,6 +226,7 @@ class IdentityStore(Store):
             "onetime": self.db[ONETIME].delete_many({"expires_at": {"$lt": now - timedelta(days=1)},
                                                      "outbox_pending": {"$ne": True}}).deleted_count,
             "spent": self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count,
+            "claims": self.db[CLAIMS].delete_many({"expires_at": {"$lt": now - timedelta(days=2)}}).deleted_count,
         }
 
     # one-time tokens (reset, e-mail change confirmation and undo)
@@ -234,11 +247,23 @@ class IdentityStore(Store):
         return self.db[ONETIME].find_one({"_id": token_hash, "kind": kind})
 
     def consume_onetime(self, token_hash: str, kind: str) -> dict | None:
-        """The token's document if it was live, marking it used in the same atomic step; None otherwise."""
+        """The token's document if it was live and this call is the one that consumed it; None otherwise."""
         now = clock.now()
-        return self.db[ONETIME].find_one_and_update(
-            {"_id": token_hash, "kind": kind, "used_at": None, "voided": False, "expires_at": {"$gt": now}},
-            {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
+        doc = self.db[ONETIME].find_one(
+            {"_id": token_hash, "kind": kind, "used_at": None, "voided": False, "expires_at": {"$gt": now}})
+        if doc is None or not self.claim(f"onetime:{token_hash}", doc["expires_at"]):
+            return None
+        self.db[ONETIME].update_one({"_id": token_hash}, {"$set": {"used_at": now}})
+        doc["used_at"] = now
+        return doc
+
+    def claim(self, key: str, expires_at) -> bool:
+        """True for exactly one caller per key (a unique-key insert), however many race."""
+        try:
+            self.db[CLAIMS].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
+            return True
+        except DuplicateKeyError:
+            return False
 
     # throttling
 
