@@ -1,0 +1,113 @@
+"""Notify when things go wrong: bad events go to the dead-letter queue while good ones flow; SMTP down.
+
+Short retry delays here (KADRA_NOTIFY_RETRY_DELAYS=1,2,4,8,15,30: 60 s of tries in all) so the
+suite stays fast; production uses the defaults (1 s, 5 s, 30 s, 2 min, 10 min).
+"""
+import json
+import time
+import uuid
+
+import pytest
+
+from kadra_defaults import mailbus
+from kadra_defaults.outbox import Publisher, mail_event
+from tests.support.infra import wait_until
+from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event, rpc
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, mongo):
+    vhost = Vhost("kadra-notify-failures")
+    sink = MailSink(str(tmp_path_factory.mktemp("mail"))).start()
+    prefix = f"ktn{uuid.uuid4().hex[:8]}"
+    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_NOTIFY_RETRY_DELAYS="1,2,4,8,15,30"),
+                           str(tmp_path_factory.mktemp("logs") / "notify.log"))
+    notify.start().wait_consuming()
+    publisher = Publisher(vhost.uri)
+
+    class World:
+        pass
+
+    world = World()
+    world.vhost, world.sink, world.notify, world.publisher = vhost, sink, notify, publisher
+    world.log = mongo[f"{prefix}_notify"].messages
+    yield world
+    publisher.close()
+    notify.stop()
+    sink.stop()
+    vhost.delete()
+    mongo.drop_database(f"{prefix}_notify")
+
+
+def test_bad_events_are_dead_lettered_with_the_reason_while_1000_good_ones_flow(world):
+    good = [reset_event(i) for i in range(1000)]
+    unknown_type = {"id": uuid.uuid4().hex, "type": "pizza_delivered", "occurred_at": "2030-01-01T00:00:00+00:00",
+                    "payload": {"to": "ala@example.com", "token": "never-log-me-1"}}
+    bad_payload = {**mail_event("password_reset_requested", {"to": "ola@example.com", "token": "never-log-me-2",
+                                                             "expires_at": "2030-01-01T00:00:00Z"})}
+    bad_payload["payload"] = dict(bad_payload["payload"], to="not an address")
+    no_id = {"type": "password_reset_requested", "payload": {"to": "x@example.com"}}
+    for envelope in good[:500]:
+        world.publisher.publish(envelope)
+    world.vhost.publish_raw(b"{this is not json")
+    world.vhost.publish_raw(json.dumps(no_id).encode())
+    world.publisher.publish(unknown_type)
+    world.publisher.publish(bad_payload)
+    for envelope in good[500:]:
+        world.publisher.publish(envelope)
+
+    wanted = {e["id"] for e in good}
+    wait_until(lambda: wanted <= set(world.sink.message_ids()), 120, what="1,000 good e-mails")
+    wait_until(lambda: world.vhost.depth(mailbus.DEAD_QUEUE) == 4, 20, what="4 dead letters")
+    received = world.sink.message_ids()
+    assert len(received) == len(set(received)) == 1000
+
+    dead = world.vhost.drain(mailbus.DEAD_QUEUE)
+    reasons = sorted(headers[mailbus.REASON_HEADER].split(":")[0] for headers, _ in dead)
+    assert reasons == ["invalid payload", "malformed envelope", "malformed envelope",
+                       "unknown event type (no template)"]
+    assert b"{this is not json" in [body for _, body in dead]  # the original message, untouched
+
+    for envelope, reason in ((unknown_type, "unknown event type"), (bad_payload, "invalid payload")):
+        doc = world.log.find_one({"_id": envelope["id"]})
+        assert doc["status"] == "failed" and doc["last_error"].startswith(reason)
+    logged = [line for line in world.notify.lines() if line.get("msg") == "e-mail event dead-lettered"]
+    assert len(logged) == 4 and all(line["reason"] for line in logged)
+    assert {line["event_id"] for line in logged} >= {unknown_type["id"], bad_payload["id"]}
+    assert "never-log-me" not in world.notify.raw_log()
+    statuses = rpc(world.vhost.uri, "notify", "delivery_status", [unknown_type["id"], good[0]["id"]])
+    assert statuses[unknown_type["id"]]["status"] == "failed"
+    assert statuses[good[0]["id"]]["status"] == "sent"
+
+
+def test_smtp_down_for_30_seconds_while_100_events_arrive(world):
+    world.sink.stop()
+    down_at = time.monotonic()
+    events = []
+    for i in range(100):  # they arrive over ~10 s of the outage
+        events.append(reset_event(i, domain="outage.example"))
+        world.publisher.publish(events[-1])
+        time.sleep(0.1)
+    ids = [e["id"] for e in events]
+    wait_until(lambda: world.log.count_documents({"_id": {"$in": ids}, "status": "retrying"}) == 100, 30,
+               what="100 e-mails waiting for a retry")
+    assert not set(ids) & set(world.sink.message_ids())
+    time.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
+    world.sink.start()
+    wait_until(lambda: set(ids) <= set(world.sink.message_ids()), 90, what="100 e-mails after the outage")
+    time.sleep(1)
+    received = [i for i in world.sink.message_ids() if i in set(ids)]
+    assert len(received) == 100  # none twice
+
+    docs = list(world.log.find({"_id": {"$in": ids}}))
+    assert all(doc["status"] == "sent" for doc in docs)
+    assert all(doc["attempts"] >= 2 for doc in docs)  # every one was tried while the server was down
+    assert all(doc["last_error"] for doc in docs)  # the reason of the last failed try is kept
+    retries = [line for line in world.notify.lines()
+               if line.get("msg") == "e-mail not sent, will retry" and line.get("event_id") in set(ids)]
+    assert len(retries) >= 100 and all(line["error"] for line in retries)
+    assert sum("ConnectionRefusedError" in line["error"] for line in retries) >= 100
+    statuses = rpc(world.vhost.uri, "notify", "delivery_status", ids[:3])
+    assert all(s["status"] == "sent" and s["attempts"] >= 2 for s in statuses.values())
