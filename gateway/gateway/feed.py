@@ -305,7 +305,10 @@ def down_for() -> float:
 
 
 def call_later(service: str, method: str, **kwargs) -> str:
-    return _feed.call_later(service, method, **kwargs)
+    """Spool the call and make sure this process's feed thread runs (it makes the call once it can)."""
+    name = _feed.call_later(service, method, **kwargs)
+    ensure_started()
+    return name
 
 
 def get() -> Feed:

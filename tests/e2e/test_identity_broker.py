@@ -87,7 +87,7 @@ def test_forgot_password_with_the_broker_down_answers_202_and_the_mail_arrives_w
     email = unique_email("outage")
     response = requests.post(f"{base}/api/v1/accounts", json={
         "email": email, "password": "correct horse battery staple", "full_name": "Outage Test",
-        "company_name": "Outage Sp. z o.o."}, timeout=10)
+        "company_name": "Outage Sp. z o.o.", "locale": "en"}, timeout=10)
     assert response.status_code == 201, response.text
     vhost = urllib.parse.urlparse(own_system.env["KADRA_AMQP_URI"]).path.lstrip("/")
     broker_down(vhost)

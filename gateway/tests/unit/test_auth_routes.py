@@ -60,6 +60,7 @@ def client(fake, monkeypatch, tmp_path):
     monkeypatch.setattr(app_module, "_api_modules", lambda: iter([accounts, auth_api, health, me]))
     monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setattr(feed, "live", lambda: True)
+    monkeypatch.setattr(feed, "ensure_started", lambda: None)
     app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
     return app.test_client()
 
