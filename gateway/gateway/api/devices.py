@@ -83,6 +83,8 @@ class TokenPairSchema(Schema):
 
 class ActivatedSchema(TokenPairSchema):
     device_id = fields.String(required=True, metadata={"example": "6f1c0c3e9b2d4f7a8e5d1c2b3a4f5e6d"})
+    replaced_device_ids = fields.List(fields.String(), metadata={
+        "description": "The devices this activation replaced (removed and logged out); empty for a first device"})
 
 
 class PinSchema(_Body):

@@ -9,6 +9,7 @@ REMOTE_ERRORS = {
     "devices.exceptions.InvalidInput": "validation_failed",
     "devices.exceptions.DeviceNotFound": "not_found",
     "devices.exceptions.PasswordRefused": "forbidden",
+    "devices.exceptions.Throttled": "too_many_requests",
 }
 
 blp = Blueprint("my_devices", __name__, url_prefix="/api/v1/me/devices",

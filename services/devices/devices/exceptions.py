@@ -36,3 +36,7 @@ class PasswordRefused(DevicesError):
 
 class PinNotSet(DevicesError):
     """The device has no PIN yet: set one before a PIN login (409)."""
+
+
+class Throttled(DevicesError):
+    """identity refused to check the password now: too many attempts (429)."""

@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from nameko.events import EventDispatcher
+from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from prometheus_client import Counter
@@ -16,8 +17,9 @@ from kadra_defaults.tracing import RequestId
 
 from devices import events, keys, pins, schemas
 from devices.exceptions import (DeviceAlreadyPaired, DeviceBlocked, DeviceNotFound, InvalidInput, LoginRefused,
-                                PasswordRefused, PinNotSet)
-from devices.storage import MAX_WRONG_PINS, OUTBOX_COLLECTIONS, DuplicateKeyError, devices_store, is_blocked
+                                PasswordRefused, PinNotSet, Throttled)
+from devices.storage import (MAX_WRONG_PINS, OUTBOX_COLLECTIONS, DuplicateKeyError, devices_store, is_blocked,
+                             new_epoch)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,8 @@ class DevicesService(HealthMixin):
         now = utcnow()
         device = {"_id": uuid.uuid4().hex, "account_id": owner["account_id"], "name": data["device_name"].strip(),
                   "platform": data["platform"], "public_key": data["public_key"], "biometric_key": None,
-                  "pin_hash": None, "failed_pins": 0, "blocked_at": None, "activated_at": now,
+                  "pin_hash": None, "pin_epoch": new_epoch(), "failed_pins": 0, "blocked_at": None,
+                  "activated_at": now,
                   "last_used_at": None,
                   "owner": {"email": owner["email"], "full_name": owner.get("full_name") or "",
                             "locale": owner.get("locale") or "pl"}}
@@ -117,7 +120,7 @@ class DevicesService(HealthMixin):
         tokens = self.identity.open_session(owner["account_id"], device_id=device["_id"])
         if self.store.get_device(device["_id"]) is None:
             # A concurrent `replace` removed this device before its tokens existed: end them too.
-            self.identity.end_sessions(device_id=device["_id"])
+            self._end_sessions(device["_id"])
             raise _current_device_conflict(self.store.device_of_account(owner["account_id"]))
         self.dispatch(events.DEVICE_PAIRED, events.audit_payload(device))
         log.info("device activated", extra={"device_id": device["_id"], "account_id": owner["account_id"],
@@ -207,12 +210,12 @@ class DevicesService(HealthMixin):
             if not device.get("pin_hash"):
                 raise PinNotSet({"status": 409, "detail": "Set a PIN first.", "detail_pl": "Najpierw ustaw PIN."})
             self._check_pin(device, data["pin"])
-        if not self.store.record_login(device_id, utcnow(), reset_wrong_pins=not biometric):
+        if not self.store.record_login(device, utcnow(), reset_wrong_pins=not biometric):
             raise DeviceBlocked(_BLOCKED) if self.store.get_device(device_id) else DeviceNotFound(_NOT_FOUND)
         tokens = self.identity.open_session(device["account_id"], device_id=device_id)
         if self.store.get_device(device_id) is None:
             # Removed while we were logging in: its sessions must not outlive it.
-            self.identity.end_sessions(device_id=device_id)
+            self._end_sessions(device_id)
             raise DeviceNotFound(_NOT_FOUND)
         log.info("device login", extra={"device_id": device_id, "method": "biometric" if biometric else "pin"})
         return tokens
@@ -232,13 +235,21 @@ class DevicesService(HealthMixin):
         if not self._remove(device_id, reason="removed", account_id=account_id):
             raise DeviceNotFound(_NOT_FOUND)
 
-    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, PasswordRefused))
+    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, PasswordRefused, Throttled))
     def unblock(self, account_id: str, device_id: str, password: str) -> dict:
         """Unblock a device blocked by wrong PINs; needs the account's password."""
         schemas.load(schemas.UnblockSchema, {"account_id": account_id, "device_id": device_id,
                                              "password": password})
         device = self._owned(account_id, device_id)
-        if not self.identity.check_password(account_id, password):
+        try:
+            matches = self.identity.check_password(account_id, password)
+        except RemoteError as error:
+            if error.exc_type == "Throttled":
+                raise Throttled({"status": 429, "headers": {"Retry-After": "60"},
+                                 "detail": "Too many password attempts. Try again later.",
+                                 "detail_pl": "Zbyt wiele prób podania hasła. Spróbuj ponownie później."}) from None
+            raise
+        if not matches:
             raise PasswordRefused({"status": 403, "detail": "The password is wrong.",
                                    "detail_pl": "Hasło jest nieprawidłowe.",
                                    "errors": [{"field": "password", "message": "The password is wrong.",
@@ -273,9 +284,37 @@ class DevicesService(HealthMixin):
         if device is None:
             return None
         self.outbox.kick()
-        self.identity.end_sessions(device_id=device_id)
+        self._end_sessions(device_id)
         self.dispatch(events.DEVICE_REMOVED, events.audit_payload(device, reason=reason))
         log.info("device removed", extra={"device_id": device_id, "reason": reason})
+        return device
+
+    def _end_sessions(self, device_id: str) -> None:
+        """End every session of the device (the gateway refuses its tokens within a second).
+
+        Two callers may end the same device's sessions at once (a replacement racing an
+        activation); identity's revocation upsert can then lose the race with a duplicate
+        key, and simply trying again completes it.
+        """
+        for attempt in range(3):
+            try:
+                self.identity.end_sessions(device_id=device_id)
+                return
+            except RemoteError as error:
+                if error.exc_type != "DuplicateKeyError" or attempt == 2:
+                    raise
+
+    def _with_fresh_owner(self, device: dict) -> dict:
+        """The device with its owner's current e-mail, name and language (the activation-time copy if identity is slow)."""
+        try:
+            accounts = self.identity.get_accounts([device["account_id"]])
+        except Exception:  # the notice must go out anyway: the copy taken at activation will do
+            log.warning("owner lookup failed; using the activation-time address", extra={"device_id": device["_id"]})
+            return device
+        for account in accounts or []:
+            if account.get("account_id") == device["account_id"] and account.get("email"):
+                return {**device, "owner": {"email": account["email"], "full_name": account.get("full_name") or "",
+                                            "locale": account.get("locale") or "pl"}}
         return device
 
     def _refuse(self, device: dict, reason: str):
@@ -285,7 +324,7 @@ class DevicesService(HealthMixin):
         raise LoginRefused(_REFUSED)
 
     def _consume(self, device: dict, challenge: str) -> dict | None:
-        return self.store.consume_challenge(challenge, utcnow())
+        return self.store.consume_challenge(challenge)
 
     def _check_challenge(self, device: dict, challenge: str, signature: str, public_key: str) -> None:
         """Spend the challenge (atomically, once) and check it is this device's, fresh, and signed by the key."""
@@ -303,15 +342,17 @@ class DevicesService(HealthMixin):
         """A wrong PIN counts; the fifth in a row blocks the device (423) and sends the notice."""
         if pins.pin_matches(device["pin_hash"], pin):
             return
-        count = self.store.count_wrong_pin(device["_id"])
+        count = self.store.count_wrong_pin(device, utcnow())
+        if count is None:  # blocked meanwhile by concurrent wrong PINs: not counted again
+            LOGIN_REFUSALS.labels("wrong_pin_while_blocked").inc()
+            log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin_while_blocked"})
+            raise DeviceBlocked(_BLOCKED)
         LOGIN_REFUSALS.labels("wrong_pin").inc()
         log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin",
                                                    "wrong_pins": count})
-        if count is None:
-            raise DeviceBlocked(_BLOCKED)
         if count >= MAX_WRONG_PINS:
             now = utcnow()
-            self.store.mark_blocked(device["_id"], now, events.blocked_mail(device, now))
+            self.store.mark_blocked(device["_id"], now, events.blocked_mail(self._with_fresh_owner(device), now))
             self.outbox.kick()
             self.dispatch(events.DEVICE_BLOCKED, events.audit_payload(device, reason="wrong_pins"))
             log.warning("device blocked", extra={"device_id": device["_id"]})

@@ -1,17 +1,24 @@
-"""The devices service's database: trusted devices and login challenges.
+"""The devices service's database: trusted devices, login challenges and wrong-PIN slots.
 
-Invariants held by the database itself, not by read-then-write:
+Invariants held by the database itself, not by read-then-write. FerretDB v1
+(the test database) runs findAndModify as a read followed by a write, so two
+concurrent `find_one_and_update` calls can both "win" (measured: 4 winners of
+20 for one `{used_at: None}` claim, and lost `$inc`s). What is atomic on both
+FerretDB and MongoDB is a unique key: an insert that collides fails, and a
+delete removes a document for exactly one caller. So:
 - one trusted device per account: a unique index on `account_id`;
-- a challenge is consumed at most once: `find_one_and_update` on `used_at: None`;
-- wrong PINs are counted only while fewer than MAX_WRONG_PINS: the
-  increment's filter says so, so 20 concurrent wrong PINs count exactly 5.
-  A device is blocked exactly when `failed_pins >= MAX_WRONG_PINS`.
+- a challenge is consumed at most once: the consumer is whoever deletes it
+  (`delete_one(...).deleted_count == 1`);
+- wrong PINs are counted in numbered slots `<device>:<epoch>:<1..5>` with
+  unique ids: 20 concurrent wrong PINs take exactly slots 1..5, the one that
+  takes slot 5 blocks the device, the rest find every slot taken (423).
+  A correct PIN or an unblock starts a new epoch (the count is back to 0).
 """
 import hashlib
+import uuid
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError  # noqa: F401  (re-exported for the service)
+from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults.mongo import Mongo, Store
 from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
@@ -19,6 +26,8 @@ from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
 MAX_WRONG_PINS = 5
 # Spent and expired challenges are kept this long (for the log's sake), then swept.
 CHALLENGE_RETENTION = timedelta(hours=1)
+# Wrong-PIN slots are swept by age (a blocked device stays blocked by its `blocked_at`).
+WRONG_PIN_RETENTION = timedelta(days=90)
 # Collections whose documents may carry e-mail envelopes for the outbox relay.
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
 
@@ -29,7 +38,11 @@ def challenge_digest(challenge: str) -> str:
 
 
 def is_blocked(device: dict) -> bool:
-    return device.get("failed_pins", 0) >= MAX_WRONG_PINS
+    return device.get("blocked_at") is not None
+
+
+def new_epoch() -> str:
+    return uuid.uuid4().hex
 
 
 class DevicesStore(Store):
@@ -41,6 +54,7 @@ class DevicesStore(Store):
         db.challenges.create_index("device_id")
         db.challenges.create_index("expires_at")
         db.removed_devices.create_index("account_id")
+        db.wrong_pins.create_index("device_id")
 
     # trusted devices
 
@@ -63,21 +77,23 @@ class DevicesStore(Store):
         query = {"_id": device_id}
         if account_id is not None:
             query["account_id"] = account_id
-        device = self.db.trusted_devices.find_one_and_delete(query)
-        if device is not None:
+        device = self.db.trusted_devices.find_one(query)
+        # The remover is whoever deletes it (find_one_and_delete can hand it to two callers on FerretDB).
+        if device is not None and self.db.trusted_devices.delete_one({"_id": device_id}).deleted_count == 1:
             pending = device.pop(OUTBOX, None) or []
             device.pop(PENDING, None)
             device.pop("pin_hash", None)
             self.db.removed_devices.insert_one({**device, "_id": f"{device['_id']}-{int(now.timestamp() * 1e6)}",
                                                 "device_id": device["_id"], "removed_at": now, "reason": reason,
                                                 **outbox_fields(*pending)})
-        return device
+            return device
+        return None
 
     def set_pin_hash(self, device_id: str, pin_hash: str, expected: str | None, now: datetime) -> bool:
         """Replace the PIN hash only if it is still `expected` (None: first PIN); False if it changed meanwhile."""
         result = self.db.trusted_devices.update_one(
-            {"_id": device_id, "pin_hash": expected, "failed_pins": {"$lt": MAX_WRONG_PINS}},
-            {"$set": {"pin_hash": pin_hash, "pin_set_at": now, "failed_pins": 0}})
+            {"_id": device_id, "pin_hash": expected, "blocked_at": None},
+            {"$set": {"pin_hash": pin_hash, "pin_set_at": now, "failed_pins": 0, "pin_epoch": new_epoch()}})
         return result.matched_count == 1
 
     def set_biometric_key(self, device_id: str, public_key: str | None, now: datetime) -> bool:
@@ -85,29 +101,44 @@ class DevicesStore(Store):
             {"_id": device_id}, {"$set": {"biometric_key": public_key, "biometrics_changed_at": now}})
         return result.matched_count == 1
 
-    def count_wrong_pin(self, device_id: str) -> int | None:
-        """Count one wrong PIN; the new count, or None when the device is already blocked (or gone)."""
-        device = self.db.trusted_devices.find_one_and_update(
-            {"_id": device_id, "failed_pins": {"$lt": MAX_WRONG_PINS}},
-            {"$inc": {"failed_pins": 1}}, return_document=ReturnDocument.AFTER)  # (FerretDB: no projection here)
-        return None if device is None else device["failed_pins"]
+    def count_wrong_pin(self, device: dict, now: datetime) -> int | None:
+        """Count one wrong PIN in the first free slot; the slot number, or None when all are taken (blocked)."""
+        epoch = device.get("pin_epoch") or ""
+        for slot in range(1, MAX_WRONG_PINS + 1):
+            try:
+                self.db.wrong_pins.insert_one({"_id": f"{device['_id']}:{epoch}:{slot}", "device_id": device["_id"],
+                                               "epoch": epoch, "slot": slot, "at": now})
+            except DuplicateKeyError:
+                continue
+            self.db.trusted_devices.update_one({"_id": device["_id"], "pin_epoch": epoch},
+                                               {"$max": {"failed_pins": slot}})
+            return slot
+        return None
+
+    def all_slots_taken(self, device: dict) -> bool:
+        """The last wrong-PIN slot of the device's current epoch is taken: it is (being) blocked."""
+        slot_id = f"{device['_id']}:{device.get('pin_epoch') or ''}:{MAX_WRONG_PINS}"
+        return self.db.wrong_pins.find_one({"_id": slot_id}, {"_id": 1}) is not None
 
     def mark_blocked(self, device_id: str, now: datetime, *envelopes: dict) -> None:
         """Note when the device got blocked, with the notice e-mail (one write)."""
-        self.db.trusted_devices.update_one({"_id": device_id}, with_outbox({"$set": {"blocked_at": now}}, *envelopes))
+        self.db.trusted_devices.update_one(
+            {"_id": device_id}, with_outbox({"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes))
 
-    def record_login(self, device_id: str, now: datetime, reset_wrong_pins: bool) -> bool:
+    def record_login(self, device: dict, now: datetime, reset_wrong_pins: bool) -> bool:
         """Note a successful login unless the device got blocked meanwhile; False when blocked (or gone)."""
+        if self.all_slots_taken(device):
+            return False
         update = {"last_used_at": now}
-        if reset_wrong_pins:
-            update["failed_pins"] = 0
-        result = self.db.trusted_devices.update_one(
-            {"_id": device_id, "failed_pins": {"$lt": MAX_WRONG_PINS}}, {"$set": update})
+        if reset_wrong_pins and device.get("failed_pins"):
+            update.update(failed_pins=0, pin_epoch=new_epoch())
+        result = self.db.trusted_devices.update_one({"_id": device["_id"], "blocked_at": None}, {"$set": update})
         return result.matched_count == 1
 
     def unblock(self, device_id: str, now: datetime) -> bool:
         result = self.db.trusted_devices.update_one(
-            {"_id": device_id}, {"$set": {"failed_pins": 0, "blocked_at": None, "unblocked_at": now}})
+            {"_id": device_id}, {"$set": {"failed_pins": 0, "blocked_at": None, "unblocked_at": now,
+                                          "pin_epoch": new_epoch()}})
         return result.matched_count == 1
 
     # challenges
@@ -115,16 +146,22 @@ class DevicesStore(Store):
     def add_challenge(self, device_id: str, challenge: str, expires_at: datetime) -> None:
         """Keep only a hash of the nonce; it is consumed atomically on login."""
         self.db.challenges.insert_one({"_id": challenge_digest(challenge), "device_id": device_id,
-                                       "expires_at": expires_at, "used_at": None})
+                                       "expires_at": expires_at})
 
-    def consume_challenge(self, challenge: str, now: datetime) -> dict | None:
-        """Mark the challenge used, atomically; the challenge as it was, or None if unknown or already used."""
-        return self.db.challenges.find_one_and_update(
-            {"_id": challenge_digest(challenge), "used_at": None}, {"$set": {"used_at": now}},
-            return_document=ReturnDocument.BEFORE)
+    def consume_challenge(self, challenge: str) -> dict | None:
+        """Spend the challenge: it, for exactly one caller; None if unknown or already spent.
+
+        Whoever deletes the document owns it (atomic on FerretDB and MongoDB alike).
+        """
+        digest = challenge_digest(challenge)
+        found = self.db.challenges.find_one({"_id": digest})
+        if found is None or self.db.challenges.delete_one({"_id": digest}).deleted_count != 1:
+            return None
+        return found
 
     def sweep_challenges(self, now: datetime) -> int:
-        """Forget challenges that expired more than CHALLENGE_RETENTION ago (no TTL indexes on FerretDB)."""
+        """Forget challenges that expired long ago, and old wrong-PIN slots (no TTL indexes on FerretDB)."""
+        self.db.wrong_pins.delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})
         return self.db.challenges.delete_many({"expires_at": {"$lt": now - CHALLENGE_RETENTION}}).deleted_count
 
 

@@ -145,7 +145,7 @@ def test_the_fifth_wrong_pin_blocks_and_sends_the_notice(service):
 
 def test_a_blocked_device_refuses_biometrics_too(service):
     private, public = _key()
-    device = _device(public_key=public, biometric_key=public, failed_pins=5)
+    device = _device(public_key=public, biometric_key=public, failed_pins=5, blocked_at=utcnow())
     challenge, signature = _signed(service, device, private)
     with pytest.raises(DeviceBlocked):
         service.login(device["_id"], challenge, biometric_signature=signature)

@@ -1,0 +1,141 @@
+"""Helpers for the trusted-device suites: a simulated phone, accounts, the devices log and clock."""
+import base64
+import json
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+PASSWORD = "Kadra-test-hasło-2025!"
+GOOD_PIN = "482915"
+OTHER_PIN = "730164"
+
+
+def public_b64(private: Ed25519PrivateKey) -> str:
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def sign(private: Ed25519PrivateKey, challenge: str) -> str:
+    return base64.b64encode(private.sign(challenge.encode("utf-8"))).decode()
+
+
+class Phone:
+    """A phone as the server sees it: a device key, maybe a biometric key, and its tokens."""
+
+    def __init__(self, api, name: str = "Pixel 8", platform: str = "android"):
+        self.api = api
+        self.name = name
+        self.platform = platform
+        self.key = Ed25519PrivateKey.generate()
+        self.biometric = Ed25519PrivateKey.generate()
+        self.device_id = None
+        self.access_token = None
+        self.refresh_token = None
+
+    def activate(self, account: dict, replace: bool | None = None, **overrides):
+        body = {"email": account["email"], "password": account["password"], "device_name": self.name,
+                "platform": self.platform, "public_key": public_b64(self.key)}
+        if replace is not None:
+            body["replace"] = replace
+        body.update(overrides)
+        response = self.api.post(self.api.url("/api/v1/devices/activate"), json=body)
+        if response.status_code == 201:
+            answer = response.json()
+            self.device_id, self.access_token = answer["device_id"], answer["access_token"]
+            self.refresh_token = answer["refresh_token"]
+        return response
+
+    @property
+    def bearer(self) -> dict:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def set_pin(self, pin: str = GOOD_PIN, **extra):
+        return self.api.put(self.api.url(f"/api/v1/devices/{self.device_id}/pin"), json={"pin": pin, **extra},
+                            headers=self.bearer)
+
+    def enable_biometrics(self):
+        return self.api.put(self.api.url(f"/api/v1/devices/{self.device_id}/biometrics"),
+                            json={"public_key": public_b64(self.biometric)}, headers=self.bearer)
+
+    def disable_biometrics(self):
+        return self.api.delete(self.api.url(f"/api/v1/devices/{self.device_id}/biometrics"), headers=self.bearer)
+
+    def challenge(self, device_id: str | None = None):
+        return self.api.post(self.api.url(f"/api/v1/devices/{device_id or self.device_id}/challenge"))
+
+    def new_challenge(self) -> str:
+        response = self.challenge()
+        assert response.status_code == 200, response.text
+        return response.json()["challenge"]
+
+    def login_pin(self, pin: str = GOOD_PIN, challenge: str | None = None, key=None):
+        challenge = challenge or self.new_challenge()
+        return self.api.post(self.api.url(f"/api/v1/devices/{self.device_id}/login"),
+                             json={"challenge": challenge, "signature": sign(key or self.key, challenge), "pin": pin})
+
+    def login_biometric(self, challenge: str | None = None, key=None):
+        challenge = challenge or self.new_challenge()
+        return self.api.post(self.api.url(f"/api/v1/devices/{self.device_id}/login"),
+                             json={"challenge": challenge, "biometric_signature": sign(key or self.biometric, challenge)})
+
+
+def sign_up(api, email: str | None = None, password: str = PASSWORD, locale: str = "pl") -> dict:
+    """A new account (and its company); returns {email, password, account_id, company_id, full_name}."""
+    email = email or f"dev-{uuid.uuid4().hex[:12]}@example.com"
+    full_name = "Anna Testowa"
+    response = api.post(api.url("/api/v1/accounts"), json={"email": email, "password": password,
+                                                           "full_name": full_name, "company_name": "Firma Testowa",
+                                                           "locale": locale})
+    assert response.status_code == 201, response.text
+    return {"email": email, "password": password, "full_name": full_name, **response.json()}
+
+
+def web_login(api, account: dict) -> dict:
+    """Bearer headers of a web (not device-bound) session."""
+    response = api.post(api.url("/api/v1/auth/login"), json={"email": account["email"],
+                                                             "password": account["password"]})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def concurrently(calls, workers: int = 50) -> list:
+    """Run the zero-argument callables at once; their results in order."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def devices_of(mongo, system_env, account_id: str) -> list[dict]:
+    db = mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_devices"]
+    return list(db.trusted_devices.find({"account_id": account_id}))
+
+
+def device_doc(mongo, system_env, device_id: str) -> dict | None:
+    return mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_devices"].trusted_devices.find_one({"_id": device_id})
+
+
+def devices_log(system) -> list[dict]:
+    """The devices service's JSON log lines so far."""
+    lines = []
+    with open(os.path.join(system.log_dir, "devices.log"), encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("{"):
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    pass
+    return lines
+
+
+def refusals(system, device_id: str) -> list[str]:
+    """The reasons of the refused logins of this device, as logged."""
+    return [entry.get("reason") for entry in devices_log(system)
+            if entry.get("msg") == "device login refused" and entry.get("device_id") == device_id]
+
+
+def rpc_client(system_env):
+    from gateway.rpc import RpcClient
+
+    return RpcClient(system_env["KADRA_AMQP_URI"], timeout=10)
