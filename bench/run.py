@@ -175,10 +175,9 @@ def main() -> int:
         delete_vhost(vhost)
         from pymongo import MongoClient
 
-        client = MongoClient(serverSelectionTimeoutMS=3000)
-        for name in client.list_database_names():
-            if name.startswith(f"kb{run_id}_"):
-                client.drop_database(name)
+        client = MongoClient(serverSelectionTimeoutMS=3000, socketTimeoutMS=30000)
+        for service in SERVICES:  # by name: listing databases is slow on FerretDB
+            client.drop_database(f"kb{run_id}_{service}")
         client.close()
 
     print()

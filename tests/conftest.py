@@ -127,13 +127,17 @@ def system(system_env, tmp_path_factory):
 
 
 def _drop_databases(prefix: str) -> None:
+    """Drop this run's four databases by name.
+
+    Not by listing: FerretDB's listDatabases opens every SQLite file and takes
+    minutes once a machine holds many databases.
+    """
     from pymongo import MongoClient
 
-    client = MongoClient("mongodb://127.0.0.1:27017/", serverSelectionTimeoutMS=3000)
+    client = MongoClient("mongodb://127.0.0.1:27017/", serverSelectionTimeoutMS=3000, socketTimeoutMS=30000)
     try:
-        for name in client.list_database_names():
-            if name.startswith(prefix + "_"):
-                client.drop_database(name)
+        for service in SERVICES:
+            client.drop_database(f"{prefix}_{service}")
     except Exception:  # cleaning up is best effort; a dead database must not hide the real failure
         pass
     finally:

@@ -1,4 +1,5 @@
 """What every service answers about itself: an RPC ping, HTTP probes and metrics."""
+import logging
 import time
 
 import pika
@@ -9,6 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pymongo.errors import PyMongoError
 
 from kadra_defaults import clock, config
+from kadra_defaults.tracing import REQUEST_ID_KEY
+
+log = logging.getLogger("kadra.rpc")
 
 RPC_CALLS = Counter("kadra_rpc_calls_total", "RPC calls handled", ["service", "method", "outcome"])
 RPC_LATENCY = Histogram(
@@ -28,10 +32,13 @@ class RpcMetrics(DependencyProvider):
             return
         service = worker_ctx.service_name
         method = worker_ctx.entrypoint.method_name
-        started = worker_ctx.data.get("_kadra_started", time.perf_counter())
-        RPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - worker_ctx.data.get("_kadra_started", time.perf_counter())
+        RPC_LATENCY.labels(service, method).observe(elapsed)
         outcome = "ok" if exc_info is None else exc_info[0].__name__
         RPC_CALLS.labels(service, method, outcome).inc()
+        # One line per call, like an access log: the request id ties it to the gateway's line.
+        log.info("rpc", extra={"method": method, "outcome": outcome, "ms": round(elapsed * 1000, 2),
+                               "request_id": worker_ctx.context_data.get(REQUEST_ID_KEY)})
 
 
 def broker_answers(timeout: float = 2.0) -> bool:

@@ -1,0 +1,209 @@
+"""The reliability suite: faults injected into the running system under a steady load of invitations.
+
+Each invitation that answered 201 promised an e-mail; after each fault every
+promised e-mail must arrive. `make test` runs a short form; `make reliability`
+runs the long one (KADRA_RELIABILITY=full) — that is the one to repeat three
+times. Each test prints and saves (artifacts/reliability/*.json) a report:
+requests sent, answered, failed by status, slowest answer, e-mails delivered
+and duplicated.
+"""
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+
+import pytest
+import requests
+
+from tests.support.infra import ROOT, infra, wait_until
+from tests.support.users import invite, sign_up, unique_email
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
+FULL = os.environ.get("KADRA_RELIABILITY") == "full"
+LOAD_SECONDS = 60 if FULL else 20
+OUTAGE_SECONDS = 30 if FULL else 15
+REPORT_DIR = os.path.join(ROOT, "artifacts", "reliability")
+
+
+class InvitationLoad:
+    """Threads sending invitations (each to a new address) at a steady pace, recording every answer."""
+
+    def __init__(self, api, owner, company_id, threads=2, pause=0.15, timeout=20):
+        self.api, self.owner, self.company_id = api, owner, company_id
+        self.threads, self.pause, self.timeout = threads, pause, timeout
+        self.results = []  # (started, seconds, status, email)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = []
+
+    def _run(self):
+        session = requests.Session()
+        while not self._stop.is_set():
+            email = unique_email("rel")
+            started = time.monotonic()
+            try:
+                response = session.post(self.api.url(f"/api/v1/companies/{self.company_id}/users"),
+                                        json={"email": email, "role": "employee"}, headers=self.owner.auth,
+                                        timeout=self.timeout)
+                status = response.status_code
+            except requests.RequestException as error:
+                status = f"no answer: {error.__class__.__name__}"
+            with self._lock:
+                self.results.append((started, time.monotonic() - started, status, email))
+            time.sleep(self.pause)
+
+    def start(self):
+        for _ in range(self.threads):
+            worker = threading.Thread(target=self._run, daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self):
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(self.timeout + 5)
+
+    def promised(self) -> list[str]:
+        return [email for _, _, status, email in self.results if status == 201]
+
+
+def deliveries(mailbox, emails, timeout) -> tuple[dict, list]:
+    """Wait until every address got its e-mail (or time runs out); returns counts per address and the missing."""
+    wanted = set(emails)
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = Counter(m.to.lower() for m in mailbox.all() if m.to.lower() in wanted)
+        missing = sorted(wanted - set(counts))
+        if not missing or time.monotonic() > deadline:
+            return counts, missing
+        time.sleep(1)
+
+
+def report(name, load, counts, missing, extra=None) -> dict:
+    statuses = Counter(str(status) for _, _, status, _ in load.results)
+    result = {
+        "fault": name,
+        "requests_sent": len(load.results),
+        "answered_2xx": sum(1 for _, _, s, _ in load.results if isinstance(s, int) and 200 <= s < 300),
+        "failed": sum(1 for _, _, s, _ in load.results if not (isinstance(s, int) and 200 <= s < 300)),
+        "by_status": dict(statuses),
+        "slowest_answer_s": round(max((d for _, d, _, _ in load.results), default=0), 2),
+        "emails_promised": len(load.promised()),
+        "emails_delivered": len(counts),
+        "emails_duplicated": sum(c - 1 for c in counts.values() if c > 1),
+        "emails_missing": len(missing),
+        **(extra or {}),
+    }
+    os.makedirs(REPORT_DIR, exist_ok=True)
+    with open(os.path.join(REPORT_DIR, f"{name}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"\n[reliability] {json.dumps(result)}")
+    return result
+
+
+@pytest.fixture
+def owner_company(api):
+    return sign_up(api, prefix="rel-owner")
+
+
+def _under_load(api, owner_company, fault):
+    owner, company_id = owner_company
+    load = InvitationLoad(api, owner, company_id)
+    load.start()
+    time.sleep(3)
+    extra = fault() or {}
+    remaining = LOAD_SECONDS - 3
+    time.sleep(max(0, remaining - extra.pop("_spent", 0)))
+    load.stop()
+    return load, extra
+
+
+def _assert_nothing_lost(result, missing):
+    assert result["emails_promised"] > 0, "the load promised no e-mail at all"
+    assert missing == [], f"{len(missing)} acknowledged e-mail(s) lost: {missing[:5]}"
+    assert not any(str(s).startswith("no answer") for s in result["by_status"]), "a request got no answer"
+    assert all(s in ("201", "503", "504") for s in result["by_status"]), result["by_status"]
+
+
+def test_rabbitmq_restart_under_load_loses_no_email(api, system, mailbox, owner_company):
+    def fault():
+        started = time.monotonic()
+        infra("restart", "rabbitmq")
+        return {"_spent": time.monotonic() - started}
+
+    load, extra = _under_load(api, owner_company, fault)
+    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
+    result = report("rabbitmq-restart", load, counts, missing, extra)
+    _assert_nothing_lost(result, missing)
+
+
+def test_database_restart_under_load_loses_no_email(api, system, mailbox, owner_company):
+    def fault():
+        started = time.monotonic()
+        infra("restart", "mongo")
+        return {"_spent": time.monotonic() - started}
+
+    load, extra = _under_load(api, owner_company, fault)
+    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
+    result = report("database-restart", load, counts, missing, extra)
+    _assert_nothing_lost(result, missing)
+
+
+@pytest.mark.parametrize("service", ["users", "notify"])
+def test_service_killed_under_load_loses_no_email(api, system, mailbox, owner_company, service):
+    def fault():
+        system.stop_process(service, sig=signal.SIGKILL)
+        time.sleep(2)
+        system.start_service(service)
+        return {"_spent": 2}
+
+    load, extra = _under_load(api, owner_company, fault)
+    wait_until(lambda: api.get(api.url("/readyz")).status_code == 200, 60, what="ready after the kill")
+    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
+    result = report(f"sigkill-{service}", load, counts, missing, extra)
+    _assert_nothing_lost(result, missing)
+    assert result["emails_duplicated"] <= 1, "more than one duplicate for one kill"
+
+
+def test_broker_outage_answers_503_fast_and_recovers(api, system, mailbox, owner_company):
+    owner, company_id = owner_company
+    infra("down", "rabbitmq")
+    outage_started = time.monotonic()
+    during = []
+    try:
+        while time.monotonic() - outage_started < OUTAGE_SECONDS:
+            started = time.monotonic()
+            try:
+                status = invite(api, owner, company_id, unique_email("outage"), "employee").status_code
+            except requests.RequestException as error:
+                status = f"no answer: {error.__class__.__name__}"
+            during.append((status, time.monotonic() - started))
+            time.sleep(0.5)
+    finally:
+        infra("up", "rabbitmq")
+    back = time.monotonic()
+    recovered = wait_until(lambda: invite(api, owner, company_id, unique_email("after"), "employee").status_code == 201,
+                           60, interval=1, what="invitations succeed again after the broker is back")
+    recovery_s = time.monotonic() - back
+    assert recovered
+    # after recovery, a burst of requests all succeed
+    after = [invite(api, owner, company_id, unique_email("after"), "employee") for _ in range(10)]
+    wait_until(lambda: api.get(api.url("/readyz")).status_code == 200, 60, what="readyz 200 after the outage")
+    statuses = Counter(str(s) for s, _ in during)
+    result = {"fault": "broker-outage", "outage_s": OUTAGE_SECONDS, "requests_during": len(during),
+              "by_status_during": dict(statuses), "slowest_during_s": round(max(d for _, d in during), 2),
+              "recovery_s": round(recovery_s, 1), "after_burst": Counter(r.status_code for r in after)}
+    os.makedirs(REPORT_DIR, exist_ok=True)
+    with open(os.path.join(REPORT_DIR, "broker-outage.json"), "w") as f:
+        json.dump(result, f, indent=2, default=str)
+    print(f"\n[reliability] {json.dumps(result, default=str)}")
+    assert all(s == 503 for s, _ in during), statuses
+    assert max(d for _, d in during) < 10
+    assert recovery_s < 60
+    assert all(r.status_code == 201 for r in after)
+    emails = [r.request.body and json.loads(r.request.body)["email"] for r in after]
+    counts, missing = deliveries(mailbox, emails, timeout=120)
+    assert missing == []
