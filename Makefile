@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run test test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run test reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,7 +30,10 @@ run: venv infra ## Run the whole system (Ctrl-C stops it)
 	@$(PY) scripts/run.py
 
 test: venv infra ## Run every suite against the real parts
-	@$(PY) -m pytest
+	@$(PY) -m pytest -m "not reliability"
+
+reliability: venv infra ## Fault injection under load (long form; restarts the shared RabbitMQ and database)
+	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
 
 test-unit: venv ## Unit tests only (no network)
 	@$(PY) -m pytest -m "not integration and not e2e" services gateway
