@@ -37,7 +37,9 @@ def test_pin_login_gives_a_device_bound_token_pair(api, phone):
 def test_challenge_is_long_single_use_and_lasts_two_minutes(phone):
     answer = phone.challenge().json()
     assert answer["expires_in"] == 120
-    assert len(base64.urlsafe_b64decode(answer["challenge"] + "==")) * 8 >= 128
+    nonce = answer["challenge"].split(".")[3]
+    assert len(base64.urlsafe_b64decode(nonce + "==")) * 8 >= 128
+    assert phone.new_challenge() != answer["challenge"]
 
 
 def test_replayed_challenge_is_refused(phone, system):
@@ -45,14 +47,14 @@ def test_replayed_challenge_is_refused(phone, system):
     assert phone.login_pin(challenge=challenge).status_code == 200
     replay = phone.login_pin(challenge=challenge)
     assert replay.status_code == 401
-    wait_until(lambda: "challenge_unknown_or_used" in refusals(system, phone.device_id), 5, what="refusal logged")
+    wait_until(lambda: "challenge_reused" in refusals(system, phone.device_id), 5, what="refusal logged")
 
 
 def test_one_challenge_sent_twenty_times_at_once_logs_in_once(phone, system):
     challenge = phone.new_challenge()
     responses = concurrently([lambda: phone.login_pin(challenge=challenge) for _ in range(20)], workers=20)
     assert sorted(r.status_code for r in responses) == [200] + [401] * 19
-    wait_until(lambda: refusals(system, phone.device_id).count("challenge_unknown_or_used") == 19, 5,
+    wait_until(lambda: refusals(system, phone.device_id).count("challenge_reused") == 19, 5,
                what="19 refusals logged")
 
 

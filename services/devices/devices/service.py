@@ -1,6 +1,5 @@
 """The devices service: the one trusted device per account, its keys, PIN and login challenges."""
 import logging
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox
 from kadra_defaults.tracing import RequestId
 
-from devices import events, keys, pins, schemas
+from devices import challenges, events, keys, pins, schemas
 from devices.exceptions import (DeviceAlreadyPaired, DeviceBlocked, DeviceNotFound, InvalidInput, LoginRefused,
                                 PasswordRefused, PinNotSet, Throttled)
 from devices.storage import (MAX_WRONG_PINS, OUTBOX_COLLECTIONS, DuplicateKeyError, devices_store, is_blocked,
@@ -24,7 +23,6 @@ from devices.storage import (MAX_WRONG_PINS, OUTBOX_COLLECTIONS, DuplicateKeyErr
 log = logging.getLogger(__name__)
 
 CHALLENGE_TTL = timedelta(minutes=2)
-CHALLENGE_BYTES = 32  # 256 bits
 ACTIVATION_ATTEMPTS = 20
 
 LOGIN_REFUSALS = Counter("kadra_device_login_refusals_total", "Device logins refused", ["reason"])
@@ -176,15 +174,14 @@ class DevicesService(HealthMixin):
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
     def issue_challenge(self, device_id: str) -> dict:
-        """A single-use nonce (256 bits, valid 2 minutes) for the device to sign."""
+        """A single-use challenge (a 256-bit nonce, valid 2 minutes, bound to the device) for it to sign."""
         schemas.load(schemas.DeviceRefSchema, {"device_id": device_id})
-        device = self.store.get_device(device_id)
+        device = self.store.device_status(device_id)
         if device is None:
             raise DeviceNotFound(_NOT_FOUND)
         if is_blocked(device):
             raise DeviceBlocked(_BLOCKED)
-        challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
-        self.store.add_challenge(device_id, challenge, utcnow() + CHALLENGE_TTL)
+        challenge = challenges.issue(self.store.challenge_key(), device_id, utcnow() + CHALLENGE_TTL)
         return {"challenge": challenge, "expires_in": int(CHALLENGE_TTL.total_seconds())}
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked, LoginRefused, PinNotSet))
@@ -202,7 +199,7 @@ class DevicesService(HealthMixin):
         biometric = bool(data.get("biometric_signature"))
         if biometric:
             if not device.get("biometric_key"):
-                self._consume(device, data["challenge"])  # a refused attempt still spends the challenge
+                self._spend(device, data["challenge"])  # a refused attempt still spends the challenge
                 self._refuse(device, "biometrics_off")
             self._check_challenge(device, data["challenge"], data["biometric_signature"], device["biometric_key"])
         else:
@@ -323,18 +320,18 @@ class DevicesService(HealthMixin):
         log.warning("device login refused", extra={"device_id": device["_id"], "reason": reason})
         raise LoginRefused(_REFUSED)
 
-    def _consume(self, device: dict, challenge: str) -> dict | None:
-        return self.store.consume_challenge(challenge)
+    def _spend(self, device: dict, challenge: str) -> None:
+        """Check the challenge is genuine, this device's and fresh, and spend it (once); 401 otherwise."""
+        now = utcnow()
+        reason, expires_at = challenges.check(self.store.challenge_key(), device["_id"], challenge, now)
+        if reason:
+            self._refuse(device, reason)
+        if not self.store.spend_challenge(challenge, device["_id"], expires_at, now):
+            self._refuse(device, "challenge_reused")
 
     def _check_challenge(self, device: dict, challenge: str, signature: str, public_key: str) -> None:
-        """Spend the challenge (atomically, once) and check it is this device's, fresh, and signed by the key."""
-        spent = self._consume(device, challenge)
-        if spent is None:
-            self._refuse(device, "challenge_unknown_or_used")
-        if spent["device_id"] != device["_id"]:
-            self._refuse(device, "challenge_of_another_device")
-        if spent["expires_at"] <= utcnow():
-            self._refuse(device, "challenge_expired")
+        """Spend the challenge (atomically, once) and check it is signed by `public_key`."""
+        self._spend(device, challenge)
         if not keys.signature_matches(public_key, challenge, signature):
             self._refuse(device, "bad_signature")
 

@@ -7,14 +7,13 @@ concurrent `find_one_and_update` calls can both "win" (measured: 4 winners of
 FerretDB and MongoDB is a unique key: an insert that collides fails, and a
 delete removes a document for exactly one caller. So:
 - one trusted device per account: a unique index on `account_id`;
-- a challenge is consumed at most once: the consumer is whoever deletes it
-  (`delete_one(...).deleted_count == 1`);
+- a challenge is consumed at most once: the consumer is whoever inserts its
+  digest into `spent_challenges` first (unique `_id`; see devices.challenges);
 - wrong PINs are counted in numbered slots `<device>:<epoch>:<1..5>` with
   unique ids: 20 concurrent wrong PINs take exactly slots 1..5, the one that
   takes slot 5 blocks the device, the rest find every slot taken (423).
   A correct PIN or an unblock starts a new epoch (the count is back to 0).
 """
-import hashlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -23,6 +22,8 @@ from pymongo.errors import DuplicateKeyError
 from kadra_defaults.mongo import Mongo, Store
 from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
 
+from devices import challenges
+
 MAX_WRONG_PINS = 5
 # Spent and expired challenges are kept this long (for the log's sake), then swept.
 CHALLENGE_RETENTION = timedelta(hours=1)
@@ -30,11 +31,6 @@ CHALLENGE_RETENTION = timedelta(hours=1)
 WRONG_PIN_RETENTION = timedelta(days=90)
 # Collections whose documents may carry e-mail envelopes for the outbox relay.
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
-
-
-def challenge_digest(challenge: str) -> str:
-    """Challenges are stored as their SHA-256 only."""
-    return hashlib.sha256(challenge.encode("utf-8")).hexdigest()
 
 
 def is_blocked(device: dict) -> bool:
@@ -46,13 +42,14 @@ def new_epoch() -> str:
 
 
 class DevicesStore(Store):
-    """Trusted devices and their login challenges in the devices database."""
+    """Trusted devices, spent challenges and wrong-PIN slots in the devices database."""
+
+    _challenge_key: dict = {}
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.trusted_devices.create_index("account_id", unique=True, name="one_device_per_account")
-        db.challenges.create_index("device_id")
-        db.challenges.create_index("expires_at")
+        db.spent_challenges.create_index("expires_at")
         db.removed_devices.create_index("account_id")
         db.wrong_pins.create_index("device_id")
 
@@ -141,28 +138,39 @@ class DevicesStore(Store):
                                           "pin_epoch": new_epoch()}})
         return result.matched_count == 1
 
-    # challenges
+    # challenges (devices.challenges: issued without a write, spent once by a unique insert)
 
-    def add_challenge(self, device_id: str, challenge: str, expires_at: datetime) -> None:
-        """Keep only a hash of the nonce; it is consumed atomically on login."""
-        self.db.challenges.insert_one({"_id": challenge_digest(challenge), "device_id": device_id,
-                                       "expires_at": expires_at})
+    def device_status(self, device_id: str) -> dict | None:
+        """Just enough of the device to issue a challenge: does it exist, is it blocked."""
+        return self.db.trusted_devices.find_one({"_id": device_id}, {"blocked_at": 1})
 
-    def consume_challenge(self, challenge: str) -> dict | None:
-        """Spend the challenge: it, for exactly one caller; None if unknown or already spent.
+    def challenge_key(self) -> bytes:
+        """The service's HMAC key for challenges, made once and shared by every replica (cached per process)."""
+        key = DevicesStore._challenge_key.get(self.db.name)
+        if key is None:
+            found = self.db.secrets.find_one({"_id": "challenge_key"})
+            if found is None:
+                try:
+                    self.db.secrets.insert_one({"_id": "challenge_key", "key": challenges.new_key()})
+                except DuplicateKeyError:
+                    pass  # another replica made it first: use theirs
+                found = self.db.secrets.find_one({"_id": "challenge_key"})
+            key = DevicesStore._challenge_key[self.db.name] = bytes(found["key"])
+        return key
 
-        Whoever deletes the document owns it (atomic on FerretDB and MongoDB alike).
-        """
-        digest = challenge_digest(challenge)
-        found = self.db.challenges.find_one({"_id": digest})
-        if found is None or self.db.challenges.delete_one({"_id": digest}).deleted_count != 1:
-            return None
-        return found
+    def spend_challenge(self, challenge: str, device_id: str, expires_at: datetime, now: datetime) -> bool:
+        """True for exactly one caller per challenge; False when it was spent before."""
+        try:
+            self.db.spent_challenges.insert_one({"_id": challenges.digest(challenge), "device_id": device_id,
+                                                 "expires_at": expires_at, "spent_at": now})
+        except DuplicateKeyError:
+            return False
+        return True
 
     def sweep_challenges(self, now: datetime) -> int:
         """Forget challenges that expired long ago, and old wrong-PIN slots (no TTL indexes on FerretDB)."""
         self.db.wrong_pins.delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})
-        return self.db.challenges.delete_many({"expires_at": {"$lt": now - CHALLENGE_RETENTION}}).deleted_count
+        return self.db.spent_challenges.delete_many({"expires_at": {"$lt": now - CHALLENGE_RETENTION}}).deleted_count
 
 
 def devices_store() -> Mongo:

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.testing.services import worker_factory
 from pymongo.errors import DuplicateKeyError
 
-from devices import pins
+from devices import challenges, pins
 from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, InvalidInput, LoginRefused
 from devices.service import DevicesService
 from kadra_defaults.events import utcnow
@@ -98,10 +98,14 @@ def test_bad_activation_input_names_the_field_and_stores_nothing(service, field,
     service.store.insert_device.assert_not_called()
 
 
-def _signed(service, device, private, challenge="c" * 43, expires_in=120):
+KEY = b"k" * 32
+
+
+def _signed(service, device, private, expires_in=120, device_id=None):
     service.store.get_device.return_value = device
-    service.store.consume_challenge.return_value = {"device_id": device["_id"],
-                                                    "expires_at": utcnow() + timedelta(seconds=expires_in)}
+    service.store.challenge_key.return_value = KEY
+    service.store.spend_challenge.return_value = True
+    challenge = challenges.issue(KEY, device_id or device["_id"], utcnow() + timedelta(seconds=expires_in))
     return challenge, base64.b64encode(private.sign(challenge.encode())).decode()
 
 
@@ -112,6 +116,7 @@ def test_pin_login_with_the_right_key_and_pin_opens_a_device_session(service):
     service.store.record_login.return_value = True
     tokens = service.login(device["_id"], challenge, signature=signature, pin="482915")
     assert tokens["access_token"] == "a"
+    service.store.spend_challenge.assert_called_once()
     service.identity.open_session.assert_called_once_with(device["account_id"], device_id=device["_id"])
 
 
@@ -120,11 +125,10 @@ def test_bad_challenges_and_signatures_are_refused(service, case):
     private, public = _key()
     device = _device(public_key=public, pin_hash="x")
     challenge, signature = _signed(service, device, _key()[0] if case == "wrong_key" else private,
-                                   expires_in=-1 if case == "expired" else 120)
-    if case == "foreign":
-        service.store.consume_challenge.return_value["device_id"] = "e" * 32
+                                   expires_in=-1 if case == "expired" else 120,
+                                   device_id="e" * 32 if case == "foreign" else None)
     if case == "used":
-        service.store.consume_challenge.return_value = None
+        service.store.spend_challenge.return_value = False
     with pytest.raises(LoginRefused):
         service.login(device["_id"], challenge, signature=signature, pin="482915")
     service.store.count_wrong_pin.assert_not_called()
@@ -149,6 +153,7 @@ def test_a_blocked_device_refuses_biometrics_too(service):
     challenge, signature = _signed(service, device, private)
     with pytest.raises(DeviceBlocked):
         service.login(device["_id"], challenge, biometric_signature=signature)
+    service.store.device_status.return_value = device
     with pytest.raises(DeviceBlocked):
         service.issue_challenge(device["_id"])
 
@@ -167,7 +172,7 @@ def test_login_without_a_way_in_names_the_field(service, kwargs, field):
     with pytest.raises(InvalidInput) as bad:
         service.login("d" * 32, "c" * 43, **kwargs)
     assert field in [e["field"] for e in bad.value.args[0]["errors"]]
-    service.store.consume_challenge.assert_not_called()
+    service.store.spend_challenge.assert_not_called()
 
 
 def test_removal_ends_sessions_and_is_audited(service):

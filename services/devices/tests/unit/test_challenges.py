@@ -1,0 +1,32 @@
+"""Signed challenges: bound to the device and expiry, unforgeable, 256-bit nonce."""
+import base64
+from datetime import timedelta
+
+from devices import challenges
+from kadra_defaults.events import utcnow
+
+KEY = b"s" * 32
+DEVICE = "d" * 32
+
+
+def test_a_fresh_challenge_of_the_device_checks():
+    now = utcnow()
+    challenge = challenges.issue(KEY, DEVICE, now + timedelta(minutes=2))
+    reason, expires_at = challenges.check(KEY, DEVICE, challenge, now)
+    assert reason is None and expires_at > now
+    nonce = challenge.split(".")[3]
+    assert len(base64.urlsafe_b64decode(nonce + "==")) * 8 == 256
+    assert challenges.issue(KEY, DEVICE, now) != challenges.issue(KEY, DEVICE, now)
+
+
+def test_expired_foreign_forged_and_garbage_challenges_are_named():
+    now = utcnow()
+    challenge = challenges.issue(KEY, DEVICE, now + timedelta(minutes=2))
+    assert challenges.check(KEY, DEVICE, challenge, now + timedelta(minutes=3))[0] == "challenge_expired"
+    assert challenges.check(KEY, "e" * 32, challenge, now)[0] == "challenge_of_another_device"
+    assert challenges.check(b"x" * 32, DEVICE, challenge, now)[0] == "challenge_forged"
+    parts = challenge.split(".")
+    later = ".".join([parts[0], parts[1], str(int(parts[2]) + 3600), parts[3], parts[4]])
+    assert challenges.check(KEY, DEVICE, later, now)[0] == "challenge_forged"
+    for garbage in ("", "x", "c1.a.b.c.d", None, "c2." + challenge[3:]):
+        assert challenges.check(KEY, DEVICE, garbage, now)[0] == "challenge_unknown"
