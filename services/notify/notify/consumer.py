@@ -236,9 +236,9 @@ class MailProcessor:
         message["Message-ID"] = f"<{envelope['id']}@{domain}>"
         message["X-Kadra-Event-Id"] = envelope["id"]
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = payload["locale"]
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        message["Content-Language"] = payload["locale"]  # after set_content, which drops Content-* headers
         return message
 
 
