@@ -178,3 +178,7 @@ def unlabelled_fields(page) -> list[str]:
 
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives Debian's Chromium headless through Playwright")

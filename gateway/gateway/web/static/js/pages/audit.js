@@ -1,17 +1,22 @@
 // The company's audit log: newest first, paged.
 import {call} from "../api.js";
-import {actionLabel, formatDate, problemText, roleLabel, t} from "../i18n.js";
+import {actionLabel, formatDate, lang, problemText, roleLabel, t} from "../i18n.js";
 import {h, table} from "../ui.js";
 
 const PER_PAGE = 20;
+const KEYS = {from: ["z", "from"], to: ["na", "to"], role: ["rola", "role"], name: ["nazwa", "name"],
+              old_role: ["poprzednia rola", "old role"], new_role: ["nowa rola", "new role"],
+              email: ["e-mail", "e-mail"], fields: ["pola", "fields"]};
 
 function describe(ctx, details) {
   if (!details || typeof details !== "object") return "";
   const parts = [];
   for (const [key, value] of Object.entries(details)) {
     if (value === null || value === undefined || typeof value === "object") continue;
+    if (key.endsWith("_id")) continue;
     const shown = ["from", "to", "role", "old_role", "new_role"].includes(key) ? roleLabel(ctx.roles, String(value)) : String(value);
-    parts.push(`${key}: ${shown}`);
+    const pair = KEYS[key];
+    parts.push(`${pair ? pair[lang() === "en" ? 1 : 0] : key.replace(/_/g, " ")}: ${shown}`);
   }
   return parts.join(", ");
 }
@@ -50,10 +55,15 @@ export async function render(ctx) {
     const url = new URL(location.href);
     url.searchParams.set("page", String(page));
     history.replaceState(null, "", url.pathname + url.search);
+    const focused = document.activeElement && document.activeElement.id;
     box.replaceChildren(
       items.length ? table({className: "audit", columns: [t("a_when"), t("a_action"), t("a_actor"), t("a_subject"), t("a_details")], rows})
                    : h("p", {}, t("audit_empty")),
       h("nav", {class: "pager", "aria-label": t("audit")}, prev, h("span", {id: "audit-page"}, t("page_of", {page, pages})), next));
+    if (focused === "audit-prev" || focused === "audit-next") {
+      const again = document.getElementById(focused);
+      (again && !again.disabled ? again : (prev.disabled ? next : prev)).focus();
+    }
   }
   await load();
 }

@@ -165,6 +165,12 @@ async function usersSection(ctx, details) {
 
   async function reload() {
     let rows, invitations;
+    if (!ctx.can("users.read")) {
+      // A role without users.read sees only its own row: where the guide says to find one's e-mail (login).
+      drawMembers([{no: 1, account_id: ctx.me.account_id, full_name: ctx.me.full_name, email: ctx.me.email,
+                    role: ctx.company.role, status: "active"}]);
+      return;
+    }
     try {
       [rows, invitations] = await Promise.all([
         call("GET", `/companies/${cid}/users`),
