@@ -139,17 +139,23 @@ class UsersService(HealthMixin):
     @rpc(expected_exceptions=EXPECTED)
     def list_members(self, company_id, actor_account_id):
         """The guide's table: members (owner first, then by joining) and pending invitations."""
-        self._require(company_id, actor_account_id, "users.read")
         members = self.store.members(company_id)
-        accounts = {a["account_id"]: a for a in (self.identity.get_accounts([m["account_id"] for m in members])
-                                                 if members else [])}
+        actor = next((m for m in members if m["account_id"] == actor_account_id), None)
+        if actor is None:
+            raise NotFound()
+        if not roles.has_permission(actor["role"], "users.read"):
+            raise Forbidden()
+        # names and e-mails come from identity while we read the invitations
+        reply = self.identity.get_accounts.call_async([m["account_id"] for m in members])
+        invitations = self.store.pending_invitations(company_id)
+        accounts = {a["account_id"]: a for a in reply.result()}
         rows = []
         for member in members:
             account = accounts.get(member["account_id"], {})
             rows.append({"account_id": member["account_id"], "full_name": account.get("full_name"),
                          "email": account.get("email"), "role": member["role"], "status": "active",
                          "joined_at": _iso(member["joined_at"]), "invitation_id": None})
-        for invitation in self.store.pending_invitations(company_id):
+        for invitation in invitations:
             rows.append({"account_id": None, "full_name": None, "email": invitation["email"],
                          "role": invitation["role"], "status": "invited", "joined_at": None,
                          "invitation_id": invitation["_id"]})

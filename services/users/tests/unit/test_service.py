@@ -6,6 +6,8 @@ other services (identity, notify), the gateway feed and the outbox relay are nam
 """
 from datetime import datetime, timezone
 
+from unittest.mock import Mock
+
 import mongomock
 import pytest
 from nameko.testing.services import worker_factory
@@ -33,6 +35,8 @@ def accounts():
 def service(db, accounts):
     svc = worker_factory(UsersService, store=UsersStore(db))
     svc.identity.get_accounts.side_effect = lambda ids: [accounts[i] for i in ids if i in accounts]
+    svc.identity.get_accounts.call_async.side_effect = lambda ids: Mock(
+        result=lambda: [accounts[i] for i in ids if i in accounts])
     svc.identity.find_account.side_effect = lambda email: next(
         (a for a in accounts.values() if a["email"] == email), None)
     svc.notify.delivery_status.side_effect = lambda ids: {i: {"status": "sent", "attempts": 1} for i in ids}
