@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway
+PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
 .PHONY: help venv infra infra-down run test reliability test-unit bench k8s-check constraints clean

@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     for module in _api_modules():
         api.register_blueprint(module.blp)
         errors.REMOTE_ERRORS.update(getattr(module, "REMOTE_ERRORS", {}))
+        errors.FIELD_MESSAGES_PL.update(getattr(module, "FIELD_MESSAGES_PL", {}))
     _install_request_context(app)
     return app
 
@@ -52,7 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
 def _api_modules():
     """Every module of gateway.api with a `blp` (one blueprint per resource), in name order.
 
-    A module may also carry REMOTE_ERRORS: {remote exception path: problem code}.
+    A module may also carry REMOTE_ERRORS: {remote exception path: problem code} and
+    FIELD_MESSAGES_PL: {English field message: Polish}.
     """
     import gateway.api
 

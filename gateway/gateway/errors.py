@@ -30,6 +30,7 @@ PROBLEMS = {
     "conflict": (409, "The request conflicts with the current state.", "Żądanie jest sprzeczne z obecnym stanem."),
     "payload_too_large": (413, "The request body is too large.", "Treść żądania jest zbyt duża."),
     "unsupported_media_type": (415, "Send JSON (application/json).", "Wyślij dane jako JSON (application/json)."),
+    "device_blocked": (423, "The device is blocked.", "Urządzenie jest zablokowane."),
     "too_many_requests": (429, "Too many attempts. Try again later.", "Zbyt wiele prób. Spróbuj ponownie później."),
     "internal_error": (500, "Something went wrong on our side.", "Wystąpił błąd po naszej stronie."),
     "service_unavailable": (503, "The service is temporarily unavailable.", "Usługa jest chwilowo niedostępna."),
@@ -51,7 +52,7 @@ TRANSIENT_REMOTE_PREFIXES = ("pymongo.errors.", "kombu.exceptions.", "amqp.excep
                              "builtins.ConnectionRefusedError", "builtins.TimeoutError")
 
 # Polish for marshmallow's standard messages, so field errors read in both languages.
-_FIELD_MESSAGES_PL = {
+FIELD_MESSAGES_PL = {
     "Missing data for required field.": "To pole jest wymagane.",
     "Not a valid email address.": "Nieprawidłowy adres e-mail.",
     "Not a valid string.": "Wartość musi być tekstem.",
@@ -62,7 +63,9 @@ _FIELD_MESSAGES_PL = {
     "Invalid input type.": "Nieprawidłowy typ danych.",
     "Not a valid UUID.": "Nieprawidłowy identyfikator.",
     "Invalid JSON body.": "Treść żądania nie jest poprawnym JSON-em.",
+    "Shorter than minimum length 1.": "To pole nie może być puste.",
 }
+# gateway.api modules add their own field messages with a FIELD_MESSAGES_PL dict, merged at start.
 
 
 class Problem(Exception):
@@ -83,7 +86,7 @@ class Problem(Exception):
 
 def field_error(field: str, message: str, message_pl: str | None = None) -> dict:
     """One entry of a problem's `errors` list."""
-    return {"field": field, "message": message, "message_pl": message_pl or _FIELD_MESSAGES_PL.get(message, message)}
+    return {"field": field, "message": message, "message_pl": message_pl or FIELD_MESSAGES_PL.get(message, message)}
 
 
 def _flatten(messages, prefix="") -> list:

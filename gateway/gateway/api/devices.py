@@ -11,7 +11,6 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from gateway import errors
 from gateway.auth import authenticated, current_principal
 from gateway.errors import Problem
 
@@ -24,8 +23,6 @@ REMOTE_ERRORS = {
     "devices.exceptions.PasswordRefused": "forbidden",
     "devices.exceptions.PinNotSet": "conflict",
 }
-# 423 has no general problem code; the devices routes add theirs (the table is read at answer time).
-errors.PROBLEMS.setdefault("device_blocked", (423, "The device is blocked.", "Urządzenie jest zablokowane."))
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="The trusted mobile device")
 
@@ -45,14 +42,13 @@ def _public_key(value: str) -> None:
 _BAD_BASE64 = "The public key is not valid base64 (standard alphabet, padded)."
 _BAD_LENGTH = "An Ed25519 public key is base64 of exactly 32 bytes."
 _BAD_PIN = "The PIN must consist of 6 to 8 digits."
-# Polish for this module's field messages (gateway/errors.py looks them up by the English text).
-errors._FIELD_MESSAGES_PL.update({
+# Polish for this module's field messages (merged into gateway/errors.py's table at start).
+FIELD_MESSAGES_PL = {
     _BAD_BASE64: "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).",
     _BAD_LENGTH: "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.",
     _BAD_PIN: "PIN musi składać się z 6–8 cyfr.",
     "Must be one of: android, ios.": "Dozwolone wartości: android, ios.",
-    "Shorter than minimum length 1.": "To pole nie może być puste.",
-})
+}
 
 
 class _Body(Schema):
