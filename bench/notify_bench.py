@@ -181,7 +181,12 @@ def _wait_for(folder: str, ids: set, timeout: float) -> dict[str, float]:
 
 
 def run(env: dict | None = None) -> list[dict]:
-    """Rows for `make bench`: {figure, value, unit, baseline, baseline_value, ratio, goal}."""
+    """Rows for `make bench`: {figure, value, unit, baseline, baseline_value, ratio, goal}.
+
+    `env` is the KADRA_* environment, or bench/run.py's context (whose "env" holds it).
+    """
+    if env and "env" in env and isinstance(env["env"], dict):
+        env = env["env"]
     env = dict(env or os.environ)
     from tests.support.notify import Vhost
 
