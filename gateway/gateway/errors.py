@@ -94,7 +94,10 @@ def _flatten(messages, prefix="") -> list:
     out = []
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":  # marshmallow's name for "the object itself": name the object instead
+                name = prefix or "body"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_flatten(value, name))
     elif isinstance(messages, (list, tuple)):
         for item in messages:
