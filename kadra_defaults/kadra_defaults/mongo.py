@@ -5,13 +5,14 @@ from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from kadra_defaults import config
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_COLLECTION = "heartbeat"
+CLAIMS_COLLECTION = "claims"
 
 
 def connect(uri: str | None = None) -> MongoClient:
@@ -36,6 +37,20 @@ class Store:
     @classmethod
     def ensure_indexes(cls, db) -> None:
         """Create the indexes this store relies on (unique ones are invariants)."""
+
+    def claim(self, key: str, expires_at: datetime | None = None) -> bool:
+        """True for exactly one caller per key, however many race: a unique-key insert.
+
+        Use it for anything that must happen once (a token spent, a link accepted).
+        A conditional find_one_and_update is NOT enough: on FerretDB (SQLite) two
+        racing callers can both match it; a duplicate `_id` is always refused.
+        """
+        try:
+            self.db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": datetime.now(timezone.utc),
+                                                   "expires_at": expires_at})
+            return True
+        except DuplicateKeyError:
+            return False
 
     def heartbeat(self, who: str) -> dict:
         """Write a document and read it back: proves the database answers for this service."""

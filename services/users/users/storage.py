@@ -186,7 +186,12 @@ class UsersStore(Store):
         return found
 
     def consume_invitation(self, invitation_id: str, token_hash: str, account_id: str, now: datetime) -> dict | None:
-        """Mark the invitation accepted at most once: only while pending, unexpired and with this link."""
+        """Mark the invitation accepted at most once: only while pending, unexpired and with this link.
+
+        The claim makes "once" hold under concurrency on every backend (see Store.claim).
+        """
+        if not self.claim(f"invitation-accept:{invitation_id}:{token_hash}", now + timedelta(days=30)):
+            return None
         return self.db[INVITATIONS].find_one_and_update(
             {"_id": invitation_id, "token_hash": token_hash, "status": "pending", "expires_at": {"$gt": now}},
             {"$set": {"status": "accepted", "slot": f"done:{invitation_id}", "accepted_at": now,
@@ -227,6 +232,9 @@ class UsersStore(Store):
         return self.db[TRANSFERS].find_one({"token_hash": token_hash})
 
     def consume_transfer(self, transfer_id: str, account_id: str, now: datetime) -> dict | None:
+        """Accept a pending transfer at most once (a claim, then the guarded update)."""
+        if not self.claim(f"transfer-accept:{transfer_id}", now + timedelta(days=30)):
+            return None
         return self.db[TRANSFERS].find_one_and_update(
             {"_id": transfer_id, "status": "pending", "to_account_id": account_id, "expires_at": {"$gt": now}},
             {"$set": {"status": "accepted", "accepted_at": now}}, return_document=ReturnDocument.AFTER)
