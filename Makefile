@@ -30,7 +30,7 @@ run: venv infra ## Run the whole system (Ctrl-C stops it)
 	@$(PY) scripts/run.py
 
 test: venv infra ## Run every suite against the real parts
-	@$(PY) -m pytest -m "not reliability"
+	@KADRA_TEST_BROKER_RESTART=1 $(PY) -m pytest -m "not reliability"
 
 reliability: venv infra ## Fault injection under load (long form; restarts the shared RabbitMQ and database)
 	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
