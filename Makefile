@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run test reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run test fuzz reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,8 +29,12 @@ infra-down: ## Stop RabbitMQ and the database
 run: venv infra ## Run the whole system (Ctrl-C stops it)
 	@$(PY) scripts/run.py
 
-test: venv infra ## Run every suite against the real parts
+test: venv infra ## Run every suite against the real parts (installs Debian's chromium once for the browser tests)
+	@$(PY) tests/support/browser.py install
 	@KADRA_TEST_BROKER_RESTART=1 $(PY) -m pytest -m "not reliability"
+
+fuzz: venv infra ## Fuzz every route from the OpenAPI document (>= 5,000 cases; KADRA_FUZZ_CASES, KADRA_FUZZ_SEED)
+	@KADRA_FUZZ_LARGE=1 $(PY) -m pytest -q -s tests/fuzz -k large
 
 reliability: venv infra ## Fault injection under load (long form; restarts the shared RabbitMQ and database)
 	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
