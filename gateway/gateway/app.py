@@ -5,12 +5,12 @@ import pkgutil
 import re
 
 from flask import Flask, g, request
-from flask_smorest import Api
 
 from kadra_defaults import config as settings
 from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
 from gateway import errors, metrics
+from gateway.openapi import KadraApi
 from gateway.rpc import RpcClient
 
 API_PREFIX = "/api/v1"
@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("TESTING"):
         setup_logging("gateway")
 
-    api = Api(app)
+    api = KadraApi(app)
     errors.register(app)
     metrics.install(app)
     app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or RpcClient(

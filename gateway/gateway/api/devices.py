@@ -156,6 +156,7 @@ def activate(body):
 @blp.response(204)
 @blp.alt_response(401, description="Bad signature or challenge, or wrong current PIN")
 @blp.alt_response(422, description="A trivial PIN, letters, or a missing field")
+@blp.alt_response(404, description="No such device")
 @blp.alt_response(423, description="The device is blocked")
 def set_pin(body, device_id):
     """Set the PIN (6–8 digits, not trivial) with the device token; changing it needs the current PIN and a signature.
@@ -173,6 +174,7 @@ def set_pin(body, device_id):
 @authenticated(device=True)
 @blp.arguments(BiometricKeySchema)
 @blp.response(204)
+@blp.alt_response(404, description="No such device")
 @blp.alt_response(422, description="The key is not base64 of 32 bytes")
 def set_biometrics(body, device_id):
     """Register the biometric key: a second Ed25519 key the phone unlocks only with biometrics.
@@ -187,8 +189,12 @@ def set_biometrics(body, device_id):
 @blp.route("/<string:device_id>/biometrics", methods=["DELETE"])
 @authenticated(device=True)
 @blp.response(204)
+@blp.alt_response(404, description="No such device")
 def remove_biometrics(device_id):
-    """Turn biometric login off (the biometric key is forgotten). Answer 204."""
+    """Turn biometric login off (the biometric key is forgotten).
+
+    Example: `DELETE /api/v1/devices/5b0e.../biometrics` with this device's bearer token → 204, no body.
+    """
     principal = _own_device(device_id)
     _rpc().devices.remove_biometric_key(principal.account_id, device_id)
     return None

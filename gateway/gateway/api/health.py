@@ -1,6 +1,7 @@
 """Liveness, readiness and metrics."""
-from flask import current_app, jsonify
+from flask import current_app
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from gateway import rpc
 from gateway.errors import Problem
@@ -12,18 +13,33 @@ READY_TIMEOUT = 2.0
 blp = Blueprint("health", __name__, description="Liveness, readiness and metrics of the gateway")
 
 
+class LiveSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadySchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ready"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"example": {"broker": "ok", "identity": "ok", "users": "ok", "devices": "ok",
+                                               "notify": "ok"}})
+
+
 @blp.route("/healthz")
 @blp.doc(summary="Liveness: the gateway process answers")
+@blp.response(200, LiveSchema, example={"status": "ok"})
 def healthz():
     """The process is alive.
 
     Example answer: `{"status": "ok"}`
     """
-    return jsonify(status="ok")
+    return {"status": "ok"}
 
 
 @blp.route("/readyz")
 @blp.doc(summary="Readiness: the broker, the database and every service answer")
+@blp.response(200, ReadySchema, example={"status": "ready", "checks": {"broker": "ok", "identity": "ok",
+                                                                      "users": "ok", "devices": "ok", "notify": "ok"}})
+@blp.alt_response(503, description="Not ready: `missing` names the broker or the services that did not answer")
 def readyz():
     """Ping every service over RabbitMQ at once; each ping writes and reads that service's database.
 
@@ -49,7 +65,7 @@ def readyz():
         raise Problem("service_unavailable", detail=f"Not ready: {', '.join(missing)}.",
                       detail_pl=f"Niegotowe: {', '.join(missing)}.",
                       extra={"missing": missing, "checks": checks})
-    return jsonify(status="ready", checks=checks)
+    return {"status": "ready", "checks": checks}
 
 
 def _describe(error: Exception) -> str:
@@ -63,7 +79,10 @@ def _describe(error: Exception) -> str:
 
 
 @blp.route("/metrics")
-@blp.doc(summary="Prometheus metrics")
+@blp.doc(summary="Prometheus metrics", responses={200: {
+    "description": "Prometheus text exposition format",
+    "content": {"text/plain": {"schema": {"type": "string"}, "example":
+                'kadra_http_requests_total{method="GET",route="/readyz",status="200"} 3.0\n'}}}})
 def metrics():
     """Requests, latencies and errors per route (Prometheus text format)."""
     return metrics_response()

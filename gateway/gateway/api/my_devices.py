@@ -57,7 +57,10 @@ def list_devices():
 @blp.response(204)
 @blp.alt_response(404, description="No such device of yours")
 def remove_device(device_id):
-    """Remove the trusted device: its sessions end at once; the removal lands in the audit log. Answer 204."""
+    """Remove the trusted device: its sessions end at once; the removal lands in the audit log.
+
+    Example: `DELETE /api/v1/me/devices/5b0e...` with the person's bearer token → 204, no body.
+    """
     _rpc().devices.remove_device(current_principal().account_id, device_id)
     return None
 
