@@ -181,8 +181,9 @@ class IdentityService(HealthMixin):
         if not isinstance(refresh_token, str) or not 20 <= len(refresh_token) <= 200:
             raise bad_session()
         old_hash = tokens.digest(refresh_token)
-        new_token = tokens.new_secret()
-        rotated = self.store.rotate(old_hash, tokens.digest(new_token))
+        session_id = tokens.refresh_session_id(refresh_token)
+        new_token = tokens.refresh_secret(session_id) if session_id else tokens.new_secret()
+        rotated = self.store.rotate(old_hash, tokens.digest(new_token), session_id)
         if "reused" in rotated:
             # A spent refresh token came back: someone has a copy. End the whole family.
             log.warning("refresh token reuse: session family ended", extra={"session_id": rotated["reused"]})
@@ -197,8 +198,10 @@ class IdentityService(HealthMixin):
     def logout(self, account_id, session_id, refresh_token=None):
         ids = [session_id]
         if isinstance(refresh_token, str) and refresh_token:
-            other = self.store.session_by_refresh(tokens.digest(refresh_token))
-            if other is not None and other["account_id"] == account_id:
+            digest = tokens.digest(refresh_token)
+            named = tokens.refresh_session_id(refresh_token)
+            other = self.store.session(named) if named else self.store.session_by_refresh(digest)
+            if other is not None and other.get("refresh_hash") == digest and other["account_id"] == account_id:
                 ids.append(other["_id"])
         sessions = [s for s in (self.store.session(i) for i in ids) if s and s["account_id"] == account_id]
         self._end_sessions(session_ids=[s["_id"] for s in sessions] or ["-"], reason="logout")
@@ -431,8 +434,9 @@ class IdentityService(HealthMixin):
         return doc
 
     def _open_session(self, account_id: str, device_id: str | None) -> dict:
-        refresh = tokens.new_secret()
-        session_id = self.store.open_session(account_id, device_id, tokens.digest(refresh))
+        session_id = new_id()
+        refresh = tokens.refresh_secret(session_id)
+        self.store.open_session(account_id, device_id, tokens.digest(refresh), session_id)
         return tokens.pair(tokens.access_token(account_id, session_id, device_id), refresh)
 
     def _end_sessions(self, *, account_id=None, device_id=None, session_ids=None, except_session=None,

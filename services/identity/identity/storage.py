@@ -83,13 +83,18 @@ class IdentityStore(Store):
         return self.db[ACCOUNTS].find_one(query)
 
     def account(self, account_id: str, active_only: bool = True) -> dict | None:
-        query = {"_id": account_id}
-        if active_only:
-            query["status"] = "active"
-        return self.db[ACCOUNTS].find_one(query)
+        # Only a filter that is `_id` alone is a key look-up on FerretDB; anything more reads the collection.
+        doc = self.db[ACCOUNTS].find_one({"_id": account_id})
+        if doc is not None and active_only and doc.get("status") != "active":
+            return None
+        return doc
 
     def accounts(self, account_ids: list) -> list[dict]:
-        return list(self.db[ACCOUNTS].find({"_id": {"$in": list(account_ids)}, "status": "active"}))
+        ids = list(dict.fromkeys(account_ids))
+        if len(ids) == 1:  # GET /me: one look-up by key (FerretDB pushes `_id` equality down, not `$in`)
+            doc = self.account(ids[0])
+            return [doc] if doc else []
+        return list(self.db[ACCOUNTS].find({"_id": {"$in": ids}, "status": "active"}))
 
     def activate_account(self, account_id: str, company_id: str) -> None:
         self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": {
@@ -129,8 +134,9 @@ class IdentityStore(Store):
 
     # sessions and refresh tokens
 
-    def open_session(self, account_id: str, device_id: str | None, refresh_hash: str) -> str:
-        session_id = new_id()
+    def open_session(self, account_id: str, device_id: str | None, refresh_hash: str,
+                     session_id: str | None = None) -> str:
+        session_id = session_id or new_id()
         now = clock.now()
         self.db[SESSIONS].insert_one({
             "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
@@ -138,27 +144,43 @@ class IdentityStore(Store):
             "ended_at": None})
         return session_id
 
-    def rotate(self, old_hash: str, new_hash: str) -> dict:
+    def rotate(self, old_hash: str, new_hash: str, session_id: str | None = None) -> dict:
         """Swap the session's current refresh hash for a new one.
 
         {"session": doc} on success; {"reused": session_id} when the token was spent already
         (also by a concurrent call: the spent-token insert is the claim, exactly one wins); {} when
         the token is unknown, expired or its session ended.
+
+        `session_id` (from the token itself) makes the look-up one by `_id`: FerretDB pushes only
+        `_id` filters down to SQLite, a `refresh_hash` filter reads the whole collection.
         """
         now = clock.now()
-        session = self.db[SESSIONS].find_one(
-            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
+        if session_id:
+            session = self.db[SESSIONS].find_one({"_id": session_id})
+            if session is not None and (session.get("refresh_hash") != old_hash or session.get("ended_at") is not None
+                                        or not session["refresh_expires_at"] > now):
+                session = None
+        else:
+            session = self.db[SESSIONS].find_one(
+                {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
         if session is None:
             spent = self.db[SPENT].find_one({"_id": old_hash})
             return {"reused": spent["session_id"]} if spent else {}
+        expires = now + timedelta(seconds=_refresh_ttl())
+
+        def swap():  # by `_id` alone (a key look-up on FerretDB); the claim below decides who won
+            self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
+                "refresh_hash": new_hash, "rotated_at": now, "refresh_expires_at": expires}})
+
+        # The claim (spent insert) and the swap run at once: a loser of the claim ends the whole
+        # family anyway (reuse), so its swap changes nothing that still counts.
+        pending = _spawn(swap)
         try:
-            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
-                                       "expires_at": now + timedelta(seconds=_refresh_ttl())})
+            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"], "expires_at": expires})
         except DuplicateKeyError:
+            _wait(pending)
             return {"reused": session["_id"]}
-        self.db[SESSIONS].update_one({"_id": session["_id"], "refresh_hash": old_hash}, {"$set": {
-            "refresh_hash": new_hash, "rotated_at": now,
-            "refresh_expires_at": now + timedelta(seconds=_refresh_ttl())}})
+        _wait(pending)
         return {"session": session}
 
     def spent(self, refresh_hash: str) -> dict | None:
@@ -214,7 +236,10 @@ class IdentityStore(Store):
     def revoked(self, sid: str, sub: str, did: str | None, iat: float) -> bool:
         ids = [f"sid:{sid}", f"sub:{sub}"] + ([f"did:{did}"] if did else [])
         now = time.time()
-        for doc in self.db[REVOCATIONS].find({"_id": {"$in": ids}, "until": {"$gt": now}}):
+        for doc_id in ids:  # key look-ups (an `$in` reads the whole collection on FerretDB)
+            doc = self.db[REVOCATIONS].find_one({"_id": doc_id})
+            if doc is None or not doc.get("until", 0) > now:
+                continue
             if doc["kind"] != "sub" or float(iat) < doc.get("before", 0):
                 return True
         return False
@@ -272,7 +297,9 @@ class IdentityStore(Store):
         ids = [f"e:{email_norm}"] + ([f"c:{client_ip}"] if client_ip else [])
         now = clock.now()
         wait = 0.0
-        for doc in self.db[THROTTLE].find({"_id": {"$in": ids}}):
+        for doc in (self.db[THROTTLE].find_one({"_id": i}) for i in ids):  # key look-ups, not `$in`
+            if doc is None:
+                continue
             if doc["_id"].startswith("e:"):
                 locked = doc.get("locked_until")
                 if locked and locked > now:
@@ -331,11 +358,32 @@ class IdentityStore(Store):
                 self.db[THROTTLE].update_one({"_id": key}, {"$inc": {"count": 1}})
 
     def record_success(self, email_norm: str) -> None:
-        self.db[THROTTLE].update_one({"_id": f"e:{email_norm}", "failures": {"$gt": 0}},
-                                     {"$set": {"failures": 0, "locked_until": None, "streak_at": None}})
+        """Reset the failure count (a key look-up first: most logins have nothing to reset)."""
+        key = f"e:{email_norm}"
+        doc = self.db[THROTTLE].find_one({"_id": key})
+        if doc is not None and (doc.get("failures") or doc.get("locked_until") or doc.get("streak_at")):
+            self.db[THROTTLE].update_one({"_id": key},
+                                         {"$set": {"failures": 0, "locked_until": None, "streak_at": None}})
 
     def throttle_doc(self, email_norm: str) -> dict | None:
         return self.db[THROTTLE].find_one({"_id": f"e:{email_norm}"})
+
+
+def _spawn(fn):
+    """fn in a green thread under eventlet (nameko), else run now; `_wait` re-raises its error."""
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket"):
+        import eventlet
+
+        return eventlet.spawn(fn)
+    fn()
+    return None
+
+
+def _wait(pending) -> None:
+    if pending is not None:
+        pending.wait()
 
 
 def _refresh_ttl() -> float:

@@ -51,6 +51,17 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def refresh_secret(session_id: str) -> str:
+    """A refresh token: `<session id>.<256-bit secret>` (the id lets identity find the session by key)."""
+    return f"{session_id}.{new_secret()}"
+
+
+def refresh_session_id(token: str) -> str | None:
+    """The session id a refresh token names (None for a token without one)."""
+    session_id, dot, _ = token.partition(".")
+    return session_id if dot and 0 < len(session_id) <= 64 else None
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
