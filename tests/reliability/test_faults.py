@@ -128,27 +128,16 @@ def _assert_nothing_lost(result, missing):
     assert all(s in ("201", "503", "504") for s in result["by_status"]), result["by_status"]
 
 
-def test_rabbitmq_restart_under_load_loses_no_email(api, system, mailbox, owner_company):
+@pytest.mark.parametrize("part", ["rabbitmq", "mongo"])
+def test_restart_under_load_loses_no_email(api, system, mailbox, owner_company, part):
     def fault():
         started = time.monotonic()
-        infra("restart", "rabbitmq")
+        infra("restart", part)
         return {"_spent": time.monotonic() - started}
 
     load, extra = _under_load(api, owner_company, fault)
     counts, missing = deliveries(mailbox, load.promised(), timeout=180)
-    result = report("rabbitmq-restart", load, counts, missing, extra)
-    _assert_nothing_lost(result, missing)
-
-
-def test_database_restart_under_load_loses_no_email(api, system, mailbox, owner_company):
-    def fault():
-        started = time.monotonic()
-        infra("restart", "mongo")
-        return {"_spent": time.monotonic() - started}
-
-    load, extra = _under_load(api, owner_company, fault)
-    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
-    result = report("database-restart", load, counts, missing, extra)
+    result = report(f"{part}-restart", load, counts, missing, extra)
     _assert_nothing_lost(result, missing)
 
 
