@@ -181,9 +181,14 @@ class IdentityService(HealthMixin):
         if not isinstance(refresh_token, str) or not 20 <= len(refresh_token) <= 200:
             raise bad_session()
         old_hash = tokens.digest(refresh_token)
-        session_id = tokens.refresh_session_id(refresh_token)
-        new_token = tokens.refresh_secret(session_id) if session_id else tokens.new_secret()
-        rotated = self.store.rotate(old_hash, tokens.digest(new_token), session_id)
+        chain = tokens.refresh_chain(refresh_token)
+        if chain is not None:
+            new_token = tokens.refresh_secret(chain[0], chain[1] + 1)
+            rotated = self.store.rotate_chain(chain[0], chain[1], old_hash, tokens.digest(new_token))
+        else:  # a token from before chains: found by its hash; the next one starts the chain
+            session = self.store.session_by_refresh(old_hash)
+            new_token = tokens.refresh_secret(session["_id"] if session else "-")
+            rotated = self.store.rotate(old_hash, tokens.digest(new_token))
         if "reused" in rotated:
             # A spent refresh token came back: someone has a copy. End the whole family.
             log.warning("refresh token reuse: session family ended", extra={"session_id": rotated["reused"]})
@@ -199,9 +204,10 @@ class IdentityService(HealthMixin):
         ids = [session_id]
         if isinstance(refresh_token, str) and refresh_token:
             digest = tokens.digest(refresh_token)
-            named = tokens.refresh_session_id(refresh_token)
-            other = self.store.session(named) if named else self.store.session_by_refresh(digest)
-            if other is not None and other.get("refresh_hash") == digest and other["account_id"] == account_id:
+            chain = tokens.refresh_chain(refresh_token)
+            other = (self.store.chain_session(chain[0], chain[1], digest) if chain
+                     else self.store.session_by_refresh(digest))
+            if other is not None and other["account_id"] == account_id:
                 ids.append(other["_id"])
         sessions = [s for s in (self.store.session(i) for i in ids) if s and s["account_id"] == account_id]
         self._end_sessions(session_ids=[s["_id"] for s in sessions] or ["-"], reason="logout")

@@ -144,44 +144,72 @@ class IdentityStore(Store):
             "ended_at": None})
         return session_id
 
-    def rotate(self, old_hash: str, new_hash: str, session_id: str | None = None) -> dict:
-        """Swap the session's current refresh hash for a new one.
+    def rotate(self, old_hash: str, new_hash: str) -> dict:
+        """Swap the session's current refresh hash for a new one (tokens without a generation).
 
         {"session": doc} on success; {"reused": session_id} when the token was spent already
         (also by a concurrent call: the spent-token insert is the claim, exactly one wins); {} when
-        the token is unknown, expired or its session ended.
-
-        `session_id` (from the token itself) makes the look-up one by `_id`: FerretDB pushes only
-        `_id` filters down to SQLite, a `refresh_hash` filter reads the whole collection.
+        the token is unknown, expired or its session ended. The rotated token is generation 0 of
+        the session's chain (see `rotate_chain`).
         """
         now = clock.now()
-        if session_id:
-            session = self.db[SESSIONS].find_one({"_id": session_id})
-            if session is not None and (session.get("refresh_hash") != old_hash or session.get("ended_at") is not None
-                                        or not session["refresh_expires_at"] > now):
-                session = None
-        else:
-            session = self.db[SESSIONS].find_one(
-                {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
+        session = self.db[SESSIONS].find_one(
+            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
         if session is None:
             spent = self.db[SPENT].find_one({"_id": old_hash})
             return {"reused": spent["session_id"]} if spent else {}
-        expires = now + timedelta(seconds=_refresh_ttl())
-
-        def swap():  # by `_id` alone (a key look-up on FerretDB); the claim below decides who won
-            self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
-                "refresh_hash": new_hash, "rotated_at": now, "refresh_expires_at": expires}})
-
-        # The claim (spent insert) and the swap run at once: a loser of the claim ends the whole
-        # family anyway (reuse), so its swap changes nothing that still counts.
-        pending = _spawn(swap)
         try:
-            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"], "expires_at": expires})
+            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
+                                       "expires_at": now + timedelta(seconds=_refresh_ttl())})
         except DuplicateKeyError:
-            _wait(pending)
             return {"reused": session["_id"]}
-        _wait(pending)
+        self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
+            "refresh_hash": new_hash, "rotated_at": now,
+            "refresh_expires_at": now + timedelta(seconds=_refresh_ttl())}})
         return {"session": session}
+
+    # A session's refresh tokens form a chain `<session id>.<generation>.<secret>`. Generation 0's
+    # hash is the session's `refresh_hash`; spending generation g is inserting the claim
+    # `<session id>:<g>` into the spent collection (a unique key: exactly one caller wins), and that
+    # claim carries the hash and expiry of generation g+1. So a refresh is two key look-ups and one
+    # insert, and never a read that scans or an update (on FerretDB only `_id`-alone filters are key
+    # look-ups, and an insert costs about half an update).
+
+    def _chain_link(self, session_id: str, generation: int) -> tuple[dict | None, str | None, object]:
+        """(session, expected hash, its expiry) for generation `generation` of the session's chain."""
+        if generation == 0:
+            session = self.db[SESSIONS].find_one({"_id": session_id})
+            return session, (session or {}).get("refresh_hash"), (session or {}).get("refresh_expires_at")
+        pending = _spawn(lambda: self.db[SPENT].find_one({"_id": f"{session_id}:{generation - 1}"}))
+        session = self.db[SESSIONS].find_one({"_id": session_id})
+        link = _result(pending) or {}
+        return session, link.get("next_hash"), link.get("next_expires_at")
+
+    def rotate_chain(self, session_id: str, generation: int, old_hash: str, new_hash: str) -> dict:
+        """Spend generation `generation` and store generation+1's hash; answers like `rotate`."""
+        now = clock.now()
+        session, expected, expires = self._chain_link(session_id, generation)
+        if session is None or expected is None or expected != old_hash:
+            return {}
+        key = f"{session_id}:{generation}"
+        if session.get("ended_at") is not None or expires is None or not expires > now:
+            return {"reused": session_id} if self.db[SPENT].find_one({"_id": key}) else {}
+        next_expires = now + timedelta(seconds=_refresh_ttl())
+        try:
+            self.db[SPENT].insert_one({"_id": key, "session_id": session_id, "next_hash": new_hash,
+                                       "next_expires_at": next_expires, "expires_at": next_expires})
+        except DuplicateKeyError:
+            return {"reused": session_id}
+        return {"session": session}
+
+    def chain_session(self, session_id: str, generation: int, token_hash: str) -> dict | None:
+        """The session whose current (unspent) refresh token this is, or None."""
+        session, expected, _ = self._chain_link(session_id, generation)
+        if session is None or expected != token_hash:
+            return None
+        if self.db[SPENT].find_one({"_id": f"{session_id}:{generation}"}) is not None:
+            return None
+        return session
 
     def spent(self, refresh_hash: str) -> dict | None:
         return self.db[SPENT].find_one({"_id": refresh_hash})
@@ -370,20 +398,23 @@ class IdentityStore(Store):
 
 
 def _spawn(fn):
-    """fn in a green thread under eventlet (nameko), else run now; `_wait` re-raises its error."""
+    """fn in a green thread under eventlet (nameko), else run now; `_result` gives (or re-raises) its outcome."""
     import eventlet.patcher
 
     if eventlet.patcher.is_monkey_patched("socket"):
         import eventlet
 
         return eventlet.spawn(fn)
-    fn()
-    return None
+    value = fn()
+    return lambda: value
 
 
-def _wait(pending) -> None:
-    if pending is not None:
-        pending.wait()
+def _result(pending):
+    if pending is None:
+        return None
+    if callable(pending):
+        return pending()
+    return pending.wait()
 
 
 def _refresh_ttl() -> float:

@@ -51,15 +51,17 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def refresh_secret(session_id: str) -> str:
-    """A refresh token: `<session id>.<256-bit secret>` (the id lets identity find the session by key)."""
-    return f"{session_id}.{new_secret()}"
+def refresh_secret(session_id: str, generation: int = 0) -> str:
+    """A refresh token: `<session id>.<generation>.<256-bit secret>` (identity finds its chain by key)."""
+    return f"{session_id}.{generation}.{new_secret()}"
 
 
-def refresh_session_id(token: str) -> str | None:
-    """The session id a refresh token names (None for a token without one)."""
-    session_id, dot, _ = token.partition(".")
-    return session_id if dot and 0 < len(session_id) <= 64 else None
+def refresh_chain(token: str) -> tuple[str, int] | None:
+    """(session id, generation) of a chained refresh token; None for an older, opaque one."""
+    parts = token.split(".")
+    if len(parts) != 3 or not 0 < len(parts[0]) <= 64 or not parts[1].isdigit() or len(parts[1]) > 9:
+        return None
+    return parts[0], int(parts[1])
 
 
 def digest(token: str) -> str:
