@@ -138,17 +138,30 @@ class UsersService(HealthMixin):
 
     @rpc(expected_exceptions=EXPECTED)
     def list_members(self, company_id, actor_account_id):
-        """The guide's table: members (owner first, then by joining) and pending invitations."""
-        members = self.store.members(company_id)
-        actor = next((m for m in members if m["account_id"] == actor_account_id), None)
+        """The guide's table: members (owner first, then by joining) and pending invitations.
+
+        Served from the company's stored copy of the table (two key look-ups) while it is current;
+        rebuilt from the memberships, the invitations and identity's names otherwise (storage.py).
+        """
+        rows, version = self.store.roster(company_id)
+        if rows is None:
+            if version is None:
+                raise NotFound()
+            rows = self._build_roster(company_id)
+            self.store.save_roster(company_id, version, rows)
+        actor = next((r for r in rows if r["account_id"] == actor_account_id and r["status"] == "active"), None)
         if actor is None:
             raise NotFound()
         if not roles.has_permission(actor["role"], "users.read"):
             raise Forbidden()
+        return rows
+
+    def _build_roster(self, company_id):
+        members = self.store.members(company_id)
         # names and e-mails come from identity while we read the invitations
-        reply = self.identity.get_accounts.call_async([m["account_id"] for m in members])
+        reply = self.identity.get_accounts.call_async([m["account_id"] for m in members]) if members else None
         invitations = self.store.pending_invitations(company_id)
-        accounts = {a["account_id"]: a for a in reply.result()}
+        accounts = {a["account_id"]: a for a in reply.result()} if reply is not None else {}
         rows = []
         for member in members:
             account = accounts.get(member["account_id"], {})
@@ -422,6 +435,11 @@ class UsersService(HealthMixin):
     @event_handler("identity", "email_changed")
     def on_email_changed(self, payload):
         self._audit_everywhere("email_changed", payload)
+        # the person's row shows the new address: their companies' stored tables are stale now
+        account_id = _account_of(payload)
+        if account_id is not None:
+            for membership in self.store.memberships_of(account_id):
+                self.store.roster_changed(membership["company_id"])
 
     @event_handler("identity", "login_locked_out")
     def on_login_locked_out(self, payload):
@@ -499,12 +517,10 @@ class UsersService(HealthMixin):
 
     def _audit_everywhere(self, action, message):
         """An entry in the log of every company the person belongs to (once per event id)."""
-        if not isinstance(message, dict):
+        account_id = _account_of(message)
+        if account_id is None:
             return
         payload = message.get("payload") if isinstance(message.get("payload"), dict) else message
-        account_id = payload.get("account_id")
-        if not isinstance(account_id, str):
-            return
         event_id = message.get("id") or payload.get("id")
         details = {k: v for k, v in payload.items()
                    if k not in ("account_id", "token", "undo_token", "id", "occurred_at") and _plain(v)}
@@ -513,6 +529,15 @@ class UsersService(HealthMixin):
             company_id = membership["company_id"]
             self.store.audit(company_id, action, now, actor_account_id=account_id, subject_account_id=account_id,
                              details=details, entry_id=f"{event_id}:{company_id}" if event_id else None)
+
+
+def _account_of(message):
+    """The account id of an event (an envelope or a bare payload), or None."""
+    if not isinstance(message, dict):
+        return None
+    payload = message.get("payload") if isinstance(message.get("payload"), dict) else message
+    account_id = payload.get("account_id")
+    return account_id if isinstance(account_id, str) else None
 
 
 def _locale(account) -> str:

@@ -336,3 +336,67 @@ def test_check_permission_and_membership_follow_the_matrix(service, company):
     assert service.check_permission("f" * 32, people["owner"], "invoices.read") is False
     assert service.membership(company_id, people["manager"])["role"] == "manager"
     assert service.membership(company_id, "nobody") is None
+
+
+# the users table's stored copy
+
+
+def _row(rows, account_id):
+    return next(r for r in rows if r["account_id"] == account_id)
+
+
+def test_users_table_copy_follows_every_change(service, company, accounts, make_account):
+    company_id, people = company
+    owner = people["owner"]
+    first = service.list_members(company_id, owner)
+    assert service.store.db["rosters"].count_documents({"_id": company_id}) == 1
+    assert service.list_members(company_id, owner) == first  # served from the copy
+    calls = service.identity.get_accounts.call_async.call_count
+
+    service.change_role(company_id, owner, people["employee"], "warehouse")
+    assert _row(service.list_members(company_id, owner), people["employee"])["role"] == "warehouse"
+    service.remove_member(company_id, owner, people["warehouse"])
+    assert people["warehouse"] not in {r["account_id"] for r in service.list_members(company_id, owner)}
+    answer, token = invite_and_token(service, company_id, owner, "nowy@example.com")
+    assert service.list_members(company_id, owner)[-1]["email"] == "nowy@example.com"
+    service.revoke_invitation(company_id, owner, answer["invitation_id"])
+    assert all(r["status"] == "active" for r in service.list_members(company_id, owner))
+    _, token = invite_and_token(service, company_id, owner, "nowa@example.com")
+    newcomer = make_account("Nowa", "nowa@example.com")
+    service.accept_invitation(token, newcomer)
+    rows = service.list_members(company_id, owner)
+    assert _row(rows, newcomer)["status"] == "active" and all(r["status"] == "active" for r in rows)
+    assert service.identity.get_accounts.call_async.call_count > calls
+    assert [r["no"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_users_table_copy_is_rebuilt_after_an_email_change_or_when_old(service, company, accounts):
+    company_id, people = company
+    owner = people["owner"]
+    service.list_members(company_id, owner)
+    accounts[people["manager"]]["email"] = "nowy.adres@example.com"
+    service.on_email_changed({"id": "ev1", "type": "email_changed",
+                              "payload": {"account_id": people["manager"], "new_email": "nowy.adres@example.com"}})
+    assert _row(service.list_members(company_id, owner), people["manager"])["email"] == "nowy.adres@example.com"
+    accounts[people["manager"]]["full_name"] = "Nowe Nazwisko"  # identity sends no event for this
+    service.store.db["rosters"].update_one({"_id": company_id}, {"$set": {"built_at": 0}})
+    assert _row(service.list_members(company_id, owner), people["manager"])["full_name"] == "Nowe Nazwisko"
+
+
+def test_a_copy_built_for_an_older_version_is_not_served(service, company, db):
+    company_id, people = company
+    owner = people["owner"]
+    service.list_members(company_id, owner)
+    # a membership written behind the service's back, then counted (as every store write does)
+    db[MEMBERSHIPS].insert_one({"_id": f"{company_id}:x", "company_id": company_id, "account_id": "x",
+                                "role": "employee", "joined_at": datetime.now(timezone.utc),
+                                "updated_at": datetime.now(timezone.utc)})
+    service.store.roster_changed(company_id)
+    assert "x" in {r["account_id"] for r in service.list_members(company_id, owner)}
+
+
+def test_users_table_of_an_unknown_company_is_not_found(service, make_account):
+    with pytest.raises(NotFound):
+        service.list_members("0" * 32, make_account("Ktoś"))
+    with pytest.raises(NotFound):
+        service.list_members({"$ne": 1}, make_account("Ktoś"))
