@@ -1,9 +1,20 @@
-"""The person who is logged in: profile, companies, and changing the e-mail (login)."""
+"""The person who is logged in: profile, companies, and changing the e-mail (login).
+
+GET /me asks users for the companies on every request; the profile (identity) comes from a small
+per-process copy while the gateway feed is live: identity publishes `{"kind": "account", "data":
+{"account_id"}}` whenever a profile or e-mail changes (before its RPC answers), the feed thread drops
+the copy, and every (re)connect of the feed drops them all, so nothing missed while disconnected
+survives. A fill that raced with a change is not kept (a generation counter); a copy is re-asked
+after a minute anyway. Without the feed (KADRA_FEED_DISABLED, or not live) identity is asked each time.
+"""
+import threading
+import time
+
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from gateway import rpc
+from gateway import feed, rpc
 from gateway.api.auth import client_ip
 from gateway.auth import authenticated, current_principal, unauthorized
 
@@ -45,12 +56,78 @@ class MeEmailAcceptedSchema(Schema):
     detail_pl = fields.String(metadata={"example": "Sprawdź nowy adres: wysłaliśmy link potwierdzający."})
 
 
+ACCOUNT_KIND = "account"
+ACCOUNT_TTL = 60.0
+MAX_ACCOUNTS = 50_000
+
+
+class AccountCache:
+    """This process's copies of account profiles ({account_id, email, full_name, locale})."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, dict]] = {}
+        self._generation = 0
+
+    def on_change(self, data: dict) -> None:
+        """A feed message: forget that account (or everything)."""
+        account_id = data.get("account_id") if isinstance(data, dict) else None
+        with self._lock:
+            self._generation += 1
+            if isinstance(account_id, str):
+                self._entries.pop(account_id, None)
+            else:
+                self._entries.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the feed's resync on every (re)connect)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def get(self, account_id: str) -> dict | None:
+        entry = self._entries.get(account_id)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def generation(self) -> int:
+        with self._lock:
+            return self._generation
+
+    def put(self, account_id: str, view: dict, generation: int) -> None:
+        with self._lock:
+            # Only if nothing changed while we asked: an answer from before a change must not stay.
+            if generation == self._generation and feed.live():
+                if len(self._entries) >= MAX_ACCOUNTS:
+                    self._entries.clear()
+                self._entries[account_id] = (time.monotonic() + ACCOUNT_TTL, view)
+
+
+accounts_cache = AccountCache()
+_installed = {"done": False}
+
+
+def _cache_usable() -> bool:
+    """Subscribe to the feed (once); the copies count only while this process's feed is live."""
+    if current_app.config.get("KADRA_FEED_DISABLED"):
+        return False
+    if not _installed["done"]:
+        feed.subscribe(ACCOUNT_KIND, accounts_cache.on_change, resync=accounts_cache.clear)
+        _installed["done"] = True
+    feed.ensure_started()
+    return feed.live()
+
+
 def _client():
     return current_app.extensions["kadra_rpc"]
 
 
 def _me(account_id: str) -> dict:
-    """The account (identity) and its companies (users), asked at once."""
+    """The account (identity, or this process's copy) and its companies (users), asked at once."""
+    cached = _cache_usable()
+    account = accounts_cache.get(account_id) if cached else None
+    if account is not None:
+        return {**account, "companies": _client().call("users", "companies_of", account_id) or []}
+    generation = accounts_cache.generation()
     accounts, companies = _client().call_many([("identity", "get_accounts", ([account_id],), {}),
                                                ("users", "companies_of", (account_id,), {})])
     for result in (accounts, companies):
@@ -58,6 +135,8 @@ def _me(account_id: str) -> dict:
             raise result
     if not accounts:
         raise unauthorized(detail="This account no longer exists.", detail_pl="To konto już nie istnieje.")
+    if cached:
+        accounts_cache.put(account_id, accounts[0], generation)
     return {**accounts[0], "companies": companies or []}
 
 
@@ -81,6 +160,7 @@ def patch_me(body):
     """Change my name or language (of the app and of the e-mails); answers like GET /me."""
     account_id = current_principal().account_id
     _client().identity.update_profile(account_id=account_id, **body)
+    accounts_cache.on_change({"account_id": account_id})  # this worker at once; the others through the feed
     return _me(account_id)
 
 

@@ -299,6 +299,7 @@ class IdentityService(HealthMixin):
             changed = None
         if changed is None:
             raise bad_token()
+        self._account_changed(doc["account_id"])
         self._event("email_changed", {"account_id": doc["account_id"], "new_email": changed["email"]})
         return None
 
@@ -316,6 +317,7 @@ class IdentityService(HealthMixin):
                 self.store.change_email(account["_id"], account["email_norm"], old)
             except DuplicateKeyError:
                 raise bad_token() from None
+            self._account_changed(account["_id"])
             self._event("email_changed", {"account_id": account["_id"], "new_email": old, "reverted": True})
         self._end_sessions(account_id=account["_id"], reason="email_revert", cutoff_account=True)
         return None
@@ -331,6 +333,7 @@ class IdentityService(HealthMixin):
         doc = self.store.update_profile(account_id, data)
         if doc is None:
             raise AccountNotFound({"detail": "No such account.", "detail_pl": "Nie ma takiego konta."})
+        self._account_changed(account_id)
         return account_view(doc)
 
     # -- revocations (for the gateway) ------------------------------------------------------------------
@@ -464,6 +467,13 @@ class IdentityService(HealthMixin):
             except Exception as exc:  # the revocations are stored: gateways re-sync when they reconnect
                 log.warning("revocation feed publish failed", extra={"error": exc.__class__.__name__})
         return len(sessions)
+
+    def _account_changed(self, account_id: str) -> None:
+        """Every gateway worker forgets its copy of this account's profile (GET /me), before we answer."""
+        try:
+            self.feed({"kind": "account", "data": {"account_id": account_id}})
+        except Exception as exc:  # gateways keep a copy for at most a minute, and drop all on reconnect
+            log.warning("account feed publish failed", extra={"error": exc.__class__.__name__})
 
     def _users_call(self, method: str, *args, quiet: bool = False, **kwargs):
         try:
