@@ -249,7 +249,11 @@ class IdentityStore(Store):
             update = {"$max": {"until": entry["until"]}, "$set": {"kind": key, "value": entry[key]}}
             if "before" in entry:
                 update["$max"]["before"] = entry["before"]
-            self.db[REVOCATIONS].update_one({"_id": doc_id}, update, upsert=True)
+            try:
+                self.db[REVOCATIONS].update_one({"_id": doc_id}, update, upsert=True)
+            except DuplicateKeyError:
+                # Two upserts of one id raced and the other inserted first: now it exists, so update it.
+                self.db[REVOCATIONS].update_one({"_id": doc_id}, update, upsert=True)
 
     def revocations(self) -> list[dict]:
         now = time.time()
