@@ -101,7 +101,7 @@ def _make_members(ctx, company_id: str) -> list[str]:
         {"_id": f"{company_id}:{a}", "company_id": company_id, "account_id": a, "role": roles[i % 3],
          "joined_at": now + timedelta(milliseconds=i), "updated_at": now} for i, a in enumerate(account_ids)])
     # what the service's own writes do after a membership write: the stored users table is stale now
-    db["companies"].update_one({"_id": company_id}, {"$inc": {"roster_version": 1}})
+    db["roster_stamps"].update_one({"_id": company_id}, {"$set": {"stamp": uuid.uuid4().hex}}, upsert=True)
     client.close()
     return account_ids
 

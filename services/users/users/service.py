@@ -143,12 +143,12 @@ class UsersService(HealthMixin):
         Served from the company's stored copy of the table (two key look-ups) while it is current;
         rebuilt from the memberships, the invitations and identity's names otherwise (storage.py).
         """
-        rows, version = self.store.roster(company_id)
+        if not isinstance(company_id, str):
+            raise NotFound()
+        rows, stamp = self.store.roster(company_id)
         if rows is None:
-            if version is None:
-                raise NotFound()
             rows = self._build_roster(company_id)
-            self.store.save_roster(company_id, version, rows)
+            self.store.save_roster(company_id, stamp, rows)
         actor = next((r for r in rows if r["account_id"] == actor_account_id and r["status"] == "active"), None)
         if actor is None:
             raise NotFound()

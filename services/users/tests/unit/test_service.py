@@ -383,7 +383,7 @@ def test_users_table_copy_is_rebuilt_after_an_email_change_or_when_old(service, 
     assert _row(service.list_members(company_id, owner), people["manager"])["full_name"] == "Nowe Nazwisko"
 
 
-def test_a_copy_built_for_an_older_version_is_not_served(service, company, db):
+def test_a_copy_built_for_an_older_stamp_is_not_served(service, company, db):
     company_id, people = company
     owner = people["owner"]
     service.list_members(company_id, owner)
