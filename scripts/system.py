@@ -7,6 +7,7 @@ up by scripts/infra.sh before this runs.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +64,36 @@ class System:
         for name in SERVICES:
             self.start_service(name)
         self.start_gateway()
+
+    def rolling_restart(self, name: str, timeout: float = 60.0):
+        """Replace a running process without a gap, as a Kubernetes rolling update does.
+
+        A service: start a second instance, wait until its /readyz answers, then SIGTERM the
+        old one (nameko finishes its workers; unacknowledged messages go to the new one).
+        The gateway: SIGHUP to gunicorn, which starts new workers and retires the old gracefully.
+        """
+        if name == "gateway":
+            os.kill(self.procs["gateway"].pid, signal.SIGHUP)
+            return
+        old = self.procs.pop(name)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.health_ports[name] = port
+        self.start_service(name)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the new {name} was not ready within {timeout:.0f}s")
+            time.sleep(0.2)
+        os.killpg(old.pid, signal.SIGTERM)
+        old.wait(30)
 
     def stop_process(self, name: str, sig=signal.SIGTERM, wait: float = 20.0):
         """Stop one process (SIGTERM, then SIGKILL after `wait` seconds)."""

@@ -196,3 +196,54 @@ def test_broker_outage_answers_503_fast_and_recovers(api, system, mailbox, owner
     emails = [r.request.body and json.loads(r.request.body)["email"] for r in after]
     counts, missing = deliveries(mailbox, emails, timeout=120)
     assert missing == []
+
+
+class RetryingInvitationLoad(InvitationLoad):
+    """Clients that follow the documented retry: a 503/504 with Retry-After is tried once more."""
+
+    def _run(self):
+        session = requests.Session()
+        while not self._stop.is_set():
+            email = unique_email("roll")
+            started = time.monotonic()
+            statuses = []
+            for attempt in (1, 2):
+                try:
+                    response = session.post(self.api.url(f"/api/v1/companies/{self.company_id}/users"),
+                                            json={"email": email, "role": "employee"}, headers=self.owner.auth,
+                                            timeout=self.timeout)
+                    statuses.append(response.status_code)
+                except requests.RequestException as error:
+                    statuses.append(f"no answer: {error.__class__.__name__}")
+                    break
+                if response.status_code not in (503, 504):
+                    break
+                time.sleep(min(float(response.headers.get("Retry-After", "1")), 1.0))
+            # a retried invitation that had landed the first time answers 409 "already invited": it landed
+            status = 201 if statuses[-1] == 409 and len(statuses) > 1 else statuses[-1]
+            with self._lock:
+                self.results.append((started, time.monotonic() - started, status, email))
+                self.first_attempt_failures += statuses[0] != 201
+            time.sleep(self.pause)
+
+    first_attempt_failures = 0
+
+
+def test_rolling_restart_of_every_service_under_load(api, system, mailbox, owner_company):
+    owner, company_id = owner_company
+    load = RetryingInvitationLoad(api, owner, company_id)
+    load.start()
+    try:
+        time.sleep(2)
+        for name in ("identity", "users", "devices", "notify", "gateway"):
+            system.rolling_restart(name)
+            time.sleep(2)
+    finally:
+        time.sleep(3)
+        load.stop()
+    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
+    result = report("rolling-restart", load, counts, missing,
+                    {"first_attempt_failures": load.first_attempt_failures})
+    assert result["failed"] == 0, result["by_status"]
+    assert missing == []
+    assert result["emails_duplicated"] == 0
