@@ -4,7 +4,8 @@ A send is split so that the moment the server accepts the message (the reply to 
 and the write that records it happen under one lock (``commit_lock``): across every connection of
 the process at most one message is ever "accepted but not yet recorded", so a SIGKILL can cause at
 most one duplicate e-mail. Everything before the final "." (MAIL, RCPT, DATA and the content) runs
-in parallel on several connections.
+in parallel on several connections. The recording write is one append to a local journal
+(notify.journal), so the lock is held for one SMTP round trip, not for a database write.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ event send nothing. No payload (and so no token) is ever stored here.
 """
 from __future__ import annotations
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kadra_defaults import clock
 from kadra_defaults.mongo import Mongo, Store
@@ -42,6 +42,31 @@ class NotifyStore(Store):
             self.messages.update_one({"_id": event_id}, {"$set": {
                 **fields, "status": "sent", "attempts": attempts, "updated_at": now, "sent_at": now,
                 "next_try_at": None}})
+
+    def record_sent_many(self, records: list[dict]) -> None:
+        """Many accepted e-mails at once: one insert of them all, an update for each that had a log entry.
+
+        A record is ``{"event_id", "fields", "attempts", "sent_at"}`` (see notify.journal). Idempotent:
+        replaying a record that is already in the log writes the same thing again.
+        """
+        if not records:
+            return
+        docs = []
+        for record in records:
+            sent_at = record["sent_at"]
+            docs.append({"_id": record["event_id"], **record["fields"], "status": "sent",
+                         "attempts": record["attempts"], "last_error": None, "created_at": sent_at,
+                         "updated_at": sent_at, "sent_at": sent_at, "next_try_at": None})
+        try:
+            self.messages.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(error.get("code") != 11000 for error in errors) or exc.details.get("writeConcernErrors"):
+                raise
+            for error in errors:  # tried before (retrying) or a replayed record: update in place
+                doc = docs[error["index"]]
+                self.messages.update_one({"_id": doc["_id"]}, {"$set": {
+                    key: doc[key] for key in doc if key not in ("_id", "created_at", "last_error")}})
 
     def record_failure(self, event_id: str, fields: dict, *, status: str, attempts: int, error: str,
                        next_try_at=None) -> None:

@@ -1,0 +1,158 @@
+"""A local append-only journal of e-mails the SMTP server accepted, so the message log can be written later.
+
+Why: the moment the SMTP server answers 250 to the final "." and the moment notify records that
+the e-mail went out must happen under one process-wide lock, or a SIGKILL between them could send
+many e-mails twice. A message-log write in the database takes milliseconds and would serialise
+every send; one ``write(2)`` to a local file takes microseconds. So, under the lock, the send is
+appended here (one line of JSON, one ``os.write`` on an ``O_APPEND`` file descriptor, no user-space
+buffer); the message log gets it later, in batches, and the broker's ack only after that.
+
+What survives what:
+- SIGKILL (or any crash of the process): the line is in the kernel's page cache once ``write``
+  returned, so the file has it. On start, notify replays every journal the dead process left
+  into the message log *before* it consumes anything; the redelivered message then finds
+  ``sent`` and nothing is sent twice. At most one e-mail (the one between the 250 and the write)
+  can be sent twice per kill, as before.
+- Power loss or a kernel crash: no ``fsync``, so the last lines may be lost, and the e-mails they
+  recorded (at most those accepted but not yet in the message log: a batch, bounded by the
+  prefetch) may be sent again. An fsync per e-mail would cost a disk flush under the lock, which is
+  the serialisation this file exists to avoid; the issue's bound is per SIGKILL.
+
+Where: ``KADRA_NOTIFY_JOURNAL_DIR`` (default ``<temp dir>/kadra-notify-journal``), one
+sub-directory per message-log database (so two systems on one machine never replay into each
+other), one file per process, held with an exclusive ``flock``; a file nobody holds belongs to a
+process that died, and the next one to start replays and removes it. The file is emptied whenever
+everything in it is in the message log. Lines hold the event id, type, template, locale,
+recipient and attempt count: no payload, so no token.
+
+On Kubernetes the directory must outlive the container (an ``emptyDir`` volume does: it survives a
+container restart after SIGKILL/OOM in the same pod; a clean SIGTERM empties the journal anyway);
+a StatefulSet volume also covers a node that disappears.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import glob
+import json
+import logging
+import os
+import re
+import tempfile
+import uuid
+
+log = logging.getLogger("notify.journal")
+
+JOURNAL_DIR_ENV = "KADRA_NOTIFY_JOURNAL_DIR"
+SUFFIX = ".journal"
+
+
+def journal_root() -> str:
+    return os.environ.get(JOURNAL_DIR_ENV, "").strip() or os.path.join(tempfile.gettempdir(), "kadra-notify-journal")
+
+
+def _encode(record: dict) -> bytes:
+    out = dict(record, sent_at=record["sent_at"].isoformat())
+    return (json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def _decode(line: bytes) -> dict | None:
+    try:
+        record = json.loads(line)
+        record["sent_at"] = dt.datetime.fromisoformat(record["sent_at"])
+        if not isinstance(record["event_id"], str) or not isinstance(record["fields"], dict):
+            return None
+        int(record["attempts"])
+        return record
+    except (ValueError, KeyError, TypeError):
+        return None  # a torn last line: its e-mail is the one a kill may send twice
+
+
+class Journal:
+    """This process's journal file under ``<root>/<database>/``."""
+
+    def __init__(self, database: str, root: str | None = None):
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", database)
+        self.directory = os.path.join(root or journal_root(), safe)
+        self.path = None
+        self._fd = None
+        self._size = 0
+
+    def replay(self, write_batch, batch_size: int = 500) -> int:
+        """Write what dead processes journaled into the message log (``write_batch(records)``); remove their files."""
+        os.makedirs(self.directory, exist_ok=True)
+        replayed = 0
+        for path in sorted(glob.glob(os.path.join(self.directory, "*" + SUFFIX))):
+            if path == self.path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                continue  # another process replayed it first
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EACCES):
+                        continue  # a live process's journal
+                    raise
+                with os.fdopen(os.dup(fd), "rb") as f:
+                    records = [r for r in (_decode(line) for line in f) if r is not None]
+                for start in range(0, len(records), batch_size):
+                    write_batch(records[start:start + batch_size])
+                replayed += len(records)
+                if records:
+                    log.warning("replayed the journal of a process that stopped without writing it all",
+                                extra={"journal": os.path.basename(path), "records": len(records)})
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass  # replayed twice (harmless: the same writes again) and removed by the other one
+            finally:
+                os.close(fd)
+        return replayed
+
+    def open(self) -> "Journal":
+        self.path = os.path.join(self.directory, f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}")
+        for attempt in (1, 2):
+            os.makedirs(self.directory, exist_ok=True)
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                break
+            except FileNotFoundError:  # another process removed the empty directory just now
+                if attempt == 2:
+                    raise
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._size = 0
+        return self
+
+    def append(self, record: dict) -> None:
+        """One ``write(2)``: once it returns, a SIGKILL no longer loses the record."""
+        line = _encode(record)
+        written = os.write(self._fd, line)
+        if written != len(line):  # a full disk: say so, the caller treats it like a failed log write
+            raise OSError(errno.ENOSPC, f"journal write cut short ({written} of {len(line)} bytes)")
+        self._size += written
+
+    def empty(self) -> None:
+        """Everything journaled is in the message log: start the file again."""
+        if self._fd is not None and self._size:
+            os.ftruncate(self._fd, 0)
+            self._size = 0
+
+    def close(self, *, remove: bool) -> None:
+        if self._fd is None:
+            return
+        if remove:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        os.close(self._fd)
+        self._fd = None
+        if remove:
+            try:
+                os.rmdir(self.directory)  # only when empty: a dead process's journal stays
+            except OSError:
+                pass
