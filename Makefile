@@ -31,12 +31,12 @@ run: venv infra ## Run the whole system (Ctrl-C stops it)
 
 test: venv infra ## Run every suite against the real parts (installs Debian's chromium once for the browser tests)
 	@$(PY) tests/support/browser.py install
-	@KADRA_TEST_BROKER_RESTART=1 $(PY) -m pytest -m "not reliability"
+	@KADRA_TEST_BROKER_RESTART=1 $(PY) -m pytest
 
 fuzz: venv infra ## Fuzz every route from the OpenAPI document (>= 5,000 cases; KADRA_FUZZ_CASES, KADRA_FUZZ_SEED)
 	@KADRA_FUZZ_LARGE=1 $(PY) -m pytest -q -s tests/fuzz -k large
 
-reliability: venv infra ## Fault injection under load (long form; restarts the shared RabbitMQ and database)
+reliability: venv infra ## Fault injection under load, long form (make test runs a short form)
 	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
 
 test-unit: venv ## Unit tests only (no network)
