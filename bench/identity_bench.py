@@ -194,9 +194,10 @@ def run(ctx) -> list[dict]:
     me = b.wrk(f"{base}/api/v1/me", seconds=seconds, connections=16, threads=2, headers=headers)
     rows.append(_row(f"GET /me authenticated (wrk, 16 connections; non-2xx {me['non2xx']})", me["rps"], "req/s",
                      "echo RPC, many in flight", echo, goal=">= 0.5", ok=me["rps"] >= 0.5 * echo and me["non2xx"] == 0))
+    time.sleep(1)  # let the gateway finish what wrk left queued (sync workers still answer closed connections)
     paced = paced_latency(f"{base}/api/v1/me", headers, me["rps"] / 2, seconds)
     rows.append(_row(f"GET /me p99 at about half that load ({paced['rps']:.0f} req/s paced, from the due time; "
-                     f"non-2xx {paced['non2xx']})", paced["p99_ms"] or 0,
+                     f"p50 {paced['p50_ms']:.1f} ms; non-2xx {paced['non2xx']})", paced["p99_ms"] or 0,
                      "ms", "echo RPC p99, 1 in flight", base_lines.get("echo_rpc_p99_ms"), goal="<= 20 ms",
                      ok=(paced["p99_ms"] or 1e9) <= 20 and paced["non2xx"] == 0))
 
