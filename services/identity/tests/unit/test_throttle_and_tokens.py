@@ -36,3 +36,13 @@ def test_secrets_are_256_bits_and_stored_as_hashes():
     secret = tokens.new_secret()
     assert len(secret) >= 43 and secret != tokens.new_secret()
     assert tokens.digest(secret) == tokens.digest(secret) and secret not in tokens.digest(secret)
+
+
+def test_refresh_tokens_name_their_chain_and_opaque_ones_do_not():
+    token = tokens.refresh_secret("a" * 32, 7)
+    session_id, generation, secret = token.split(".")
+    assert (session_id, generation) == ("a" * 32, "7") and len(secret) >= 43
+    assert tokens.refresh_chain(token) == ("a" * 32, 7)
+    assert tokens.refresh_chain(tokens.refresh_secret("s1")) == ("s1", 0)
+    for opaque in (tokens.new_secret(), "a.b", "s.x.y", "s.-1.y", ".1.y", "s.1234567890.y", "a.1.b.c"):
+        assert tokens.refresh_chain(opaque) is None
