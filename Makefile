@@ -40,7 +40,7 @@ reliability: venv infra ## Fault injection under load, long form (make test runs
 	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
 
 test-unit: venv ## Unit tests only (no network)
-	@$(PY) -m pytest -m "not integration and not e2e" services gateway
+	@$(PY) -m pytest -m "not integration and not e2e" kadra_defaults services gateway
 
 bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
 	@$(PY) bench/run.py

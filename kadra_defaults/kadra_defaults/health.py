@@ -9,7 +9,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import clock, config
+from kadra_defaults import clock, config, nameko_fixes  # noqa: F401  (applies the fix on import)
 from kadra_defaults.tracing import REQUEST_ID_KEY
 
 log = logging.getLogger("kadra.rpc")

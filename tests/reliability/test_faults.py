@@ -125,7 +125,9 @@ def _assert_nothing_lost(result, missing):
     assert result["emails_promised"] > 0, "the load promised no e-mail at all"
     assert missing == [], f"{len(missing)} acknowledged e-mail(s) lost: {missing[:5]}"
     assert not any(str(s).startswith("no answer") for s in result["by_status"]), "a request got no answer"
-    assert all(s in ("201", "503", "504") for s in result["by_status"]), result["by_status"]
+    # 409 "already invited": the killed instance had stored the invitation but not answered; the broker
+    # redelivered the request to the new instance, which found it there. The invitation (and its e-mail) exist.
+    assert all(s in ("201", "409", "503", "504") for s in result["by_status"]), result["by_status"]
 
 
 @pytest.mark.parametrize("part", ["rabbitmq", "mongo"])
@@ -139,6 +141,7 @@ def test_restart_under_load_loses_no_email(api, system, mailbox, owner_company, 
     counts, missing = deliveries(mailbox, load.promised(), timeout=180)
     result = report(f"{part}-restart", load, counts, missing, extra)
     _assert_nothing_lost(result, missing)
+    assert system.dead() == [], "a process exited during the fault"
 
 
 @pytest.mark.parametrize("service", ["users", "notify"])
@@ -193,6 +196,7 @@ def test_broker_outage_answers_503_fast_and_recovers(api, system, mailbox, owner
     assert max(d for _, d in during) < 10
     assert recovery_s < 60
     assert all(r.status_code == 201 for r in after)
+    assert system.dead() == [], "a process exited during the outage"
     emails = [r.request.body and json.loads(r.request.body)["email"] for r in after]
     counts, missing = deliveries(mailbox, emails, timeout=120)
     assert missing == []

@@ -1,0 +1,36 @@
+"""A lost connection while acknowledging must not kill the service (kadra_defaults.nameko_fixes)."""
+import pytest
+from nameko.messaging import QueueConsumer
+
+from kadra_defaults import nameko_fixes
+
+
+class _Message:
+    def __init__(self, error):
+        self.error = error
+        self.channel = type("Channel", (), {"connection": object()})()
+
+    def ack(self):
+        raise self.error
+
+    requeue = ack
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError(104, "reset"), BrokenPipeError(32, "pipe")])
+@pytest.mark.parametrize("method", ["ack_message", "requeue_message"])
+def test_socket_errors_while_acknowledging_are_logged_not_raised(error, method, caplog):
+    nameko_fixes.apply()
+    getattr(QueueConsumer, method)(object.__new__(QueueConsumer), _Message(error))
+    assert "the broker connection is gone" in caplog.text
+
+
+def test_applying_twice_wraps_once():
+    nameko_fixes.apply()
+    nameko_fixes.apply()
+    assert not hasattr(QueueConsumer.ack_message.__wrapped__, "__wrapped__")
+
+
+def test_other_errors_still_raise():
+    nameko_fixes.apply()
+    with pytest.raises(ValueError):
+        QueueConsumer.ack_message(object.__new__(QueueConsumer), _Message(ValueError("a bug")))
