@@ -382,14 +382,15 @@ class IdentityService(HealthMixin):
         if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
             raise credentials()
         norm = normalise_email(email)
-        wait = self.store.throttle_state(norm, client_ip)
+        account_later = self.store.account_by_email_later(norm)  # beside the throttle look-ups
+        wait, seen = self.store.throttle_read(norm, client_ip)
+        account = account_later()
         if wait > 0:
             raise throttled(wait)
-        account = self.store.account_by_email(norm)
         if not passwords.verify_password(account["password_hash"] if account else None, password):
             self._failure(norm, account, client_ip)
             raise credentials()
-        self.store.record_success(norm)
+        self.store.record_success(norm, seen)
         self._maybe_rehash(account, password)
         return account
 

@@ -326,21 +326,29 @@ class IdentityStore(Store):
 
     def throttle_state(self, email_norm: str, client_ip: str | None) -> float:
         """Seconds to wait before this attempt may be checked (0: go ahead)."""
-        ids = [f"e:{email_norm}"] + ([f"c:{client_ip}"] if client_ip else [])
+        return self.throttle_read(email_norm, client_ip)[0]
+
+    def throttle_read(self, email_norm: str, client_ip: str | None) -> tuple[float, dict | None]:
+        """(seconds to wait, the address's throttle document): key look-ups, made at once."""
+        pending = _spawn(lambda: self.db[THROTTLE].find_one({"_id": f"c:{client_ip}"})) if client_ip else None
+        email_doc = self.db[THROTTLE].find_one({"_id": f"e:{email_norm}"})
+        client_doc = _result(pending)
         now = clock.now()
         wait = 0.0
-        for doc in (self.db[THROTTLE].find_one({"_id": i}) for i in ids):  # key look-ups, not `$in`
-            if doc is None:
-                continue
-            if doc["_id"].startswith("e:"):
-                locked = doc.get("locked_until")
-                if locked and locked > now:
-                    wait = max(wait, (locked - now).total_seconds())
-            else:
-                start = doc.get("window_start")
-                if start and (now - start).total_seconds() < CLIENT_WINDOW and doc.get("count", 0) >= CLIENT_MAX_FAILURES:
-                    wait = max(wait, CLIENT_WINDOW - (now - start).total_seconds())
-        return wait
+        if email_doc is not None:
+            locked = email_doc.get("locked_until")
+            if locked and locked > now:
+                wait = max(wait, (locked - now).total_seconds())
+        if client_doc is not None:
+            start = client_doc.get("window_start")
+            if start and (now - start).total_seconds() < CLIENT_WINDOW and client_doc.get("count", 0) >= CLIENT_MAX_FAILURES:
+                wait = max(wait, CLIENT_WINDOW - (now - start).total_seconds())
+        return wait, email_doc
+
+    def account_by_email_later(self, email: str):
+        """`account_by_email` started now (beside other look-ups); call the result to get it."""
+        pending = _spawn(lambda: self.account_by_email(email))
+        return lambda: _result(pending)
 
     def record_failure(self, email_norm: str, client_ip: str | None, lockout_event=None) -> dict:
         """Count a failed check; returns {"failures", "locked_until", "notified"}.
@@ -389,10 +397,12 @@ class IdentityStore(Store):
             except DuplicateKeyError:
                 self.db[THROTTLE].update_one({"_id": key}, {"$inc": {"count": 1}})
 
-    def record_success(self, email_norm: str) -> None:
-        """Reset the failure count (a key look-up first: most logins have nothing to reset)."""
+    def record_success(self, email_norm: str, seen: dict | None | bool = True) -> None:
+        """Reset the failure count. `seen`: the throttle document read before this attempt (None: there
+        was none); with nothing to reset then, nothing is written (a failure that raced with this
+        success keeps counting, which only errs on the strict side). Default: look it up now."""
         key = f"e:{email_norm}"
-        doc = self.db[THROTTLE].find_one({"_id": key})
+        doc = self.db[THROTTLE].find_one({"_id": key}) if seen is True else seen
         if doc is not None and (doc.get("failures") or doc.get("locked_until") or doc.get("streak_at")):
             self.db[THROTTLE].update_one({"_id": key},
                                          {"$set": {"failures": 0, "locked_until": None, "streak_at": None}})
