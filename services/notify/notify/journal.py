@@ -111,19 +111,51 @@ class Journal:
                     pass  # replayed twice (harmless: the same writes again) and removed by the other one
             finally:
                 os.close(fd)
+        self._sweep_empty()
         return replayed
 
+    def _sweep_empty(self) -> None:
+        """Remove empty journals of dead processes of any database (test databases come and go)."""
+        root = os.path.dirname(self.directory)
+        for path in glob.glob(os.path.join(root, "*", "*" + SUFFIX)):
+            try:
+                if os.path.getsize(path):
+                    continue  # records: only a process of that database replays them
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_size == 0:
+                    os.unlink(path)
+                    try:
+                        os.rmdir(os.path.dirname(path))
+                    except OSError:
+                        pass
+            except OSError:
+                pass  # a live process's journal, or already gone
+            finally:
+                os.close(fd)
+
     def open(self) -> "Journal":
-        self.path = os.path.join(self.directory, f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}")
-        for attempt in (1, 2):
+        for attempt in range(5):
+            self.path = os.path.join(self.directory, f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}")
             os.makedirs(self.directory, exist_ok=True)
             try:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                break
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             except FileNotFoundError:  # another process removed the empty directory just now
-                if attempt == 2:
-                    raise
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not swept away (as an empty dead journal) between the open and the lock
+                self._fd = fd
+                break
+            os.close(fd)
+        else:
+            raise OSError(errno.EBUSY, f"could not open a journal in {self.directory}")
         self._size = 0
         return self
 

@@ -62,3 +62,13 @@ def test_no_token_in_a_record(tmp_path):
         line = f.read()
     assert "token" not in line and "secret" not in line
     journal.close(remove=True)
+
+
+def test_empty_journals_of_dead_processes_are_swept_whatever_the_database(tmp_path):
+    gone = Journal("dropped_notify", root=str(tmp_path)).open()
+    gone.close(remove=False)  # killed with nothing unlogged
+    live = Journal("other_notify", root=str(tmp_path)).open()
+    Journal("k_notify", root=str(tmp_path)).replay(lambda records: None)
+    assert not os.path.exists(gone.path) and not os.path.exists(gone.directory)
+    assert os.path.exists(live.path)
+    live.close(remove=True)
