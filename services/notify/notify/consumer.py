@@ -40,6 +40,7 @@ import eventlet.queue
 import pika
 import pika.exceptions
 from marshmallow import ValidationError
+from prometheus_client import Counter
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
@@ -54,6 +55,8 @@ from notify.smtp import PermanentFailure, SmtpPool, SmtpSettings, TemporaryFailu
 from notify.storage import NotifyStore
 
 log = logging.getLogger("notify.consumer")
+# Prometheus (served on the service's /metrics): e-mails sent, retried, dead-lettered, skipped as duplicates.
+EMAILS = Counter("kadra_emails_total", "E-mails by outcome", ["outcome"])
 
 PREFETCH_ENV = "KADRA_NOTIFY_PREFETCH"
 CONCURRENCY_ENV = "KADRA_NOTIFY_CONCURRENCY"
@@ -246,6 +249,7 @@ class MailProcessor:
             doc = self.store.get(event_id)
         if doc is not None and doc.get("status") in ("sent", "failed"):
             self.counts["duplicate"] += 1
+            EMAILS.labels("duplicate").inc()
             log.info("e-mail event already handled, nothing sent", extra={
                 "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
                 "redelivered": delivery.redelivered})
@@ -277,6 +281,7 @@ class MailProcessor:
             if not recorded:  # accepted by SMTP, the log write failed: never send it again
                 self._record_sent_eventually(event_id, fields, attempts, exc)
         self.counts["sent"] += 1
+        EMAILS.labels("sent").inc()
         log.info("e-mail sent", extra={
             "event_id": event_id, "event_type": fields["type"], "template": fields["template"],
             "locale": fields["locale"], "attempts": attempts,
@@ -302,6 +307,7 @@ class MailProcessor:
             self._log_failure(event_id, fields, status="retrying", attempts=attempts, error=error,
                               next_try_at=next_try)
             self.counts["retrying"] += 1
+            EMAILS.labels("retried").inc()
             log.warning("e-mail not sent, will retry", extra={
                 "event_id": event_id, "event_type": fields["type"], "attempts": attempts,
                 "retry_in_seconds": delay, "error": error})
@@ -312,6 +318,7 @@ class MailProcessor:
         if event_id is not None:
             self._log_failure(event_id, fields, status="failed", attempts=attempts, error=reason)
         self.counts["failed"] += 1
+        EMAILS.labels("dead_lettered").inc()
         log.error("e-mail event dead-lettered", extra={
             "event_id": event_id, "event_type": fields.get("type"), "reason": reason, "attempts": attempts})
         return Outcome(delivery, "dead", queue=mailbus.DEAD_QUEUE, reason=reason)
