@@ -34,3 +34,16 @@ def test_other_errors_still_raise():
     nameko_fixes.apply()
     with pytest.raises(ValueError):
         QueueConsumer.ack_message(object.__new__(QueueConsumer), _Message(ValueError("a bug")))
+
+
+def test_a_reply_that_cannot_be_sent_is_logged_not_raised(caplog, monkeypatch):
+    from kombu.exceptions import OperationalError
+    from nameko.rpc import Responder
+
+    def refuse(self, result, exc_info):
+        raise OperationalError("[Errno 111] ECONNREFUSED")
+
+    monkeypatch.setattr(Responder, "send_response", refuse)
+    nameko_fixes.apply()
+    assert Responder.send_response(object.__new__(Responder), {"ok": True}, None) == ({"ok": True}, None)
+    assert "could not send an RPC reply" in caplog.text
