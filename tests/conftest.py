@@ -116,7 +116,7 @@ def system(system_env, tmp_path_factory):
     log_dir = os.environ.get("KADRA_TEST_LOG_DIR") or str(tmp_path_factory.mktemp("logs"))
     health_ports = {name: free_port() for name in SERVICES}
     running = System(system_env, log_dir, gateway_port=int(system_env["KADRA_GATEWAY_PORT"]),
-                     health_ports=health_ports, gateway_workers=2)
+                     health_ports=health_ports, gateway_workers=4)
     running.start()
     try:
         running.wait_ready(timeout=120)
