@@ -7,7 +7,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from kadra_defaults import config
+from kadra_defaults import clock, config
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,7 @@ class Store:
         racing callers can both match it; a duplicate `_id` is always refused.
         """
         try:
-            self.db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": datetime.now(timezone.utc),
-                                                   "expires_at": expires_at})
+            self.db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
             return True
         except DuplicateKeyError:
             return False

@@ -314,14 +314,6 @@ class IdentityStore(Store):
         doc["used_at"] = now
         return doc
 
-    def claim(self, key: str, expires_at) -> bool:
-        """True for exactly one caller per key (a unique-key insert), however many race."""
-        try:
-            self.db[CLAIMS].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
-            return True
-        except DuplicateKeyError:
-            return False
-
     # throttling
 
     def throttle_state(self, email_norm: str, client_ip: str | None) -> float:
