@@ -11,7 +11,7 @@ from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
 from gateway import errors, metrics
 from gateway.openapi import KadraApi
-from gateway.rpc import RpcClient
+from gateway.rpc import PerThreadRpcClient, RpcClient
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
@@ -39,8 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     api = KadraApi(app)
     errors.register(app)
     metrics.install(app)
-    app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or RpcClient(
-        timeout=settings.get_float(settings.RPC_TIMEOUT))
+    app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or PerThreadRpcClient(
+        lambda: RpcClient(timeout=settings.get_float(settings.RPC_TIMEOUT)))
 
     for module in _api_modules():
         api.register_blueprint(module.blp)

@@ -7,8 +7,12 @@ from kadra_defaults import config as _settings
 
 bind = f"0.0.0.0:{_settings.get(_settings.GATEWAY_PORT)}"
 workers = int(_os.environ.get("KADRA_GATEWAY_WORKERS", str(2 * (_os.cpu_count() or 1))))
-worker_class = "sync"
-# A sync worker waits for at most one RPC timeout; more than that is a hang.
+# gthread, not sync: a sync worker blocks on a connection that sends nothing (Chrome's
+# preconnect sockets) until `timeout`, so a few of them stalled whole page loads;
+# gthread parks idle connections in a selector. Each thread has its own RPC connection.
+worker_class = "gthread"
+threads = int(_os.environ.get("KADRA_GATEWAY_THREADS", "4"))
+# A request waits for at most one RPC timeout; more than that is a hang.
 timeout = 30
 graceful_timeout = 25
 keepalive = 5

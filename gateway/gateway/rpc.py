@@ -260,6 +260,46 @@ class RpcClient:
         return _ServiceProxy(self, service)
 
 
+class PerThreadRpcClient:
+    """One `RpcClient` (one connection, one reply queue) per thread of the process.
+
+    A gthread gunicorn worker serves several requests at once; each thread calls
+    services on its own connection, so one request's RPC never waits for another's.
+    """
+
+    def __init__(self, factory=RpcClient):
+        self._factory = factory
+        self._local = threading.local()
+        self._clients: list[RpcClient] = []
+        self._clients_lock = threading.Lock()
+
+    def _client(self) -> RpcClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def call_many(self, calls, timeout: float | None = None) -> list:
+        return self._client().call_many(calls, timeout=timeout)
+
+    def call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):
+        return self._client().call(service, method, *args, timeout=timeout, **kwargs)
+
+    def close(self):
+        """Close every thread's connection (each opens a new one on its next call)."""
+        with self._clients_lock:
+            clients = list(self._clients)
+        for client in clients:
+            client.close()
+
+    def __getattr__(self, service: str):
+        if service.startswith("_"):
+            raise AttributeError(service)
+        return _ServiceProxy(self, service)
+
+
 class _ServiceProxy:
     """`rpc.users.get_company(...)` sugar over `rpc.call("users", "get_company", ...)`."""
 
