@@ -8,6 +8,12 @@ Invariants held by the database itself, not by read-then-write:
   filters on the roles the actor may manage, which never include `owner`;
 - ownership moves only through `transfer_ownership`, a guarded sequence under a per-company lock.
 
+On MongoDB a filtered find_one_and_update is atomic, and the filters above are enough. FerretDB v1
+(our development and test server) applies it as a read, then a write by `_id`: a role change that
+read "employee" could land after a transfer made that member the owner, leaving none (seen once in
+twenty-way races). So the writes that touch roles also run one at a time per company inside this
+process (`company_writes`); with several users replicas the database's own atomicity is what holds.
+
 The users table (`roster`) is a derived copy, never an authority of its own: one document per company,
 read by `_id` (on FerretDB's SQLite backend only a filter that is `_id` alone is a key look-up; any
 other filter reads the whole collection). Every write that changes the table (a membership added,
@@ -26,7 +32,10 @@ copy's maximum age (ROSTER_MAX_AGE).
 from __future__ import annotations
 
 import json
+import threading
 import time
+import weakref
+from contextlib import contextmanager
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -52,6 +61,21 @@ TRANSFER_LOCK_SECONDS = 30
 # event for a changed full name, and a crash between a write and its version bump).
 ROSTER_MAX_AGE = 30.0
 COMPANY_FIELDS = ("name", "nip", "regon", "address", "contact_email", "contact_phone")
+
+
+_company_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_company_locks_guard = threading.Lock()
+
+
+@contextmanager
+def company_writes(company_id: str):
+    """Run the block while no other role-changing write of this company runs in this process."""
+    with _company_locks_guard:
+        lock = _company_locks.get(company_id)
+        if lock is None:
+            lock = _company_locks[company_id] = threading.Lock()
+    with lock:
+        yield
 
 
 def new_id() -> str:
@@ -152,9 +176,10 @@ class UsersStore(Store):
                     now: datetime) -> dict | None:
         """Set the role only if the current one is in `manageable` (never `owner`); returns the membership before."""
         allowed = sorted(set(manageable) - {"owner"})
-        before = self.db[MEMBERSHIPS].find_one_and_update(
-            {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}},
-            {"$set": {"role": role, "updated_at": now}}, return_document=ReturnDocument.BEFORE)
+        with company_writes(company_id):
+            before = self.db[MEMBERSHIPS].find_one_and_update(
+                {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}},
+                {"$set": {"role": role, "updated_at": now}}, return_document=ReturnDocument.BEFORE)
         if before is not None:
             self.roster_changed(company_id)
         return before
@@ -162,8 +187,9 @@ class UsersStore(Store):
     def remove_member(self, company_id: str, account_id: str, manageable: set[str]) -> dict | None:
         """Delete the membership only if its role is in `manageable` (never `owner`); returns it."""
         allowed = sorted(set(manageable) - {"owner"})
-        removed = self.db[MEMBERSHIPS].find_one_and_delete(
-            {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}})
+        with company_writes(company_id):
+            removed = self.db[MEMBERSHIPS].find_one_and_delete(
+                {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}})
         if removed is not None:
             self.roster_changed(company_id)
         return removed
@@ -338,14 +364,16 @@ class UsersStore(Store):
             company = self.get_company(company_id)
             return "owner_changed" if company is None or company["owner_account_id"] != from_account_id else "busy"
         try:
-            promoted = self.db[MEMBERSHIPS].update_one(
-                {"_id": membership_id(company_id, to_account_id), "role": {"$in": ["manager", "employee", "warehouse"]}},
-                {"$set": {"role": "owner", "updated_at": now}})
-            if not promoted.modified_count:
-                return "not_member"
-            self.db[MEMBERSHIPS].update_one(
-                {"_id": membership_id(company_id, from_account_id), "role": "owner"},
-                {"$set": {"role": "manager", "updated_at": now}})
+            with company_writes(company_id):
+                promoted = self.db[MEMBERSHIPS].update_one(
+                    {"_id": membership_id(company_id, to_account_id),
+                     "role": {"$in": ["manager", "employee", "warehouse"]}},
+                    {"$set": {"role": "owner", "updated_at": now}})
+                if not promoted.modified_count:
+                    return "not_member"
+                self.db[MEMBERSHIPS].update_one(
+                    {"_id": membership_id(company_id, from_account_id), "role": "owner"},
+                    {"$set": {"role": "manager", "updated_at": now}})
             self.db[COMPANIES].update_one({"_id": company_id, "transfer_lock": lock},
                                           {"$set": {"owner_account_id": to_account_id, "updated_at": now}})
             return None
