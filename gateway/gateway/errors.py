@@ -49,7 +49,20 @@ REMOTE_ERRORS: dict[str, str] = {}
 # Failures of a dependency behind a service (its database, the broker): 503, not 500.
 TRANSIENT_REMOTE_PREFIXES = ("pymongo.errors.", "kombu.exceptions.", "amqp.exceptions.", "pika.exceptions.",
                              "nameko.exceptions.RpcConnectionError", "socket.", "builtins.ConnectionError",
-                             "builtins.ConnectionRefusedError", "builtins.TimeoutError")
+                             "builtins.ConnectionRefusedError", "builtins.TimeoutError",
+                             "nameko.exceptions.UnknownService")
+# A service's own call to another service failed there for a transient reason: nameko re-raises it as
+# `nameko.exceptions.RemoteError` whose value starts with the other side's exception type.
+TRANSIENT_NESTED_TYPES = ("AutoReconnect", "NetworkTimeout", "ServerSelectionTimeoutError", "ConnectionFailure",
+                          "NotPrimaryError", "WaitQueueTimeoutError", "RpcConnectionError", "UnknownService",
+                          "ConnectionError", "ConnectionRefusedError", "TimeoutError")
+
+
+def _transient(error: "rpc.RemoteError") -> bool:
+    if error.exc_path.startswith(TRANSIENT_REMOTE_PREFIXES):
+        return True
+    return (error.exc_path == "nameko.exceptions.RemoteError"
+            and (error.value or "").split(" ", 1)[0] in TRANSIENT_NESTED_TYPES)
 
 # Polish for marshmallow's standard messages, so field errors read in both languages.
 FIELD_MESSAGES_PL = {
@@ -164,7 +177,7 @@ def from_rpc_error(error: rpc.RpcError) -> Problem:
                        detail_pl=f"Usługa {error.service} nie odpowiedziała na czas.", headers={"Retry-After": "5"})
     if isinstance(error, rpc.RemoteError) and error.exc_path in REMOTE_ERRORS:
         return remote_problem(REMOTE_ERRORS[error.exc_path], error)
-    if isinstance(error, rpc.RemoteError) and error.exc_path.startswith(TRANSIENT_REMOTE_PREFIXES):
+    if isinstance(error, rpc.RemoteError) and _transient(error):
         # The service is up but its database or the broker behind it is not: try again shortly.
         log.warning("transient remote error", extra={"exc_path": error.exc_path})
         return Problem("service_unavailable", detail="A service's database is temporarily unavailable.",

@@ -70,6 +70,11 @@ def test_readyz_503_names_the_broker_when_it_is_down(make_client):
     (rpc.RemoteError("pymongo.errors.AutoReconnect", "AutoReconnect", "boom"), 503, "service_unavailable"),
     (rpc.RemoteError("pymongo.errors.ServerSelectionTimeoutError", "ServerSelectionTimeoutError", "boom"), 503,
      "service_unavailable"),
+    # users called identity, whose database was down: nameko re-raises it in users as a RemoteError
+    (rpc.RemoteError("nameko.exceptions.RemoteError", "RemoteError", "AutoReconnect 127.0.0.1:27017: boom"), 503,
+     "service_unavailable"),
+    (rpc.RemoteError("nameko.exceptions.UnknownService", "UnknownService", "boom"), 503, "service_unavailable"),
+    (rpc.RemoteError("nameko.exceptions.RemoteError", "RemoteError", "KeyError boom"), 500, "internal_error"),
 ])
 def test_rpc_errors_become_problem_json(make_client, error, status, code):
     response = make_client({"devices": error}).post("/api/v1/devices/abc/challenge")
