@@ -1,11 +1,16 @@
 """The person who is logged in: profile, companies, and changing the e-mail (login).
 
-GET /me asks users for the companies on every request; the profile (identity) comes from a small
-per-process copy while the gateway feed is live: identity publishes `{"kind": "account", "data":
-{"account_id"}}` whenever a profile or e-mail changes (before its RPC answers), the feed thread drops
-the copy, and every (re)connect of the feed drops them all, so nothing missed while disconnected
-survives. A fill that raced with a change is not kept (a generation counter); a copy is re-asked
-after a minute anyway. Without the feed (KADRA_FEED_DISABLED, or not live) identity is asked each time.
+GET /me answers from two small per-process copies while the gateway feed is live, so the usual
+request makes no RPC at all:
+- the profile (identity): identity publishes `{"kind": "account", "data": {"account_id"}}` whenever a
+  profile or e-mail changes (before its RPC answers);
+- the companies with the person's role (users): users publishes `{"kind": "membership", "data":
+  {"company_id", "account_id"?}}` whenever a membership changes or a company is renamed (before its RPC
+  answers); a message without an account drops every copy that lists the company.
+The feed thread drops the copy, and every (re)connect of the feed drops them all, so nothing missed
+while disconnected survives. A fill that raced with a change is not kept (a generation counter); a copy
+is re-asked after a minute anyway. Without the feed (KADRA_FEED_DISABLED, or not live) both services
+are asked each time.
 """
 import threading
 import time
@@ -93,7 +98,7 @@ class AccountCache:
         with self._lock:
             return self._generation
 
-    def put(self, account_id: str, view: dict, generation: int) -> None:
+    def put(self, account_id: str, view, generation: int) -> None:
         with self._lock:
             # Only if nothing changed while we asked: an answer from before a change must not stay.
             if generation == self._generation and feed.live():
@@ -102,7 +107,28 @@ class AccountCache:
                 self._entries[account_id] = (time.monotonic() + ACCOUNT_TTL, view)
 
 
+class CompaniesCache(AccountCache):
+    """This process's copies of each person's companies ([{company_id, name, role}])."""
+
+    def on_change(self, data: dict) -> None:
+        """A membership feed message: forget the person's list, or every list naming the company."""
+        if not isinstance(data, dict) or isinstance(data.get("account_id"), str):
+            super().on_change(data)
+            return
+        company_id = data.get("company_id")
+        with self._lock:
+            self._generation += 1
+            if not isinstance(company_id, str):
+                self._entries.clear()
+                return
+            for account_id in [a for a, (_, rows) in self._entries.items()
+                               if any(row.get("company_id") == company_id for row in rows)]:
+                del self._entries[account_id]
+
+
+MEMBERSHIP_KIND = "membership"
 accounts_cache = AccountCache()
+companies_cache = CompaniesCache()
 _installed = {"done": False}
 
 
@@ -112,6 +138,7 @@ def _cache_usable() -> bool:
         return False
     if not _installed["done"]:
         feed.subscribe(ACCOUNT_KIND, accounts_cache.on_change, resync=accounts_cache.clear)
+        feed.subscribe(MEMBERSHIP_KIND, companies_cache.on_change, resync=companies_cache.clear)
         _installed["done"] = True
     feed.ensure_started()
     return feed.live()
@@ -122,22 +149,33 @@ def _client():
 
 
 def _me(account_id: str) -> dict:
-    """The account (identity, or this process's copy) and its companies (users), asked at once."""
+    """The account (identity) and its companies (users): this process's copies, or asked at once."""
     cached = _cache_usable()
     account = accounts_cache.get(account_id) if cached else None
-    if account is not None:
-        return {**account, "companies": _client().call("users", "companies_of", account_id) or []}
-    generation = accounts_cache.generation()
-    accounts, companies = _client().call_many([("identity", "get_accounts", ([account_id],), {}),
-                                               ("users", "companies_of", (account_id,), {})])
-    for result in (accounts, companies):
+    companies = companies_cache.get(account_id) if cached else None
+    if account is not None and companies is not None:
+        return {**account, "companies": companies}
+    calls, generations = [], (accounts_cache.generation(), companies_cache.generation())
+    if account is None:
+        calls.append(("identity", "get_accounts", ([account_id],), {}))
+    if companies is None:
+        calls.append(("users", "companies_of", (account_id,), {}))
+    results = _client().call_many(calls)
+    for result in results:
         if isinstance(result, Exception):
             raise result
-    if not accounts:
-        raise unauthorized(detail="This account no longer exists.", detail_pl="To konto już nie istnieje.")
-    if cached:
-        accounts_cache.put(account_id, accounts[0], generation)
-    return {**accounts[0], "companies": companies or []}
+    answers = dict(zip((call[0] for call in calls), results))
+    if "identity" in answers:
+        if not answers["identity"]:
+            raise unauthorized(detail="This account no longer exists.", detail_pl="To konto już nie istnieje.")
+        account = answers["identity"][0]
+        if cached:
+            accounts_cache.put(account_id, account, generations[0])
+    if "users" in answers:
+        companies = answers["users"] or []
+        if cached:
+            companies_cache.put(account_id, companies, generations[1])
+    return {**account, "companies": companies}
 
 
 @blp.route("", methods=["GET"])

@@ -1,4 +1,5 @@
-"""Tell every gateway worker that a membership changed: the fanout exchange `kadra.gateway.feed`.
+"""Tell every gateway worker that a membership (or a company's name) changed: the fanout exchange
+`kadra.gateway.feed`.
 
 Messages are `{"kind": "membership", "data": {"company_id", "account_id"}}` (gateway/gateway/feed.py
 reads them); published with a publisher confirm, so when a users RPC that changed a membership

@@ -132,6 +132,9 @@ class UsersService(HealthMixin):
         if changed:
             self.store.audit(company_id, "company_updated", now, actor_account_id=actor_account_id,
                              details={"changes": changed})
+        if "name" in changed:
+            # Every member's "my companies" (GET /me) names the company: the gateway's copies go.
+            self.feed.membership_changed(company_id)
         return _company_view(after)
 
     # members
