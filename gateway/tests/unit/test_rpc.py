@@ -1,0 +1,52 @@
+"""The gateway's per-thread RPC client: each thread of a gthread worker has its own connection."""
+import threading
+
+from gateway.rpc import PerThreadRpcClient
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+        self.closed = False
+
+    def call(self, service, method, *args, timeout=None, **kwargs):
+        self.calls.append((service, method, args, kwargs))
+        return id(self)
+
+    def call_many(self, calls, timeout=None):
+        return [id(self) for _ in calls]
+
+    def close(self):
+        self.closed = True
+
+
+def test_each_thread_gets_its_own_client_and_keeps_it():
+    made = []
+
+    def factory():
+        made.append(_Recorder())
+        return made[-1]
+
+    rpc = PerThreadRpcClient(factory)
+    seen = {}
+
+    def work(name):
+        seen[name] = (rpc.identity.me("a"), rpc.call("users", "ping"), rpc.call_many([("x", "y", (), {})])[0])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    work("main")
+    work("main-again")
+
+    assert len(made) == 4  # three threads and this one
+    for first, second, third in seen.values():
+        assert first == second == third  # one client per thread for all of its calls
+    assert len({v[0] for v in seen.values()}) == 4
+    assert seen["main"] == seen["main-again"]
+    assert made[0].calls[0] == ("identity", "me", ("a",), {})
+
+    rpc.close()
+    assert all(client.closed for client in made)
