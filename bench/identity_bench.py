@@ -5,7 +5,8 @@
 - token refreshes/s through gateway, RPC and database (wrk, 8 connections, each with its own rotating
   chain) vs the bare nameko echo RPC rate, many in flight (goal >= 0.4);
 - authenticated GET /me/s (wrk) vs the same echo RPC rate (goal >= 0.5), and its p99 at half that
-  load (a fixed schedule from 4 client threads, latency counted from the due time; goal <= 20 ms);
+  load (bench/pacer: a fixed schedule sent by a small Go program, latency counted from the due time;
+  goal <= 20 ms);
 - forgot-password latency for a known vs an unknown address (mean and p99; compared, not asserted).
 """
 import json
@@ -17,6 +18,8 @@ import time
 import uuid
 
 import requests
+
+import pace
 
 PASSWORD = "correct horse battery staple"
 
@@ -76,43 +79,6 @@ def refresh_rate(base: str, emails: list, seconds: float, processes: int = 4) ->
         p.join()
     elapsed = time.monotonic() - started
     return {"rps": sum(r[0] for r in results) / min(elapsed, seconds + 1), "errors": sum(r[1] for r in results)}
-
-
-def _paced_thread(url, headers, start, interval, count, out):
-    session = requests.Session()
-    for k in range(count):
-        due = start + k * interval
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        response = session.get(url, headers=headers, timeout=30)
-        # From when it was due, not when it was sent: a late send is latency too (no coordinated omission).
-        out.append(((time.monotonic() - due) * 1000, response.status_code))
-
-
-def paced_latency(url: str, headers: dict, rate: float, seconds: float, clients: int = 4) -> dict:
-    """GET `url` at `rate` requests/s in all (spread over `clients` threads, on a fixed schedule).
-
-    wrk's per-connection `delay()` does not pace against the gateway (sync workers close every
-    connection and wrk sends again at once on reconnect): it ran at full load. This does.
-    """
-    import threading
-
-    interval = clients / rate
-    count = max(1, int(seconds / interval))
-    results: list = []
-    start = time.monotonic() + 0.2
-    threads = [threading.Thread(target=_paced_thread, args=(url, headers, start + i * interval / clients, interval,
-                                                            count, results)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = max(time.monotonic() - start, 1e-9)
-    times = sorted(r[0] for r in results)
-    return {"rps": len(results) / elapsed, "p50_ms": times[len(times) // 2],
-            "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
-            "non2xx": sum(1 for r in results if not 200 <= r[1] < 300)}
 
 
 REFRESH_LUA = """
@@ -195,7 +161,7 @@ def run(ctx) -> list[dict]:
     rows.append(_row(f"GET /me authenticated (wrk, 16 connections; non-2xx {me['non2xx']})", me["rps"], "req/s",
                      "echo RPC, many in flight", echo, goal=">= 0.5", ok=me["rps"] >= 0.5 * echo and me["non2xx"] == 0))
     time.sleep(1)  # let the gateway finish what wrk left queued (sync workers still answer closed connections)
-    paced = paced_latency(f"{base}/api/v1/me", headers, me["rps"] / 2, seconds)
+    paced = pace.paced(f"{base}/api/v1/me", headers, me["rps"] / 2, seconds)
     rows.append(_row(f"GET /me p99 at about half that load ({paced['rps']:.0f} req/s paced, from the due time; "
                      f"p50 {paced['p50_ms']:.1f} ms; non-2xx {paced['non2xx']})", paced["p99_ms"] or 0,
                      "ms", "echo RPC p99, 1 in flight", base_lines.get("echo_rpc_p99_ms"), goal="<= 20 ms",

@@ -1,0 +1,3 @@
+module kadra/bench/pacer
+
+go 1.21
