@@ -11,7 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${KADRA_STATE_DIR:-$ROOT/.kadra}"
 CACHE="${KADRA_CACHE_DIR:-$HOME/.cache/kadra}"
 FERRETDB_VERSION="v1.24.2"
-FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION"
+# The binary's name carries a digest of what builds it, so a change there builds a new one.
+FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION-$(cat "$ROOT"/scripts/ferretdb/{main.go,go.mod,build.sh} \
+  | sha256sum | cut -c1-12)"
 MONGO_HOST=127.0.0.1
 MONGO_PORT="${KADRA_MONGO_PORT:-27017}"
 mkdir -p "$STATE/run" "$STATE/log" "$STATE/data"
@@ -75,8 +77,7 @@ ferretdb_build() {
   say "building FerretDB $FERRETDB_VERSION once into $FERRETDB_BIN (about a minute)"
   mkdir -p "$CACHE"
   local start=$SECONDS
-  (cd "$ROOT/scripts/ferretdb" && GOTOOLCHAIN=local go build -trimpath -o "$FERRETDB_BIN.tmp" . \
-    || GOTOOLCHAIN=local GOSUMDB=off go build -trimpath -ldflags=-checklinkname=0 -o "$FERRETDB_BIN.tmp" .)
+  "$ROOT/scripts/ferretdb/build.sh" "$FERRETDB_BIN.tmp"
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
   say "FerretDB built in $((SECONDS - start)) s"
 }
