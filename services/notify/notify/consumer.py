@@ -33,8 +33,12 @@ import logging
 import os
 import threading
 import time
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email import charset as email_charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 import eventlet.queue
 import pika
@@ -183,6 +187,11 @@ class SentRecorder:
         return not self._waiting
 
 
+# Bodies and non-ASCII headers in UTF-8, quoted-printable (readable in the raw message).
+UTF8_QP = email_charset.Charset("utf-8")
+UTF8_QP.header_encoding = UTF8_QP.body_encoding = email_charset.QP
+
+
 class MailProcessor:
     """Turns one delivery into an Outcome (no pika here): validate, dedup, render, send, log."""
 
@@ -329,20 +338,26 @@ class MailProcessor:
         except PyMongoError as exc:  # the queues still carry the message; the log catches up next try
             log.warning("message log write failed", extra={"event_id": event_id, "error": str(exc)[:300]})
 
-    def _message(self, envelope, payload, rendered) -> EmailMessage:
+    def _message(self, envelope, payload, rendered) -> Message:
+        """multipart/alternative (text, then HTML), UTF-8 quoted-printable, RFC 2047 headers.
+
+        Built with the compat32 classes: the EmailMessage API's header registry took 1.2 ms of CPU per
+        e-mail against 0.3 ms for the same message this way, half of notify's CPU per e-mail (py-spy).
+        """
         settings = self.pool.settings
         domain = settings.mail_address.rpartition("@")[2] or "kadra.local"
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = formataddr((payload.get("full_name") or "", payload["to"]))
-        message["Subject"] = rendered.subject
+        message = MIMEMultipart("alternative")
+        message["From"] = formataddr(parseaddr(settings.mail_from), charset=UTF8_QP)
+        message["To"] = formataddr((payload.get("full_name") or "", payload["to"]), charset=UTF8_QP)
+        subject = rendered.subject
+        message["Subject"] = subject if subject.isascii() else Header(subject, UTF8_QP, header_name="Subject")
         message["Date"] = format_datetime(clock.now())
         message["Message-ID"] = f"<{envelope['id']}@{domain}>"
         message["X-Kadra-Event-Id"] = envelope["id"]
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(rendered.text)
-        message.add_alternative(rendered.html, subtype="html")
-        message["Content-Language"] = payload["locale"]  # after set_content, which drops Content-* headers
+        message["Content-Language"] = payload["locale"]
+        message.attach(MIMEText(rendered.text, "plain", UTF8_QP))
+        message.attach(MIMEText(rendered.html, "html", UTF8_QP))
         return message
 
 

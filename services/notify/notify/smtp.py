@@ -16,14 +16,16 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import compat32
 
 from kadra_defaults import config
 
 TLS_MODES = ("none", "starttls", "tls")
 CRLF = b"\r\n"
 _EOLS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
+COMPAT32_SMTP = compat32.clone(linesep="\r\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 IDLE_CHECK_SECONDS = 30.0
 
@@ -159,13 +161,14 @@ class SmtpPool:
             except Exception:
                 conn.close()
 
-    def send(self, message: EmailMessage, recipient: str, on_accepted) -> None:
+    def send(self, message: Message, recipient: str, on_accepted) -> None:
         """Send one message; `on_accepted()` runs under `commit_lock` right after the server's 250.
 
         Raises TemporaryFailure or PermanentFailure. A reused connection that turns out to be
         closed before anything was sent is replaced once, at once.
         """
-        data = _EOLS.sub(CRLF, message.as_bytes(policy=SMTP_POLICY))
+        policy = SMTP_POLICY if isinstance(message, EmailMessage) else COMPAT32_SMTP
+        data = _EOLS.sub(CRLF, message.as_bytes(policy=policy))
         data = _LEADING_DOT.sub(b"..", data)
         if not data.endswith(CRLF):
             data += CRLF
