@@ -3,14 +3,16 @@
 A PIN has only 10^6–10^8 values, so its hash is deliberately expensive
 (RFC 9106's second recommended option: 64 MiB, t=3, p=1); a login also
 needs the device key's signature, so the PIN alone is worth nothing. argon2
-runs in eventlet's thread pool (argon2-cffi releases the GIL), so one PIN
-check never stalls the other green threads of the service.
+runs in eventlet's thread pool, one per core at a time (kadra_defaults.hashing;
+argon2-cffi releases the GIL), so one PIN check never stalls the other green
+threads of the service.
 """
 import re
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from eventlet import tpool
+
+from kadra_defaults.hashing import offload
 
 PIN_PARAMETERS = {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 1}
 MIN_LENGTH = 6
@@ -58,7 +60,7 @@ def is_trivial(pin: str) -> bool:
 
 def hash_pin(pin: str) -> str:
     """The argon2id hash of the PIN, computed in a real thread."""
-    return tpool.execute(_hasher.hash, pin)
+    return offload(_hasher.hash, pin)
 
 
 def _verify(pin_hash: str, pin: str) -> bool:
@@ -70,4 +72,4 @@ def _verify(pin_hash: str, pin: str) -> bool:
 
 def pin_matches(pin_hash: str, pin: str) -> bool:
     """True when `pin` is the PIN of `pin_hash`, checked in a real thread."""
-    return tpool.execute(_verify, pin_hash, pin)
+    return offload(_verify, pin_hash, pin)

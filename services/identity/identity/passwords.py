@@ -1,8 +1,9 @@
 """Passwords: argon2id hashing (OWASP parameters) off the event loop, and the password policy.
 
-Hashing and verifying run in eventlet's OS-thread pool (`eventlet.tpool`):
-argon2-cffi releases the GIL, so one identity process uses every core and its
-other green threads (RPCs that need no hash) keep answering meanwhile.
+Hashing and verifying run in eventlet's OS-thread pool, one per core at a time
+(`kadra_defaults.hashing`): argon2-cffi releases the GIL, so one identity process
+uses every core and its other green threads (RPCs that need no hash) keep
+answering meanwhile.
 
 Policy (OWASP ASVS 2.1): at least 12 and at most 1024 characters (counted
 after Unicode NFKC normalisation, which is also what is hashed, so the same
@@ -17,6 +18,8 @@ import unicodedata
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kadra_defaults.hashing import offload
+
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 (the minimum).
 ARGON2_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 MIN_LENGTH = 12
@@ -26,24 +29,12 @@ COMMON_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "
 hasher = PasswordHasher(hash_len=32, salt_len=16, type=Type.ID, **ARGON2_PARAMETERS)
 
 
-def _offload(fn, *args):
-    """Run fn in eventlet's thread pool when under eventlet (nameko), else directly."""
-    try:
-        import eventlet.patcher
-        from eventlet import tpool
-    except ImportError:  # pragma: no cover
-        return fn(*args)
-    if eventlet.patcher.is_monkey_patched("thread"):
-        return tpool.execute(fn, *args)
-    return fn(*args)
-
-
 def normalise(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
 def hash_password(password: str) -> str:
-    return _offload(hasher.hash, normalise(password))
+    return offload(hasher.hash, normalise(password))
 
 
 def _verify(stored: str, password: str) -> bool:
@@ -56,9 +47,9 @@ def _verify(stored: str, password: str) -> bool:
 def verify_password(stored: str | None, password: str) -> bool:
     """True when `password` matches `stored`; with no stored hash, spends the same time and says False."""
     if not stored:
-        _offload(_verify, dummy_hash(), normalise(password))
+        offload(_verify, dummy_hash(), normalise(password))
         return False
-    return _offload(_verify, stored, normalise(password))
+    return offload(_verify, stored, normalise(password))
 
 
 def needs_rehash(stored: str) -> bool:
