@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 
-from tests.support.infra import ROOT, create_vhost, delete_vhost, free_port, wait_until
+from kadra_defaults.cli import SERVICES
+from tests.support.infra import ROOT, create_vhost, delete_vhost, free_port, free_port_block, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,7 +33,7 @@ def run_env(tmp_path, run_id, real_parts):
         "KADRA_GATEWAY_PORT": str(free_port()),
         "KADRA_SMTP_PORT": str(free_port()),
         "KADRA_MAILSINK_HTTP": f"127.0.0.1:{free_port()}",
-        "KADRA_HEALTH_PORT_BASE": str(free_port()),
+        "KADRA_HEALTH_PORT_BASE": str(free_port_block(len(SERVICES))),
     })
     yield env
     delete_vhost(vhost)
@@ -67,7 +68,7 @@ def test_run_starts_everything_prints_where_and_stops_on_ctrl_c(run_env, tmp_pat
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{run_env['KADRA_GATEWAY_PORT']}/healthz", timeout=2)
     base = int(run_env["KADRA_HEALTH_PORT_BASE"])
-    for port in range(base, base + 4):  # each service's health port is closed: the process is gone
+    for port in range(base, base + len(SERVICES)):  # each service's health port is closed: the process is gone
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 

@@ -2,6 +2,7 @@
 import base64
 import json
 import os
+import random
 import socket
 import subprocess
 import time
@@ -12,10 +13,35 @@ INFRA = os.path.join(ROOT, "scripts", "infra.sh")
 MANAGEMENT = "http://127.0.0.1:15672"
 
 
-def free_port() -> int:
+# Ports for the servers our tests start come from below the kernel's ephemeral range: a port the
+# kernel hands out (bind to 0) is the kind that the next outgoing connection may take before our
+# server binds it, and the services open dozens of connections as they start (seen: notify's health
+# port, free a moment before, "already in use" twice in one run).
+_SERVER_PORTS = range(26000, 32000)  # above RabbitMQ's 25672 (Erlang distribution)
+_random = random.SystemRandom()
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports, all below the ephemeral range."""
+    for _ in range(1000):
+        base = _random.randrange(_SERVER_PORTS.start, _SERVER_PORTS.stop - count)
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} free consecutive ports in {_SERVER_PORTS}")
+
+
+def free_port() -> int:
+    """A free port below the ephemeral range."""
+    return free_port_block(1)
 
 
 def infra(action: str, part: str = "all") -> None:
