@@ -321,3 +321,61 @@ def publish_message(channel, kind: str, data: dict) -> None:
     channel.exchange_declare(EXCHANGE, exchange_type="fanout", durable=True)
     channel.basic_publish(EXCHANGE, "", json.dumps({"kind": kind, "data": data}),
                           pika.BasicProperties(content_type="application/json"))
+
+
+_MISSING = object()
+
+
+class Copies:
+    """A process's copies of answers from a service, kept current by this feed.
+
+    `drop(key)` or `drop(where=...)` (from a feed callback) and `clear()` (the resync on every (re)connect) drop
+    copies and bump a generation counter; `put` keeps an answer only if no change happened since the
+    caller read `generation()` before asking, and only while the feed is live. A copy is re-asked after
+    `ttl` seconds anyway. Subclasses decide what a message of their kind drops (`on_change`).
+    """
+
+    def __init__(self, ttl: float, max_entries: int):
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict = {}
+        self._generation = 0
+
+    def on_change(self, data) -> None:  # pragma: no cover - every subclass says
+        raise NotImplementedError
+
+    def drop(self, key=_MISSING, where=None) -> None:
+        """Drop the copy at `key`, or every copy (key, value) for which `where` is true, or all."""
+        with self._lock:
+            self._generation += 1
+            if key is not _MISSING:
+                self._entries.pop(key, None)
+            elif where is not None:
+                for k in [k for k, (_, value) in self._entries.items() if where(k, value)]:
+                    del self._entries[k]
+            else:
+                self._entries.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the feed's resync on every (re)connect)."""
+        self.drop()
+
+    def generation(self) -> int:
+        with self._lock:
+            return self._generation
+
+    def get(self, key, default=None):
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else default
+
+    def put(self, key, value, generation: int) -> None:
+        with self._lock:
+            # Only if nothing changed while we asked: an answer from before a change must not stay.
+            if generation == self._generation and live():
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[key] = (time.monotonic() + self.ttl, value)
+
+    def __len__(self) -> int:
+        return len(self._entries)

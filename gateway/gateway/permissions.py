@@ -27,7 +27,6 @@ import hmac
 import json
 import os
 import re
-import threading
 import time
 
 from flask import current_app
@@ -50,34 +49,23 @@ SERVICE_TOKEN_PREFIX = "kst1."
 _MISSING = object()
 
 
-class MembershipCache:
-    """This process's memberships, kept current by the gateway feed."""
+class MembershipCache(feed.Copies):
+    """This process's memberships: (company_id, account_id) -> {role, permissions} or None."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[float, dict | None]] = {}
-        self._generation = 0
+        super().__init__(ttl=ENTRY_TTL, max_entries=MAX_ENTRIES)
         self.hits = self.misses = self.bypasses = 0
 
     def on_change(self, data: dict) -> None:
         """A feed message: forget the membership (or the whole company, or everything)."""
         company_id = data.get("company_id") if isinstance(data, dict) else None
         account_id = data.get("account_id") if isinstance(data, dict) else None
-        with self._lock:
-            self._generation += 1
-            if company_id and account_id:
-                self._entries.pop((company_id, account_id), None)
-            elif company_id:
-                for key in [k for k in self._entries if k[0] == company_id]:
-                    del self._entries[key]
-            else:
-                self._entries.clear()
-
-    def clear(self) -> None:
-        """Forget everything (the feed's resync on every (re)connect)."""
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
+        if company_id and account_id:
+            self.drop((company_id, account_id))
+        elif company_id:
+            self.drop(where=lambda key, _: key[0] == company_id)
+        else:
+            self.drop()
 
     def forget(self, company_id: str, account_id: str | None = None) -> None:
         """This worker changed the membership itself: don't wait for the feed."""
@@ -89,25 +77,15 @@ class MembershipCache:
             self.bypasses += 1
             return fetch()
         key = (company_id, account_id)
-        now = time.monotonic()
-        entry = self._entries.get(key, _MISSING)
-        if entry is not _MISSING and entry[0] > now:
+        value = self.get(key, _MISSING)
+        if value is not _MISSING:
             self.hits += 1
-            return entry[1]
+            return value
         self.misses += 1
-        with self._lock:
-            generation = self._generation
+        generation = self.generation()
         value = fetch()
-        with self._lock:
-            # Only if nothing changed while we asked: an answer from before a change must not stay.
-            if generation == self._generation and feed.live():
-                if len(self._entries) >= MAX_ENTRIES:
-                    self._entries.clear()
-                self._entries[key] = (now + ENTRY_TTL, value)
+        self.put(key, value, generation)
         return value
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 cache = MembershipCache()

@@ -12,9 +12,6 @@ while disconnected survives. A fill that raced with a change is not kept (a gene
 is re-asked after a minute anyway. Without the feed (KADRA_FEED_DISABLED, or not live) both services
 are asked each time.
 """
-import threading
-import time
-
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -66,45 +63,19 @@ ACCOUNT_TTL = 60.0
 MAX_ACCOUNTS = 50_000
 
 
-class AccountCache:
+class AccountCache(feed.Copies):
     """This process's copies of account profiles ({account_id, email, full_name, locale})."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, dict]] = {}
-        self._generation = 0
+        super().__init__(ttl=ACCOUNT_TTL, max_entries=MAX_ACCOUNTS)
 
     def on_change(self, data: dict) -> None:
-        """A feed message: forget that account (or everything)."""
+        """An account feed message: forget that account (or everything)."""
         account_id = data.get("account_id") if isinstance(data, dict) else None
-        with self._lock:
-            self._generation += 1
-            if isinstance(account_id, str):
-                self._entries.pop(account_id, None)
-            else:
-                self._entries.clear()
-
-    def clear(self) -> None:
-        """Forget everything (the feed's resync on every (re)connect)."""
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
-
-    def get(self, account_id: str) -> dict | None:
-        entry = self._entries.get(account_id)
-        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
-
-    def generation(self) -> int:
-        with self._lock:
-            return self._generation
-
-    def put(self, account_id: str, view, generation: int) -> None:
-        with self._lock:
-            # Only if nothing changed while we asked: an answer from before a change must not stay.
-            if generation == self._generation and feed.live():
-                if len(self._entries) >= MAX_ACCOUNTS:
-                    self._entries.clear()
-                self._entries[account_id] = (time.monotonic() + ACCOUNT_TTL, view)
+        if isinstance(account_id, str):
+            self.drop(account_id)
+        else:
+            self.drop()
 
 
 class CompaniesCache(AccountCache):
@@ -112,18 +83,11 @@ class CompaniesCache(AccountCache):
 
     def on_change(self, data: dict) -> None:
         """A membership feed message: forget the person's list, or every list naming the company."""
-        if not isinstance(data, dict) or isinstance(data.get("account_id"), str):
+        company_id = data.get("company_id") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or isinstance(data.get("account_id"), str) or not isinstance(company_id, str):
             super().on_change(data)
-            return
-        company_id = data.get("company_id")
-        with self._lock:
-            self._generation += 1
-            if not isinstance(company_id, str):
-                self._entries.clear()
-                return
-            for account_id in [a for a, (_, rows) in self._entries.items()
-                               if any(row.get("company_id") == company_id for row in rows)]:
-                del self._entries[account_id]
+        else:
+            self.drop(where=lambda _, rows: any(row.get("company_id") == company_id for row in rows))
 
 
 MEMBERSHIP_KIND = "membership"
