@@ -16,15 +16,13 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
-from email.policy import SMTP as SMTP_POLICY
+from email.message import Message
 from email.policy import compat32
 
 from kadra_defaults import config
 
 TLS_MODES = ("none", "starttls", "tls")
 CRLF = b"\r\n"
-_EOLS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
 COMPAT32_SMTP = compat32.clone(linesep="\r\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 IDLE_CHECK_SECONDS = 30.0
@@ -167,8 +165,8 @@ class SmtpPool:
         Raises TemporaryFailure or PermanentFailure. A reused connection that turns out to be
         closed before anything was sent is replaced once, at once.
         """
-        policy = SMTP_POLICY if isinstance(message, EmailMessage) else COMPAT32_SMTP
-        data = _EOLS.sub(CRLF, message.as_bytes(policy=policy))
+        # compat32 with CRLF: the generator ends every line, headers and encoded bodies, with CRLF
+        data = message.as_bytes(policy=COMPAT32_SMTP)
         data = _LEADING_DOT.sub(b"..", data)
         if not data.endswith(CRLF):
             data += CRLF
