@@ -8,6 +8,9 @@ made every one of them dearer. KADRA_HASH_CONCURRENCY sets the bound (default: t
 import os
 import threading
 
+import eventlet.patcher
+from eventlet import tpool
+
 CONCURRENCY_ENV = "KADRA_HASH_CONCURRENCY"
 
 _slots = None
@@ -35,12 +38,7 @@ def _semaphore():
 
 def offload(fn, *args):
     """fn(*args) in eventlet's thread pool when under eventlet (nameko), else directly; bounded either way."""
-    try:
-        import eventlet.patcher
-        from eventlet import tpool
-    except ImportError:  # pragma: no cover
-        tpool = None
     with _semaphore():
-        if tpool is not None and eventlet.patcher.is_monkey_patched("thread"):
+        if eventlet.patcher.is_monkey_patched("thread"):
             return tpool.execute(fn, *args)
         return fn(*args)
