@@ -106,6 +106,8 @@ def system_env(vhost, run_id, smtp_server, tmp_path_factory):
         "KADRA_JWT_PUBLIC_KEY_FILE": public,
         "KADRA_LOG_LEVEL": "INFO",
         "KADRA_ALLOW_CLOCK_CONTROL": "1",
+        # As behind the ingress in deploy/k8s; a request without X-Forwarded-For keeps its own address.
+        "KADRA_TRUSTED_PROXIES": "1",
     })
     return env
 

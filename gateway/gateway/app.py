@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("TESTING"):
         setup_logging("gateway")
 
+    _trust_proxies(app)
     api = KadraApi(app)
     errors.register(app)
     metrics.install(app)
@@ -48,6 +49,27 @@ def create_app(config: dict | None = None) -> Flask:
         errors.FIELD_MESSAGES_PL.update(getattr(module, "FIELD_MESSAGES_PL", {}))
     _install_request_context(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind KADRA_TRUSTED_PROXIES proxies (an ingress, a load balancer), the client's address is the one
+    the nearest of them appended to X-Forwarded-For, not the proxy's own.
+
+    The per-client-address login limit keys on it: with the proxy's address, one limit would count
+    everybody's failures and soon refuse everybody. With 0 (the default: clients connect directly) the header is ignored,
+    since anyone can send it.
+    """
+    raw = app.config.get("TRUSTED_PROXIES", settings.get(settings.TRUSTED_PROXIES))
+    try:
+        proxies = int(raw)
+    except (TypeError, ValueError):
+        proxies = -1
+    if proxies < 0:
+        raise ValueError(f"{settings.TRUSTED_PROXIES} must be a whole number of proxies (0 or more), not {raw!r}")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 def _api_modules():

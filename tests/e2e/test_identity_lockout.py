@@ -81,3 +81,25 @@ def test_one_client_address_cannot_try_many_accounts(api, clock):
     assert _attempt(session_from(api, "127.0.0.23"), unique_email(), "a guessed password")[0] == 401
     clock(15 * 60 + 1)
     assert _attempt(http, unique_email(), "a guessed password")[0] == 401
+
+
+@pytest.mark.slow
+def test_behind_the_proxy_the_client_limit_counts_each_forwarded_client(api, clock):
+    """One ingress in front of the gateway: its address must not be one limit for everybody."""
+    proxy = session_from(api, "127.0.0.25")
+    clock(16 * 60)  # a fresh window
+
+    def attempt(forwarded_for=None, prefix="spray"):
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        response = proxy.post(proxy.url("/api/v1/auth/login"), headers=headers,
+                              json={"email": unique_email(prefix), "password": "a guessed password"})
+        return response.status_code
+
+    for i in range(100):
+        assert attempt("198.51.100.7") == 401, i
+    assert attempt("198.51.100.7") == 429
+    # another client behind the same proxy, and the proxy's own address, are not affected
+    assert attempt("198.51.100.8") == 401
+    assert attempt() == 401
+    # a client cannot dodge its limit by putting another address in front: the proxy appends the real one
+    assert attempt("203.0.113.1, 198.51.100.7") == 429

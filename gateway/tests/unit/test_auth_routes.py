@@ -169,3 +169,44 @@ def test_openapi_names_the_bearer_scheme(client):
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
+
+
+def _login_from(client, fake, **headers):
+    fake.answers[("identity", "login")] = {"access_token": "a", "refresh_token": "r", "token_type": "Bearer",
+                                           "expires_in": 900}
+    response = client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"}, headers=headers,
+                           environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert response.status_code == 200
+    return fake.calls[-1][3]["client_ip"]
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_is_ignored(client, fake):
+    # clients connect directly: anyone could send the header to dodge the per-client limit
+    assert _login_from(client, fake, **{"X-Forwarded-For": "198.51.100.7"}) == "10.0.0.5"
+    assert _login_from(client, fake) == "10.0.0.5"
+
+
+@pytest.mark.parametrize("proxies, forwarded, expected", [
+    ("1", "198.51.100.7", "198.51.100.7"),
+    # what the client itself put in front is not believed: only the hop our one proxy appended
+    ("1", "203.0.113.9, 198.51.100.7", "198.51.100.7"),
+    ("2", "203.0.113.9, 198.51.100.7", "203.0.113.9"),
+    ("1", None, "10.0.0.5"),
+])
+def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one(fake, monkeypatch, tmp_path, proxies,
+                                                                         forwarded, expected):
+    monkeypatch.setenv("KADRA_TRUSTED_PROXIES", proxies)
+    import gateway.api.auth as auth_api
+    monkeypatch.setattr(app_module, "_api_modules", lambda: iter([auth_api]))
+    monkeypatch.setattr(feed, "live", lambda: True)
+    monkeypatch.setattr(feed, "ensure_started", lambda: None)
+    app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    assert _login_from(app.test_client(), fake, **headers) == expected
+
+
+@pytest.mark.parametrize("bad", ["-1", "one", "1.5"])
+def test_a_bad_trusted_proxies_value_names_the_setting(monkeypatch, bad):
+    monkeypatch.setenv("KADRA_TRUSTED_PROXIES", bad)
+    with pytest.raises(ValueError, match="KADRA_TRUSTED_PROXIES"):
+        create_app({"TESTING": True, "RPC_CLIENT": FakeRpc(), "KADRA_FEED_DISABLED": True})
