@@ -32,6 +32,7 @@ from kadra_defaults.outbox import Outbox, mail_event
 from kadra_defaults.tracing import RequestId
 
 from identity import passwords, schemas, tokens
+from identity.pacing import DurationMatcher
 from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSession,
                                  InvalidToken, Throttled, Unavailable, bad_session, bad_token, credentials,
                                  email_taken, invalid, throttled)
@@ -47,6 +48,7 @@ USERS_TIMEOUT = 5.0
 PENDING_SIGNUP_AGE = 60.0
 
 INPUT = (InvalidInput,)
+SIGN_UPS = DurationMatcher()  # real sign-ups' durations, which a sign-up for a taken address copies
 
 
 def _iso(value) -> str:
@@ -124,27 +126,40 @@ class IdentityService(HealthMixin):
         """Account + company (through users), all or nothing; a retry with the same data succeeds.
 
         A taken address gets the same answer as a new one (fresh ids, nothing created), unless the
-        password matches: then it is the same person retrying, and they get their real ids.
+        password matches: then it is the same person retrying, and they get their real ids. Either way
+        one argon2id operation: a hash for a new address, a verify for a taken one (hashing first and
+        verifying after the insert failed made a taken address measurably slower: 62 vs 42 ms).
         """
+        started = time.monotonic()
         data = schemas.load(schemas.SignUpSchema(), {"email": email, "password": password, "full_name": full_name,
                                                      "company_name": company_name, "locale": locale})
         self._policy(data["password"], "password", data["email"])
-        password_hash = passwords.hash_password(data["password"])
+        existing = self.store.account_by_email(data["email"], active_only=False)
+        if existing is not None:
+            return self._sign_up_again(existing, data["password"], started)
         account_id = new_id()
-        doc = self._new_account(account_id, data, password_hash, status="pending")
+        doc = self._new_account(account_id, data, passwords.hash_password(data["password"]), status="pending")
         doc["signup"] = {"company_name": data["company_name"], "creation_key": account_id}
         try:
             self.store.insert_account(doc)
-        except DuplicateKeyError:
-            existing = self.store.account_by_email(data["email"], active_only=False)
-            if existing is None or not passwords.verify_password(existing.get("password_hash"), data["password"]):
-                self._users_call("companies_of", "0" * 32, quiet=True)  # the same work as a real sign-up
-                return {"account_id": new_id(), "company_id": new_id()}
-            if existing["status"] == "active":
-                return {"account_id": existing["_id"], "company_id": existing.get("signup_company_id") or new_id()}
-            doc = existing  # our own half-made sign-up: finish it
+        except DuplicateKeyError:  # a sign-up for this address got in between
+            return self._sign_up_again(self.store.account_by_email(data["email"], active_only=False),
+                                       data["password"], started)
         company_id = self._finish_signup(doc)
+        SIGN_UPS.record(started)
         return {"account_id": doc["_id"], "company_id": company_id}
+
+    def _sign_up_again(self, existing: dict | None, password: str, started: float) -> dict:
+        """A sign-up for a taken address: its owner retrying (the password matches) gets the real ids, and a
+        half-made sign-up is finished; anyone else gets fresh ids, as late as a real sign-up would answer
+        (identity.pacing), and nothing is made."""
+        if existing is None or not passwords.verify_password(existing.get("password_hash"), password):
+            self._users_call("companies_of", "0" * 32, quiet=True)  # users is asked, as in a real sign-up
+            SIGN_UPS.wait_like_one(started)
+            return {"account_id": new_id(), "company_id": new_id()}
+        if existing["status"] == "active":
+            return {"account_id": existing["_id"], "company_id": existing.get("signup_company_id") or new_id()}
+        return {"account_id": existing["_id"], "company_id": self._finish_signup(existing)}
 
     def _finish_signup(self, doc: dict) -> str:
         signup = doc["signup"]
