@@ -7,7 +7,8 @@
 - authenticated GET /me/s (wrk) vs the same echo RPC rate (goal >= 0.5), and its p99 at half that
   load (bench/pacer: a fixed schedule sent by a small Go program, latency counted from the due time;
   goal <= 20 ms);
-- forgot-password latency for a known vs an unknown address (mean and p99; compared, not asserted).
+- forgot-password, a failed login and a sign-up: latency for a known (taken) vs an unknown (new) address
+  (mean and p99; compared, not asserted: a difference would tell an attacker which addresses have accounts).
 """
 import json
 import multiprocessing
@@ -112,17 +113,64 @@ def refresh_rate_wrk(base: str, emails: list, seconds: float, folder: str, chain
     return {"rps": result["rps"], "errors": result["non2xx"], "p50_ms": result["p50_ms"]}
 
 
-def forgot_timing(base: str, known: str, rounds: int = 60) -> dict:
-    session = requests.Session()
+def _compare(send, rounds: int) -> dict:
+    """Mean and p99 (ms) of send("known", i) and send("unknown", i), interleaved, alternating which goes first."""
     times = {"known": [], "unknown": []}
     for i in range(rounds):
         for kind in ("known", "unknown") if i % 2 else ("unknown", "known"):
-            email = known if kind == "known" else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
             started = time.perf_counter()
-            response = session.post(f"{base}/api/v1/auth/password/forgot", json={"email": email}, timeout=30)
+            send(kind, i)
             times[kind].append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 202
-    return {k: {"mean": statistics.mean(v), "p99": sorted(v)[int(len(v) * 0.99) - 1]} for k, v in times.items()}
+    return {k: {"mean": statistics.mean(v), "p99": sorted(v)[max(0, int(len(v) * 0.99) - 1)]} for k, v in times.items()}
+
+
+def _nobody() -> str:
+    return f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def forgot_timing(base: str, known: str, rounds: int = 60) -> dict:
+    session = requests.Session()
+
+    def send(kind, _):
+        email = known if kind == "known" else _nobody()
+        response = session.post(f"{base}/api/v1/auth/password/forgot", json={"email": email}, timeout=30)
+        assert response.status_code == 202, response.text
+
+    return _compare(send, rounds)
+
+
+def failed_login_timing(base: str, rounds: int = 40) -> dict:
+    """A wrong password for an account vs any password for an unknown address: both 401.
+
+    Four failures per account (the fifth starts a lockout, and its notice), from a client address of its
+    own (the per-client limit allows 100 failures in 15 minutes; this sends 80)."""
+    from tests.support.identity import session_from
+
+    session = session_from(type("Api", (), {"url": staticmethod(lambda path: base + path)}), "127.0.0.41")
+    accounts = [_sign_up(base)["email"] for _ in range((rounds + 3) // 4)]
+    nobodies = [_nobody() for _ in accounts]  # also four failures each: a first failure writes more
+
+    def send(kind, i):
+        email = (accounts if kind == "known" else nobodies)[i // 4]
+        response = session.post(f"{base}/api/v1/auth/login", json={"email": email, "password": "not the password"},
+                                timeout=30)
+        assert response.status_code == 401, response.text
+
+    return _compare(send, rounds)
+
+
+def sign_up_timing(base: str, taken: str, rounds: int = 30) -> dict:
+    """Sign-up with an address that has an account (another password) vs a new one: both 201, same body shape."""
+    session = requests.Session()
+
+    def send(kind, _):
+        email = taken if kind == "known" else _nobody()
+        response = session.post(f"{base}/api/v1/accounts", json={
+            "email": email, "password": "another horse battery staple", "full_name": "Bench",
+            "company_name": "Bench Sp. z o.o."}, timeout=30)
+        assert response.status_code == 201, response.text
+
+    return _compare(send, rounds)
 
 
 def run(ctx) -> list[dict]:
@@ -167,10 +215,13 @@ def run(ctx) -> list[dict]:
                      "ms", "echo RPC p99, 1 in flight", base_lines.get("echo_rpc_p99_ms"), goal="<= 20 ms",
                      ok=(paced["p99_ms"] or 1e9) <= 20 and paced["non2xx"] == 0))
 
-    # 4. forgot-password: known vs unknown address (compared, not asserted)
-    timing = forgot_timing(base, emails[2])
-    rows.append(_row("forgot-password mean, known address", timing["known"]["mean"], "ms",
-                     "unknown address", timing["unknown"]["mean"], goal="ratio ~ 1.0 (no signal)"))
-    rows.append(_row("forgot-password p99, known address", timing["known"]["p99"], "ms",
-                     "unknown address", timing["unknown"]["p99"]))
+    # 4. known vs unknown address: forgot-password, a failed login, sign-up (compared, not asserted)
+    for what, timing in (("forgot-password", forgot_timing(base, emails[2])),
+                         ("failed login", failed_login_timing(base)),
+                         ("sign-up", sign_up_timing(base, emails[3]))):
+        known = "taken address" if what == "sign-up" else "known address"
+        unknown = "new address" if what == "sign-up" else "unknown address"
+        rows.append(_row(f"{what} mean, {known}", timing["known"]["mean"], "ms", unknown, timing["unknown"]["mean"],
+                         goal="ratio ~ 1.0 (no signal)"))
+        rows.append(_row(f"{what} p99, {known}", timing["known"]["p99"], "ms", unknown, timing["unknown"]["p99"]))
     return rows
