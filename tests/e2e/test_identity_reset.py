@@ -152,3 +152,32 @@ def test_email_change_to_a_taken_address_says_nothing_and_sends_no_confirmation(
     mailbox.wait_for(person["email"], "change your account's e-mail address", timeout=30)
     time.sleep(1.0)
     assert not [m for m in mailbox.to(other["email"]) if "confirm your new e-mail" in m.subject]
+
+
+def _forgot(api, email):
+    response = api.post(api.url("/api/v1/auth/password/forgot"), json={"email": email})
+    assert response.status_code == 202
+    return _strip(response.json())
+
+
+def test_reset_emails_per_address_are_limited_and_the_last_link_keeps_working(api, mailbox, system_env):
+    person, other = sign_up(api), sign_up(api)
+    answer = _forgot(api, unique_email())
+    links = [_reset_token(api, mailbox, person["email"], count=n) for n in (1, 2, 3)]
+    [_reset_token(api, mailbox, other["email"], count=n) for n in (1, 2, 3)]
+    # more requests within the hour: the same answer, and no e-mail
+    for _ in range(3):
+        assert _forgot(api, person["email"]) == _forgot(api, other["email"]) == answer
+    time.sleep(3)  # what was sent has arrived by now (the others took milliseconds)
+    assert len(mailbox.to(person["email"])) == len(mailbox.to(other["email"])) == 3
+    # the held-back requests voided nothing: the last link works, and a completed reset starts the count again
+    ok = api.post(api.url("/api/v1/auth/password/reset"), json={"token": links[-1], "new_password": NEW_PASSWORD})
+    assert ok.status_code == 204, ok.text
+    assert _reset_token(api, mailbox, person["email"], count=4) not in links
+    # for the other person the hour has to pass
+    client = rpc_client(system_env)
+    try:
+        client.call("identity", "advance_clock", 61 * 60)
+    finally:
+        client.close()
+    assert _reset_token(api, mailbox, other["email"], count=4)

@@ -143,8 +143,10 @@ FORGOT_ANSWER = {"detail": "If this address has an account, a link to set a new 
 def forgot_password(body):
     """Ask for a password-reset link (valid 30 minutes, single use; a newer one voids older ones).
 
-    Always 202 with the same body, whether or not the address has an account. When the
-    message broker is down the request is kept on disk and made as soon as it is back.
+    Always 202 with the same body, whether or not the address has an account. At most 3 links
+    are sent to one address in an hour (a completed reset starts the count again); further
+    requests send nothing and leave the earlier links valid. When the message broker is down
+    the request is kept on disk and made as soon as it is back.
     """
     try:
         identity().request_password_reset(email=body["email"], client_ip=client_ip())

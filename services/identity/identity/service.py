@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 FEED_EXCHANGE = Exchange("kadra.gateway.feed", type="fanout", durable=True)
 RESET_TTL = 30 * 60
+# Reset e-mails per address: at most this many in this many seconds (a completed reset starts again), so
+# nobody can bury a person's mailbox in reset links. Further requests answer the same 202 and send nothing.
+RESET_MAILS = 3
+RESET_MAIL_WINDOW = 60 * 60
 EMAIL_CONFIRM_TTL = 24 * 3600
 EMAIL_UNDO_TTL = 7 * 24 * 3600
 USERS_TIMEOUT = 5.0
@@ -53,6 +57,10 @@ SIGN_UPS = DurationMatcher()  # real sign-ups' durations, which a sign-up for a 
 
 def _iso(value) -> str:
     return value.isoformat()
+
+
+def _reset_key(email: str) -> str:
+    return f"r:{normalise_email(email)}"
 
 
 class IdentityService(HealthMixin):
@@ -235,7 +243,14 @@ class IdentityService(HealthMixin):
         """Always the same answer and the same work; a known address gets an e-mail with a 30-minute link."""
         data = schemas.load(schemas.EmailSchema(), {"email": email})
         account = self.store.account_by_email(data["email"])
+        # counted for every address, known or not: the same writes either way
+        requests = self.store.count_in_window(_reset_key(data["email"]), RESET_MAIL_WINDOW)
         token = tokens.new_secret()
+        if account is not None and requests > RESET_MAILS:
+            # The earlier links stay valid (voiding them without a new one would lock the person out).
+            log.info("password reset e-mail held back: too many requests for this address",
+                     extra={"account_id": account["_id"], "requests": requests})
+            account = None
         if account is not None:
             self.store.void_onetime(account["_id"], "reset")
             event = mail_event("password_reset_requested", {
@@ -262,6 +277,7 @@ class IdentityService(HealthMixin):
         self._set_password(account, new_password, via="reset")
         self._end_sessions(account_id=account["_id"], reason="password_reset", cutoff_account=True)
         self.store.record_success(account["email_norm"])
+        self.store.forget_count(_reset_key(account["email_norm"]))
         return None
 
     @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound))

@@ -378,16 +378,29 @@ class IdentityStore(Store):
         return {"failures": failures, "locked_until": locked_until, "notified": bool(events)}
 
     def _count_client_failure(self, client_ip: str, now) -> None:
-        key = f"c:{client_ip}"
-        window_start = now - timedelta(seconds=CLIENT_WINDOW)
-        # A new window when the old one is over (or there is none); else count in it.
-        result = self.db[THROTTLE].update_one({"_id": key, "window_start": {"$gt": window_start}},
-                                              {"$inc": {"count": 1}})
-        if result.matched_count == 0:
-            try:
-                self.db[THROTTLE].update_one({"_id": key}, {"$set": {"window_start": now, "count": 1}}, upsert=True)
-            except DuplicateKeyError:
-                self.db[THROTTLE].update_one({"_id": key}, {"$inc": {"count": 1}})
+        self.count_in_window(f"c:{client_ip}", CLIENT_WINDOW, now)
+
+    def count_in_window(self, key: str, window: float, now=None) -> int:
+        """Count one event under `key` in a window of `window` seconds that opens with its first event;
+        returns the count so far, this one included. On FerretDB an `$inc` is a read then a write, so under
+        concurrency a count may come out a little low: limits built on it let a few more through, never fewer."""
+        now = now or clock.now()
+        opened_after = now - timedelta(seconds=window)
+        doc = self.db[THROTTLE].find_one_and_update({"_id": key, "window_start": {"$gt": opened_after}},
+                                                    {"$inc": {"count": 1}}, return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return doc.get("count", 1)
+        # A new window when the old one is over (or there is none).
+        try:
+            self.db[THROTTLE].update_one({"_id": key}, {"$set": {"window_start": now, "count": 1}}, upsert=True)
+        except DuplicateKeyError:  # another first event made the document meanwhile: count in its window
+            doc = self.db[THROTTLE].find_one_and_update({"_id": key}, {"$inc": {"count": 1}},
+                                                        return_document=ReturnDocument.AFTER)
+            return (doc or {}).get("count", 1)
+        return 1
+
+    def forget_count(self, key: str) -> None:
+        self.db[THROTTLE].delete_one({"_id": key})
 
     def record_success(self, email_norm: str, seen: dict | None | bool = True) -> None:
         """Reset the failure count. `seen`: the throttle document read before this attempt (None: there
