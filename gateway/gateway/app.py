@@ -56,8 +56,8 @@ def _trust_proxies(app: Flask) -> None:
     the nearest of them appended to X-Forwarded-For, not the proxy's own.
 
     The per-client-address login limit keys on it: with the proxy's address, one limit would count
-    everybody's failures and soon refuse everybody. With 0 (the default: clients connect directly) the header is ignored,
-    since anyone can send it.
+    everybody's failures and soon refuse everybody. With 0 (the default: clients connect directly)
+    the header is ignored, since anyone can send it.
     """
     raw = app.config.get("TRUSTED_PROXIES", settings.get(settings.TRUSTED_PROXIES))
     try:

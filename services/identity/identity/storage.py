@@ -284,7 +284,18 @@ class IdentityStore(Store):
                                                      "outbox_pending": {"$ne": True}}).deleted_count,
             "spent": self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count,
             "claims": self.db[CLAIMS].delete_many({"expires_at": {"$lt": now - timedelta(days=2)}}).deleted_count,
+            "throttle": self.sweep_throttle(now),
         }
+
+    def sweep_throttle(self, now) -> int:
+        """Counters nothing reads any more: an address's failures a day old (a streak that old starts again
+        anyway, and no wait is that long), windows two hours closed. Every address anybody tries gets a
+        counter, so without this the collection only grows. A counter carrying a pending e-mail stays."""
+        keep = {"outbox_pending": {"$ne": True}}
+        streaks_before = now - timedelta(seconds=FAILURES_FORGOTTEN_AFTER)
+        windows_before = now - timedelta(hours=2)
+        return (self.db[THROTTLE].delete_many({"last_failure_at": {"$lt": streaks_before}, **keep}).deleted_count
+                + self.db[THROTTLE].delete_many({"window_start": {"$lt": windows_before}, **keep}).deleted_count)
 
     # one-time tokens (reset, e-mail change confirmation and undo)
 
