@@ -115,3 +115,16 @@ def test_16_concurrent_refreshes_of_one_token_at_most_one_wins_and_the_family_en
     if winners and len(answers) > 1:  # a second use happened: the winner's new token is dead too
         again = api.post(api.url("/api/v1/auth/refresh"), json={"refresh_token": winners[0]["refresh_token"]})
         assert again.status_code == 401
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_at_the_next_login(api, mongo, system_env):
+    from argon2 import PasswordHasher, Type
+
+    person = sign_up(api)
+    accounts = mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_identity"].accounts
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1, type=Type.ID).hash(PASSWORD)
+    accounts.update_one({"_id": person["account_id"]}, {"$set": {"password_hash": weak}})
+    assert login(api, person["email"])["access_token"]
+    stored = accounts.find_one({"_id": person["account_id"]})["password_hash"]
+    assert stored != weak and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert login(api, person["email"])["access_token"]  # and the upgraded hash still takes the password
