@@ -32,10 +32,10 @@ from kadra_defaults.outbox import Outbox, mail_event
 from kadra_defaults.tracing import RequestId
 
 from identity import passwords, schemas, tokens
-from identity.pacing import DurationMatcher
 from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSession,
                                  InvalidToken, Throttled, Unavailable, bad_session, bad_token, credentials,
                                  email_taken, invalid, throttled)
+from identity.pacing import DurationMatcher
 from identity.storage import OUTBOX_COLLECTIONS, account_view, identity_store, new_id, normalise_email
 
 log = logging.getLogger(__name__)
