@@ -33,6 +33,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from email import charset as email_charset
 from email.header import Header
 from email.message import Message
@@ -343,10 +344,13 @@ class MailProcessor:
 
         Built with the compat32 classes: the EmailMessage API's header registry took 1.2 ms of CPU per
         e-mail against 0.3 ms for the same message this way, half of notify's CPU per e-mail (py-spy).
+        The boundary is ours: left to the generator, it compiles a new regular expression per e-mail to
+        prove its random boundary is not in the text (60 of 270 µs, measured). "=_" never appears in
+        quoted-printable output (it writes "=" as "=3D"), so ours cannot collide with a part.
         """
         settings = self.pool.settings
         domain = settings.mail_address.rpartition("@")[2] or "kadra.local"
-        message = MIMEMultipart("alternative")
+        message = MIMEMultipart("alternative", boundary=f"=_kadra_{uuid.uuid4().hex}")
         message["From"] = formataddr(parseaddr(settings.mail_from), charset=UTF8_QP)
         message["To"] = formataddr((payload.get("full_name") or "", payload["to"]), charset=UTF8_QP)
         subject = rendered.subject

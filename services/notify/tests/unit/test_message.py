@@ -49,3 +49,13 @@ def test_an_ascii_name_stays_plain():
     raw, parsed = _build(full_name="Anna Nowak", subject="Password reset")
     assert b"To: Anna Nowak <anna@example.com>" in raw
     assert b"Subject: Password reset" in raw
+
+
+def test_each_message_has_its_own_boundary_that_no_part_contains():
+    raw, parsed = _build()
+    other, _ = _build()
+    boundary = parsed.get_boundary()
+    assert boundary.startswith("=_kadra_") and boundary != email.message_from_bytes(other).get_boundary()
+    for part in parsed.iter_parts():
+        assert boundary not in part.as_string()
+    assert raw.count(b"--" + boundary.encode()) == 3  # two parts and the closing line
