@@ -35,3 +35,10 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """The app is loaded: keep its objects out of the garbage collector's full passes (kadra_defaults.gc_tuning)."""
+    from kadra_defaults.gc_tuning import freeze_startup_heap
+
+    freeze_startup_heap(f"gateway worker {worker.pid}")

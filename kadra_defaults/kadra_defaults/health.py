@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pymongo.errors import PyMongoError
 
 from kadra_defaults import clock, config, nameko_fixes  # noqa: F401  (applies the fix on import)
+from kadra_defaults.gc_tuning import freeze_startup_heap
 from kadra_defaults.tracing import REQUEST_ID_KEY
 
 log = logging.getLogger("kadra.rpc")
@@ -22,7 +23,11 @@ RPC_LATENCY = Histogram(
 
 
 class RpcMetrics(DependencyProvider):
-    """Counts RPC calls, errors and latencies per method."""
+    """Counts RPC calls, errors and latencies per method (and, at start, freezes the startup heap)."""
+
+    def start(self):
+        # Every extension is set up and every module imported by now (kadra_defaults.gc_tuning).
+        freeze_startup_heap(self.container.service_name)
 
     def worker_setup(self, worker_ctx):
         worker_ctx.data.setdefault("_kadra_started", time.perf_counter())
