@@ -13,19 +13,15 @@ from pymongo.errors import DuplicateKeyError
 
 from devices.storage import DevicesStore, new_epoch
 from kadra_defaults.events import utcnow
-from kadra_defaults.mongo import connect
+from tests.support.infra import store_on_own_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def store(real_parts):
-    client = connect("mongodb://127.0.0.1:27017/")
-    name = f"kt{uuid.uuid4().hex[:8]}_devices_race"
-    DevicesStore.ensure_indexes(client[name])
-    yield DevicesStore(client[name])
-    client.drop_database(name)
-    client.close()
+    with store_on_own_database(DevicesStore, "devices_race") as store:
+        yield store
 
 
 def _at_once(call, n):

@@ -1,24 +1,45 @@
-"""identity's store on the real database (no services): what the sweep removes from the throttle counters."""
-import uuid
+"""identity's store on the real database (no services): throttle counters, their windows and the sweep."""
 from datetime import timedelta
 
 import pytest
 
 from identity.storage import IdentityStore
 from kadra_defaults import clock
-from kadra_defaults.mongo import connect
+from tests.support.infra import store_on_own_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def store(real_parts):
-    client = connect("mongodb://127.0.0.1:27017/")
-    name = f"kt{uuid.uuid4().hex[:8]}_identity_store"
-    IdentityStore.ensure_indexes(client[name])
-    yield IdentityStore(client[name])
-    client.drop_database(name)
-    client.close()
+    with store_on_own_database(IdentityStore, "identity_store") as store:
+        yield store
+
+
+@pytest.fixture
+def shift(monkeypatch):
+    """Move this process's clock (the store's) forward; back at the end."""
+    monkeypatch.setenv(clock.ALLOW_ENV, "1")
+    yield clock.advance
+    clock.reset()
+
+
+def test_a_window_counts_until_it_is_over_then_the_next_event_opens_another(store, shift):
+    assert [store.count_in_window("r:a@example.com", 3600) for _ in range(4)] == [1, 2, 3, 4]
+    assert store.count_in_window("r:b@example.com", 3600) == 1  # each key its own
+    shift(3601)
+    assert store.count_in_window("r:a@example.com", 3600) == 1
+    assert store.count_in_window("r:a@example.com", 3600) == 2
+
+
+def test_a_failure_streak_a_day_old_starts_again(store, shift):
+    for n in (1, 2, 3):
+        assert store.record_failure("a@example.com", None)["failures"] == n
+    shift(23 * 3600)
+    assert store.record_failure("a@example.com", None)["failures"] == 4  # the streak began 23 h ago
+    shift(2 * 3600)
+    assert store.record_failure("a@example.com", None)["failures"] == 1
+    assert store.record_failure("a@example.com", None)["failures"] == 2
 
 
 def test_the_sweep_removes_throttle_counters_nothing_reads_any_more(store):

@@ -1,5 +1,6 @@
 """Helpers for tests that use the real parts: free ports, vhosts, restarting the broker or database."""
 import base64
+import contextlib
 import json
 import os
 import random
@@ -81,3 +82,20 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "co
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout}s")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def store_on_own_database(store_cls, tag: str):
+    """A service's store (its indexes made) on a database of its own on the real server, dropped afterwards."""
+    import uuid
+
+    from kadra_defaults.mongo import connect
+
+    client = connect("mongodb://127.0.0.1:27017/")
+    name = f"kt{uuid.uuid4().hex[:8]}_{tag}"
+    store_cls.ensure_indexes(client[name])
+    try:
+        yield store_cls(client[name])
+    finally:
+        client.drop_database(name)
+        client.close()
