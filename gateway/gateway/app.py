@@ -59,17 +59,13 @@ def _trust_proxies(app: Flask) -> None:
     everybody's failures and soon refuse everybody. With 0 (the default: clients connect directly)
     the header is ignored, since anyone can send it.
     """
-    raw = app.config.get("TRUSTED_PROXIES", settings.get(settings.TRUSTED_PROXIES))
-    try:
-        proxies = int(raw)
-    except (TypeError, ValueError):
-        proxies = -1
+    proxies = settings.get_int(settings.TRUSTED_PROXIES)
     if proxies < 0:
-        raise ValueError(f"{settings.TRUSTED_PROXIES} must be a whole number of proxies (0 or more), not {raw!r}")
+        raise ValueError(f"{settings.TRUSTED_PROXIES} must be a whole number of proxies (0 or more), not {proxies}")
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0)  # the address only
 
 
 def _api_modules():
