@@ -150,7 +150,7 @@ def failed_login_timing(base: str, rounds: int = 40) -> dict:
     own (the per-client limit allows 100 failures in 15 minutes; this sends 80)."""
     from tests.support.identity import session_from
 
-    session = session_from(type("Api", (), {"url": staticmethod(lambda path: base + path)}), "127.0.0.41")
+    session = session_from(None, "127.0.0.41")
     accounts = [_sign_up(base)["email"] for _ in range((rounds + 3) // 4)]
     nobodies = [_nobody() for _ in accounts]  # also four failures each: a first failure writes more
 

@@ -57,11 +57,13 @@ class _SourceAdapter(HTTPAdapter):
 
 
 def session_from(api, source_ip: str) -> requests.Session:
-    """A session whose connections come from another loopback address (its own client-address throttle)."""
+    """A session whose connections come from another loopback address (its own client-address throttle);
+    with an `api`, `session.url(path)` builds its URLs (None: the caller builds them)."""
     session = requests.Session()
     adapter = _SourceAdapter(source_ip)
     session.mount("http://", adapter)
-    session.url = api.url
+    if api is not None:
+        session.url = api.url
     return session
 
 
