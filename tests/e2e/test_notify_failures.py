@@ -82,6 +82,41 @@ def test_bad_events_are_dead_lettered_with_the_reason_while_1000_good_ones_flow(
     assert statuses[good[0]["id"]]["status"] == "sent"
 
 
+def test_forty_messages_whose_headers_cannot_be_built_are_dead_lettered_at_once_while_mail_flows(world):
+    """The attack: 40 names holding a line break (more than the prefetch of 32) used to be retried for
+    ever, each held by a worker, and stopped every e-mail behind them."""
+    world.vhost.drain(mailbus.DEAD_QUEUE)
+    poisoned = []
+    for i in range(40):
+        event = mail_event("password_reset_requested", {
+            "to": f"eve{i}@example.com", "full_name": "Eve\nX-A: 1", "token": f"poison-token-{i}",
+            "expires_at": "2030-01-01T00:00:00Z"})
+        poisoned.append(event)
+    started = time.monotonic()
+    for event in poisoned:
+        world.publisher.publish(event)
+    honest = reset_event(0, domain="after-the-poison.example")
+    world.publisher.publish(honest)
+
+    wait_until(lambda: honest["id"] in world.sink.message_ids(), 30, what="the honest reset e-mail")
+    wait_until(lambda: world.vhost.depth(mailbus.DEAD_QUEUE) == 40, 30, what="40 dead letters")
+    elapsed = time.monotonic() - started
+    # At once: the first retry alone would have waited 1 s per message and the retries 60 s in all.
+    assert elapsed < 15, f"took {elapsed:.1f} s"
+    dead = world.vhost.drain(mailbus.DEAD_QUEUE)
+    assert {json.loads(body)["id"] for _, body in dead} == {e["id"] for e in poisoned}
+    for headers, _ in dead:
+        assert headers[mailbus.REASON_HEADER].startswith("message cannot be built: the To header")
+        assert headers[mailbus.ATTEMPT_HEADER] == 0  # never went through a retry queue
+    ids = [e["id"] for e in poisoned]
+    assert not set(ids) & set(world.sink.message_ids())
+    assert world.log.count_documents({"_id": {"$in": ids}, "status": "failed"}) == 40
+    assert world.log.count_documents({"_id": {"$in": ids}, "attempts": {"$gt": 1}}) == 0
+    logged = [line for line in world.notify.lines() if line.get("event_id") in set(ids)]
+    assert len(logged) == 40 and {line["msg"] for line in logged} == {"e-mail event dead-lettered"}
+    assert "poison-token" not in world.notify.raw_log()
+
+
 def test_smtp_down_for_30_seconds_while_100_events_arrive(world):
     world.sink.stop()
     down_at = time.monotonic()

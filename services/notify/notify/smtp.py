@@ -16,15 +16,11 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.message import Message
-from email.policy import compat32
 
 from kadra_defaults import config
 
 TLS_MODES = ("none", "starttls", "tls")
 CRLF = b"\r\n"
-COMPAT32_SMTP = compat32.clone(linesep="\r\n")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 IDLE_CHECK_SECONDS = 30.0
 
 
@@ -85,7 +81,8 @@ def classify(exc: BaseException) -> Exception:
         return TemporaryFailure(_describe(exc))
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError)):
         return TemporaryFailure(_describe(exc))
-    return TemporaryFailure(_describe(exc))
+    # Not the network and not SMTP (an address smtplib cannot encode, a bug): trying again fails again.
+    return PermanentFailure(_describe(exc))
 
 
 class _Connection:
@@ -159,17 +156,13 @@ class SmtpPool:
             except Exception:
                 conn.close()
 
-    def send(self, message: Message, recipient: str, on_accepted) -> None:
-        """Send one message; `on_accepted()` runs under `commit_lock` right after the server's 250.
+    def send(self, data: bytes, recipient: str, on_accepted) -> None:
+        """Send one message (`notify.message.wire_bytes`); `on_accepted()` runs under `commit_lock` right
+        after the server's 250.
 
         Raises TemporaryFailure or PermanentFailure. A reused connection that turns out to be
         closed before anything was sent is replaced once, at once.
         """
-        # compat32 with CRLF: the generator ends every line, headers and encoded bodies, with CRLF
-        data = message.as_bytes(policy=COMPAT32_SMTP)
-        data = _LEADING_DOT.sub(b"..", data)
-        if not data.endswith(CRLF):
-            data += CRLF
         for attempt in (1, 2):
             try:
                 conn, reused = self._take()

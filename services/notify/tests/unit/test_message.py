@@ -3,19 +3,16 @@ import email
 import email.policy
 from types import SimpleNamespace
 
-from notify.consumer import MailProcessor
-from notify.smtp import COMPAT32_SMTP
+from notify.message import build, wire_bytes
 
 
 def _build(full_name="Zażółć Gęślą", subject="Zaproszenie do firmy „Majama Michał Zając” w aplikacji Kadra"):
-    holder = SimpleNamespace(pool=SimpleNamespace(settings=SimpleNamespace(
-        mail_address="powiadomienia@kadra.example", mail_from="Kadra – powiadomienia <powiadomienia@kadra.example>")))
     rendered = SimpleNamespace(subject=subject, text="Dzień dobry,\nłącze: https://kadra.example/app/x#token=abc\n",
                                html="<p>Dzień dobry,</p><a href=\"https://kadra.example/app/x#token=abc\">łącze</a>")
     envelope = {"id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}
     payload = {"to": "anna@example.com", "full_name": full_name, "locale": "pl"}
-    message = MailProcessor._message(holder, envelope, payload, rendered)
-    raw = message.as_bytes(policy=COMPAT32_SMTP)
+    raw = wire_bytes(build(envelope, payload, rendered, mail_from="Kadra – powiadomienia <powiadomienia@kadra.example>",
+                           mail_address="powiadomienia@kadra.example"))
     return raw, email.message_from_bytes(raw, policy=email.policy.default)
 
 
