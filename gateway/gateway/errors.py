@@ -99,7 +99,9 @@ class Problem(Exception):
 
 def field_error(field: str, message: str, message_pl: str | None = None) -> dict:
     """One entry of a problem's `errors` list."""
-    return {"field": field, "message": message, "message_pl": message_pl or FIELD_MESSAGES_PL.get(message, message)}
+    text = str(message)
+    pl = message_pl or getattr(message, "pl", None) or FIELD_MESSAGES_PL.get(text, text)  # kit messages carry .pl
+    return {"field": field, "message": text, "message_pl": pl}
 
 
 def _flatten(messages, prefix="") -> list:
@@ -117,9 +119,9 @@ def _flatten(messages, prefix="") -> list:
             if isinstance(item, (dict, list)):
                 out.extend(_flatten(item, prefix))
             else:
-                out.append(field_error(prefix or "body", str(item)))
+                out.append(field_error(prefix or "body", item))
     else:
-        out.append(field_error(prefix or "body", str(messages)))
+        out.append(field_error(prefix or "body", messages))
     return out
 
 

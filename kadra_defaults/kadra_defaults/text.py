@@ -20,6 +20,8 @@ from marshmallow import ValidationError, fields
 from kadra_defaults.errors import Bilingual
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+DESCRIPTION = ("Text as a person types it: no line breaks, tabs or other control or format characters "
+               "(Unicode Cc, Cf, Zl, Zp); spaces around it are trimmed.")
 
 
 def refused_character(value: str) -> str | None:
@@ -56,7 +58,8 @@ class HumanText(fields.String):
         self.max_length = max_length
         self.min_length = min_length
         # The OpenAPI document shows the limits (apispec reads these from the metadata).
-        self.metadata = {"minLength": min_length, "maxLength": max_length, **self.metadata}
+        self.metadata = {"minLength": min_length, "maxLength": max_length, "description": DESCRIPTION,
+                         **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

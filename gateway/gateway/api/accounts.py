@@ -3,17 +3,19 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.text import EmailAddress, HumanText
+
+NAME_MAX = 200
+
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Sign-up")
 
 
 class AccountSignUpSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@example.pl"})
+    email = EmailAddress(required=True, metadata={"example": "anna@example.pl"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=4096),
                              metadata={"example": "correct horse battery staple"})
-    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                              metadata={"example": "Anna Kowalska"})
-    company_name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                                 metadata={"example": "Kowalska Sp. z o.o."})
+    full_name = HumanText(required=True, max_length=NAME_MAX, metadata={"example": "Anna Kowalska"})
+    company_name = HumanText(required=True, max_length=NAME_MAX, metadata={"example": "Kowalska Sp. z o.o."})
     locale = fields.String(load_default="pl", validate=validate.OneOf(("pl", "en")), metadata={"example": "pl"})
 
 

@@ -5,6 +5,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.text import EmailAddress
+
 from gateway import feed, rpc
 from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
 
@@ -46,7 +48,7 @@ PASSWORD = {"example": "correct horse battery staple"}
 
 
 class AuthLoginSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@example.pl"})
+    email = EmailAddress(required=True, metadata={"example": "anna@example.pl"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=4096), metadata=PASSWORD)
 
 
@@ -67,7 +69,7 @@ class AuthLogoutSchema(Schema):
 
 
 class AuthForgotSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@example.pl"})
+    email = EmailAddress(required=True, metadata={"example": "anna@example.pl"})
 
 
 class AuthForgotAcceptedSchema(Schema):

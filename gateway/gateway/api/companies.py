@@ -7,6 +7,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.text import EmailAddress, HumanText
+
 from gateway import permissions
 from gateway.api.roles import known_permissions
 from gateway.auth import authenticated, bearer_token, current_principal
@@ -14,7 +16,6 @@ from gateway.errors import Problem, field_error
 
 ASSIGNABLE_ROLES = ("employee", "manager", "warehouse")
 NAME_MAX = 200
-EMAIL_MAX = 254
 
 REMOTE_ERRORS = {
     "users.exceptions.InvalidInput": "validation_failed",
@@ -41,8 +42,7 @@ def locale() -> str:
 
 
 class CompanyCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX),
-                         metadata={"example": "Majama Michał Zając"})
+    name = HumanText(required=True, max_length=NAME_MAX, metadata={"example": "Majama Michał Zając"})
 
 
 class CompanyIdSchema(Schema):
@@ -50,11 +50,11 @@ class CompanyIdSchema(Schema):
 
 
 class AddressSchema(Schema):
-    street = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "ul. Polna 1"})
+    street = HumanText(required=True, max_length=200, metadata={"example": "ul. Polna 1"})
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2}-[0-9]{3}$"),
                                 metadata={"example": "00-001"})
-    city = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "Warszawa"})
-    country = fields.String(validate=validate.Length(equal=2), metadata={"example": "PL"})
+    city = HumanText(required=True, max_length=100, metadata={"example": "Warszawa"})
+    country = HumanText(min_length=2, max_length=2, metadata={"example": "PL"})
 
 
 class CompanySchema(Schema):
@@ -70,11 +70,11 @@ class CompanySchema(Schema):
 class CompanyPatchSchema(Schema):
     """Any of the fields; null clears an optional one. NIP and REGON are checked by their checksums."""
 
-    name = fields.String(validate=validate.Length(min=1, max=NAME_MAX))
+    name = HumanText(max_length=NAME_MAX)
     nip = fields.String(allow_none=True, validate=validate.Length(max=20))
     regon = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.Nested(AddressSchema, allow_none=True)
-    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    contact_email = EmailAddress(allow_none=True)
     contact_phone = fields.String(allow_none=True, validate=validate.Length(max=30))
 
 
@@ -91,7 +91,7 @@ class MemberRowSchema(Schema):
 
 
 class InviteSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX),
+    email = EmailAddress(required=True,
                          metadata={"example": "magazyn@majafirma.pl"})
     role = fields.String(required=True, validate=validate.OneOf(ASSIGNABLE_ROLES), metadata={"example": "warehouse"})
     locale = fields.String(validate=validate.OneOf(("pl", "en")),

@@ -11,6 +11,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from kadra_defaults.text import HumanText
+
 from gateway.auth import authenticated, current_principal
 from gateway.errors import Problem
 
@@ -61,8 +63,7 @@ class ActivationSchema(_Body):
                           metadata={"example": "anna@firma.pl"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
                              load_only=True, metadata={"example": "correct horse battery staple"})
-    device_name = fields.String(required=True, validate=validate.Length(min=1, max=80),
-                                metadata={"example": "Anna's Pixel 8"})
+    device_name = HumanText(required=True, max_length=80, metadata={"example": "Anna's Pixel 8"})
     platform = fields.String(required=True, validate=validate.OneOf(("android", "ios")),
                              metadata={"example": "android"})
     public_key = fields.String(required=True, validate=_public_key,

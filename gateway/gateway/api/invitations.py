@@ -3,6 +3,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.text import HumanText
+
 from gateway import permissions, rpc as rpc_errors
 from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
 from gateway.auth import authenticated, bearer_token, current_principal
@@ -44,7 +46,7 @@ class ResentSchema(Schema):
 class AcceptSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
     password = fields.String(validate=validate.Length(min=1, max=1024), load_only=True)
-    full_name = fields.String(validate=validate.Length(min=1, max=200))
+    full_name = HumanText(max_length=200)
     locale = fields.String(validate=validate.OneOf(("pl", "en")))
 
 

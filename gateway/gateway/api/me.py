@@ -16,6 +16,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.text import EmailAddress, HumanText
+
 from gateway import feed, rpc
 from gateway.api.auth import client_ip
 from gateway.auth import authenticated, current_principal, unauthorized
@@ -38,12 +40,12 @@ class MeAccountSchema(Schema):
 
 
 class MeProfileSchema(Schema):
-    full_name = fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Anna Nowak"})
+    full_name = HumanText(max_length=200, metadata={"example": "Anna Nowak"})
     locale = fields.String(validate=validate.OneOf(("pl", "en")), metadata={"example": "en"})
 
 
 class MeEmailChangeSchema(Schema):
-    new_email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"example": "anna@nowa.pl"})
+    new_email = EmailAddress(required=True, metadata={"example": "anna@nowa.pl"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=4096),
                              metadata={"example": "correct horse battery staple"})
 

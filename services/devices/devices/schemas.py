@@ -5,6 +5,8 @@
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from kadra_defaults.text import HumanText
+
 from devices import keys, pins
 from devices.exceptions import InvalidInput
 
@@ -41,14 +43,6 @@ def _pin(value) -> None:
         raise _error(*problem)
 
 
-def _device_name(value) -> None:
-    if not value.strip():
-        raise _error("Give the device a name.", "Podaj nazwę urządzenia.")
-    if len(value) > DEVICE_NAME_MAX:
-        raise _error(f"The device name may have at most {DEVICE_NAME_MAX} characters.",
-                     f"Nazwa urządzenia może mieć najwyżej {DEVICE_NAME_MAX} znaków.")
-
-
 def _platform(value) -> None:
     if value not in PLATFORMS:
         raise _error("The platform must be android or ios.", "Platforma musi być android lub ios.")
@@ -75,7 +69,7 @@ class AccountSchema(_Strict):
 
 class ActivationSchema(_Strict):
     account = fields.Nested(AccountSchema, required=True)
-    device_name = fields.String(required=True, validate=_device_name)
+    device_name = HumanText(required=True, max_length=DEVICE_NAME_MAX)
     platform = fields.String(required=True, validate=_platform)
     public_key = fields.String(required=True, validate=_public_key)
     replace = fields.Boolean(load_default=False)
@@ -145,7 +139,8 @@ def field_errors(messages, prefix: str = "") -> list[dict]:
             out.extend(field_errors(item, prefix))
     else:
         text = str(messages)
-        out.append({"field": prefix or "body", "message": text, "message_pl": _PL.get(text, text)})
+        pl = getattr(messages, "pl", None) or _PL.get(text, text)  # the kit's Bilingual carries its Polish
+        out.append({"field": prefix or "body", "message": text, "message_pl": pl})
     return out
 
 

@@ -1,44 +1,26 @@
 """What identity's RPCs accept: marshmallow schemas; a bad field raises InvalidInput naming it."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from kadra_defaults.errors import field_errors
+from kadra_defaults.text import EmailAddress, HumanText
 
 from identity.exceptions import InvalidInput
 
 LOCALES = ("pl", "en")
-MAX_EMAIL = 254
-
-_PL = {
-    "Missing data for required field.": "To pole jest wymagane.",
-    "Not a valid email address.": "Nieprawidłowy adres e-mail.",
-    "Not a valid string.": "Wartość musi być tekstem.",
-    "Field may not be null.": "To pole nie może być puste.",
-    "Must be one of: pl, en.": "Dozwolone wartości: pl, en.",
-}
-
-
-def _length(low, high, what_en, what_pl):
-    return validate.Length(min=low, max=high, error=f"{what_en} must have {low} to {high} characters.")
+NAME_MAX = 200
 
 
 class _Base(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    @pre_load
-    def _strip(self, data, **kwargs):
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("email", "new_email", "full_name", "company_name"):
-                if isinstance(data.get(key), str):
-                    data[key] = data[key].strip()
-        return data
-
 
 def Email():  # noqa: N802 - a field factory
-    return fields.Email(required=True, validate=validate.Length(max=MAX_EMAIL))
+    return EmailAddress(required=True)
 
 
 def Name(required=True):  # noqa: N802
-    return fields.String(required=required, validate=_length(1, 200, "The name", "Nazwa"))
+    return HumanText(required=required, max_length=NAME_MAX)
 
 
 def Locale():  # noqa: N802
@@ -78,26 +60,3 @@ def load(schema: Schema, data: dict) -> dict:
         return schema.load(data)
     except ValidationError as exc:
         raise InvalidInput({"errors": field_errors(exc.messages)}) from None
-
-
-def field_errors(messages, prefix="") -> list[dict]:
-    out = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            out.extend(field_errors(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(messages, (list, tuple)):
-        for item in messages:
-            out.extend(field_errors(item, prefix) if isinstance(item, (dict, list)) else
-                       [{"field": prefix or "body", "message": str(item), "message_pl": _polish(str(item))}])
-    else:
-        out.append({"field": prefix or "body", "message": str(messages), "message_pl": _polish(str(messages))})
-    return out
-
-
-def _polish(message: str) -> str:
-    if message in _PL:
-        return _PL[message]
-    if message.startswith("The name must have"):
-        return message.replace("The name must have", "Nazwa musi mieć").replace(" to ", " do ").replace(
-            "characters", "znaków")
-    return message

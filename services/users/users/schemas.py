@@ -5,6 +5,9 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from kadra_defaults.errors import field_errors as kit_field_errors
+from kadra_defaults.text import EmailAddress, HumanText
+
 from users.exceptions import InvalidInput
 from users.roles import ASSIGNABLE_ROLES, PERMISSIONS
 from users.validators import normalize_nip, normalize_regon, validate_nip, validate_phone, validate_regon
@@ -54,6 +57,8 @@ def field_errors(messages, prefix: str = "") -> list[dict]:
     elif isinstance(messages, (list, tuple)):
         for item in messages:
             out.extend(field_errors(item, prefix))
+    elif getattr(messages, "pl", None):  # the kit's Bilingual messages (kadra_defaults.text)
+        out.extend(kit_field_errors(messages, prefix))
     else:
         text = str(messages)
         if prefix.endswith("role") and text.startswith("Must be one of"):
@@ -77,18 +82,13 @@ def load(schema: Schema, data) -> dict:
                             "errors": errors}) from None
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
-
-
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
 
 
 def _name(required=True, **kwargs):
-    return fields.String(required=required, validate=[validate.Length(min=1, max=NAME_MAX), _not_blank], **kwargs)
+    return HumanText(required=required, max_length=NAME_MAX, **kwargs)
 
 
 class CompanyCreateSchema(_Strict):
@@ -96,11 +96,11 @@ class CompanyCreateSchema(_Strict):
 
 
 class AddressSchema(_Strict):
-    street = fields.String(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+    street = HumanText(required=True, max_length=200)
     postal_code = fields.String(required=True, validate=validate.Regexp(
         _POSTAL_CODE, error="Invalid postal code (NN-NNN) / Invalid postal code (NN-NNN)"))
-    city = fields.String(required=True, validate=[validate.Length(min=1, max=100), _not_blank])
-    country = fields.String(load_default="PL", validate=validate.Length(equal=2))
+    city = HumanText(required=True, max_length=100)
+    country = HumanText(load_default="PL", min_length=2, max_length=2)
 
 
 class CompanyPatchSchema(_Strict):
@@ -110,7 +110,7 @@ class CompanyPatchSchema(_Strict):
     nip = fields.String(allow_none=True, validate=validate_nip)
     regon = fields.String(allow_none=True, validate=validate_regon)
     address = fields.Nested(AddressSchema, allow_none=True)
-    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    contact_email = EmailAddress(allow_none=True)
     contact_phone = fields.String(allow_none=True, validate=validate_phone)
 
     @pre_load
@@ -135,7 +135,7 @@ def normalize_company_changes(changes: dict) -> dict:
 
 
 class InviteSchema(_Strict):
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    email = EmailAddress(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ASSIGNABLE_ROLES))
     locale = fields.String(load_default="pl", validate=validate.OneOf(("pl", "en")))
 
