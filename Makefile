@@ -26,7 +26,9 @@ infra: ## Bring up RabbitMQ and the database (idempotent)
 infra-down: ## Stop RabbitMQ and the database
 	@scripts/infra.sh down
 
-run: venv infra ## Run the whole system (Ctrl-C stops it)
+run: venv ## Run the whole system (Ctrl-C stops it); a bad KADRA_* setting stops it first, with one line
+	@$(VENV)/bin/kadra-check-settings
+	@scripts/infra.sh up
 	@$(PY) scripts/run.py
 
 test: venv infra ## Run every suite against the real parts (installs Debian's chromium once for the browser tests)

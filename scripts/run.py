@@ -33,6 +33,9 @@ def ensure_jwt_keys(private_path: str, public_path: str) -> None:
 
 
 def main() -> int:
+    from kadra_defaults import settings
+
+    settings.check_or_exit("make run")  # one line naming a bad setting, before anything starts
     state = os.environ.get("KADRA_STATE_DIR") or os.path.join(ROOT, ".kadra")
     env = dict(os.environ)
     use_sink = not env.get("KADRA_SMTP_HOST")

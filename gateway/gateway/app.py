@@ -6,7 +6,7 @@ import re
 
 from flask import Flask, g, request
 
-from kadra_defaults import config as settings
+from kadra_defaults import settings
 from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
 from gateway import errors, metrics
@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     metrics.install(app)
     app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or PerThreadRpcClient(
-        lambda: RpcClient(timeout=settings.get_float(settings.RPC_TIMEOUT)))
+        lambda: RpcClient(timeout=settings.current().rpc_timeout))
 
     for module in _api_modules():
         api.register_blueprint(module.blp)
@@ -59,9 +59,7 @@ def _trust_proxies(app: Flask) -> None:
     everybody's failures and soon refuse everybody. With 0 (the default: clients connect directly)
     the header is ignored, since anyone can send it.
     """
-    proxies = settings.get_int(settings.TRUSTED_PROXIES)
-    if proxies < 0:
-        raise ValueError(f"{settings.TRUSTED_PROXIES} must be a whole number of proxies (0 or more), not {proxies}")
+    proxies = settings.current().trusted_proxies
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

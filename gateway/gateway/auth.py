@@ -32,7 +32,7 @@ from flask import current_app, g, request
 
 from gateway import feed
 from gateway.errors import Problem
-from kadra_defaults import config
+from kadra_defaults import settings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def _public_key():
     configured = current_app.config.get("JWT_PUBLIC_KEY")
     if configured:
         return configured
-    path = config.get(config.JWT_PUBLIC_KEY_FILE)
+    path = settings.current().jwt_public_key_file
     key = _key_cache.get(path)
     if key is None:
         from cryptography.hazmat.primitives.serialization import load_pem_public_key

@@ -37,7 +37,7 @@ from collections import defaultdict
 import pika
 from pika.exceptions import AMQPError
 
-from kadra_defaults import config
+from kadra_defaults import settings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Feed:
         self._live = False
 
     def _params(self) -> pika.URLParameters:
-        params = pika.URLParameters(self.amqp_uri or config.get(config.AMQP_URI))
+        params = pika.URLParameters(self.amqp_uri or settings.current().amqp_uri)
         params.socket_timeout = 2
         params.stack_timeout = 3
         params.blocked_connection_timeout = 5
@@ -199,10 +199,10 @@ class Feed:
     def spool_dir(self) -> str:
         """KADRA_GATEWAY_SPOOL_DIR, else a folder per broker address, so two systems on one machine
         (make run and a test run) never make each other's calls."""
-        configured = os.environ.get(SPOOL_ENV)
+        configured = settings.current().gateway_spool_dir
         if configured:
             return configured
-        uri = self.amqp_uri or config.get(config.AMQP_URI)
+        uri = self.amqp_uri or settings.current().amqp_uri
         return os.path.join(DEFAULT_SPOOL, "gateway-" + hashlib.sha256(uri.encode()).hexdigest()[:12])
 
     def call_later(self, service: str, method: str, **kwargs) -> str:

@@ -3,15 +3,17 @@ import os as _os
 import shutil as _shutil
 import tempfile as _tempfile
 
-from kadra_defaults import config as _settings
+from kadra_defaults import settings as _settings
 
-bind = f"0.0.0.0:{_settings.get(_settings.GATEWAY_PORT)}"
-workers = int(_os.environ.get("KADRA_GATEWAY_WORKERS", str(2 * (_os.cpu_count() or 1))))
+_current = _settings.check_or_exit("gateway")  # a bad setting stops the start with one line
+
+bind = f"0.0.0.0:{_current.gateway_port}"
+workers = _current.gateway_workers
 # gthread, not sync: a sync worker blocks on a connection that sends nothing (Chrome's
 # preconnect sockets) until `timeout`, so a few of them stalled whole page loads;
 # gthread parks idle connections in a selector. Each thread has its own RPC connection.
 worker_class = "gthread"
-threads = int(_os.environ.get("KADRA_GATEWAY_THREADS", "4"))
+threads = _current.gateway_threads
 # A request waits for at most one RPC timeout; more than that is a hang.
 timeout = 30
 graceful_timeout = 25

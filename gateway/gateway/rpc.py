@@ -20,7 +20,7 @@ import uuid
 import pika
 from pika.exceptions import AMQPError
 
-from kadra_defaults import config
+from kadra_defaults import settings
 from kadra_defaults.tracing import current_request_id
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ class RpcClient:
     """
 
     def __init__(self, amqp_uri: str | None = None, timeout: float | None = None):
-        self.amqp_uri = amqp_uri or config.get(config.AMQP_URI)
-        self.timeout = timeout if timeout is not None else config.get_float(config.RPC_TIMEOUT)
+        self.amqp_uri = amqp_uri or settings.current().amqp_uri
+        self.timeout = timeout if timeout is not None else settings.current().rpc_timeout
         self._lock = threading.RLock()
         self._pid = None
         self._connection = None

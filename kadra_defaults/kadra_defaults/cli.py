@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"usage: kadra-service {{{'|'.join(SERVICES)}}}\n")
         raise SystemExit(2)
     service = args[0]
+    from kadra_defaults import settings
+
+    settings.check_or_exit(f"kadra-service {service}")  # a bad setting: one line, exit 2, nothing started
     path = config_path(service)
     if not os.path.exists(path):
         sys.stderr.write(f"kadra-service: no config at {path} (set KADRA_ROOT to the repository or /app)\n")

@@ -5,7 +5,6 @@ move time forward in a running service (RPC `advance_clock`) instead of
 waiting. Shifting is refused unless KADRA_ALLOW_CLOCK_CONTROL=1, which only
 the test harness sets.
 """
-import os
 from datetime import datetime, timedelta, timezone
 
 ALLOW_ENV = "KADRA_ALLOW_CLOCK_CONTROL"
@@ -18,7 +17,9 @@ def now() -> datetime:
 
 
 def control_allowed() -> bool:
-    return os.environ.get(ALLOW_ENV) == "1"
+    from kadra_defaults import settings
+
+    return settings.current().allow_clock_control
 
 
 def advance(seconds: float) -> datetime:

@@ -11,6 +11,8 @@ import threading
 import eventlet.patcher
 from eventlet import tpool
 
+from kadra_defaults import settings
+
 CONCURRENCY_ENV = "KADRA_HASH_CONCURRENCY"
 
 _slots = None
@@ -18,13 +20,8 @@ _slots_lock = threading.Lock()
 
 
 def concurrency() -> int:
-    value = os.environ.get(CONCURRENCY_ENV, "").strip()
-    if value:
-        try:
-            return max(1, int(value))
-        except ValueError:
-            raise ValueError(f"{CONCURRENCY_ENV} must be a whole number, not {value!r}") from None
-    return os.cpu_count() or 1
+    """KADRA_HASH_CONCURRENCY, or the CPU count (read now, not at import)."""
+    return settings.current().hash_concurrency or os.cpu_count() or 1
 
 
 def _semaphore():

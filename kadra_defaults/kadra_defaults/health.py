@@ -9,7 +9,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import clock, config, nameko_fixes  # noqa: F401  (applies the fix on import)
+from kadra_defaults import clock, nameko_fixes, settings  # noqa: F401  (nameko_fixes applies on import)
 from kadra_defaults.gc_tuning import freeze_startup_heap
 from kadra_defaults.tracing import REQUEST_ID_KEY
 
@@ -48,7 +48,7 @@ class RpcMetrics(DependencyProvider):
 
 def broker_answers(timeout: float = 2.0) -> bool:
     """Open and close a connection to the broker: the broker is there and accepts us."""
-    params = pika.URLParameters(config.get(config.AMQP_URI))
+    params = pika.URLParameters(settings.current().amqp_uri)
     params.socket_timeout = timeout
     params.blocked_connection_timeout = timeout
     params.connection_attempts = 1

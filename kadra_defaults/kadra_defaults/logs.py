@@ -4,7 +4,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from kadra_defaults import config
+from kadra_defaults import settings
 from kadra_defaults.tracing import current_request_id
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -42,7 +42,7 @@ def setup_logging(service: str, level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or config.get(config.LOG_LEVEL)).upper())
+    root.setLevel((level or settings.current().log_level).upper())
     # pika and kombu are chatty at INFO about every connection step.
     for noisy in ("pika", "kombu", "amqp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -55,6 +55,6 @@ def logging_config(service: str) -> dict:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
-        "root": {"level": config.get(config.LOG_LEVEL).upper(), "handlers": ["stdout"]},
+        "root": {"level": settings.current().log_level, "handlers": ["stdout"]},
         "loggers": {name: {"level": "WARNING"} for name in ("pika", "kombu", "amqp")},
     }

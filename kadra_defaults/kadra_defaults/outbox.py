@@ -43,10 +43,11 @@ import pika.exceptions
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import config, mailbus
-from kadra_defaults.events import envelope
-from kadra_defaults.mail_events import load_payload
-from kadra_defaults.mongo import connect
+from kadra_defaults import settings
+from kadra_defaults.contracts import mailbus
+from kadra_defaults.contracts.events import envelope
+from kadra_defaults.contracts.mail import load_payload
+from kadra_defaults.storage import connect
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ class Outbox(DependencyProvider):
     def setup(self):
         service = self.service or self.container.service_name
         self.client = connect()
-        db = self.client[config.database_name(service)]
+        db = self.client[settings.current().database_name(service)]
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -12,7 +12,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from devices.storage import DevicesStore, new_epoch
-from kadra_defaults.events import utcnow
+from kadra_defaults.contracts.events import utcnow
 from tests.support.infra import store_on_own_database
 
 pytestmark = pytest.mark.integration

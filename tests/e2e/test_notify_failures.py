@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from kadra_defaults import mailbus
+from kadra_defaults.contracts import mailbus
 from kadra_defaults.outbox import Publisher, mail_event
 from tests.support.infra import wait_until
 from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event, rpc

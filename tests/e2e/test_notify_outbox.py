@@ -14,8 +14,8 @@ import uuid
 import pytest
 from marshmallow import ValidationError
 
-from kadra_defaults import mailbus
-from kadra_defaults.mail_events import UnknownMailEvent
+from kadra_defaults.contracts import mailbus
+from kadra_defaults.contracts.mail import UnknownMailEvent
 from kadra_defaults.outbox import OutboxRelay, mail_event, outbox_fields, with_outbox
 from tests.support.infra import ROOT, wait_until
 from tests.support.notify import Vhost
@@ -130,8 +130,8 @@ RELAY_UNDER_NAMEKO = textwrap.dedent("""
     from nameko.containers import ServiceContainer
     from nameko.rpc import rpc
     from kadra_defaults.outbox import Outbox, mail_event, outbox_fields
-    from kadra_defaults.mongo import connect
-    from kadra_defaults import config
+    from kadra_defaults.storage import connect
+    from kadra_defaults import settings
 
     class Svc:
         name = "identity"
@@ -143,7 +143,7 @@ RELAY_UNDER_NAMEKO = textwrap.dedent("""
 
     container = ServiceContainer(Svc, {"AMQP_URI": sys.argv[1]})
     container.start()
-    db = connect()[config.database_name("identity")]
+    db = connect()[settings.current().database_name("identity")]
     n = int(sys.argv[2])
     ticks = []
     def ticker():

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from kadra_defaults.mail_events import MAIL_EVENTS
+from kadra_defaults.contracts.mail import MAIL_EVENTS
 from kadra_defaults.outbox import Publisher, mail_event
 
 pytestmark = pytest.mark.e2e

@@ -89,7 +89,7 @@ def store_on_own_database(store_cls, tag: str):
     """A service's store (its indexes made) on a database of its own on the real server, dropped afterwards."""
     import uuid
 
-    from kadra_defaults.mongo import connect
+    from kadra_defaults.storage import connect
 
     client = connect("mongodb://127.0.0.1:27017/")
     name = f"kt{uuid.uuid4().hex[:8]}_{tag}"

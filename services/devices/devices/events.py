@@ -7,12 +7,12 @@ every company of the person), each payload
 - `device_removed`  it was removed (from the web, by the app, or replaced by a new one);
 - `device_blocked`  too many wrong PINs blocked it.
 
-E-mail events (kadra_defaults.mail_events, published through the outbox):
+E-mail events (kadra_defaults.contracts.mail, published through the outbox):
 `device_paired` (every new device) and `device_blocked`.
 """
 import uuid
 
-from kadra_defaults.events import utcnow
+from kadra_defaults.contracts.events import utcnow
 from kadra_defaults.outbox import mail_event
 
 DEVICE_PAIRED = "device_paired"

@@ -9,10 +9,10 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from prometheus_client import Counter
 
-from kadra_defaults.events import utcnow
+from kadra_defaults.contracts.events import utcnow
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox
-from kadra_defaults.tracing import RequestId
+from kadra_defaults.providers import RequestId
 
 from devices import challenges, events, keys, pins, schemas
 from devices.exceptions import (DeviceAlreadyPaired, DeviceBlocked, DeviceNotFound, InvalidInput, LoginRefused,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.mongo import Mongo, Store
+from kadra_defaults.storage import Mongo, Store
 from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
 
 from devices import challenges

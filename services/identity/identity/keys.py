@@ -10,7 +10,7 @@ import sys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kadra_defaults import config
+from kadra_defaults import settings
 
 
 def _write(path: str, data: bytes, mode: int) -> None:
@@ -68,8 +68,8 @@ def ensure_keys(private_path: str, public_path: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`kadra-keys`: make sure the JWT key files exist (paths from the environment)."""
-    private = config.get(config.JWT_PRIVATE_KEY_FILE)
-    public = config.get(config.JWT_PUBLIC_KEY_FILE)
+    private = settings.current().jwt_private_key_file
+    public = settings.current().jwt_public_key_file
     try:
         what = ensure_keys(private, public)
     except (ValueError, OSError) as exc:

@@ -26,10 +26,10 @@ from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.events import envelope
+from kadra_defaults.contracts.events import envelope
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox, mail_event
-from kadra_defaults.tracing import RequestId
+from kadra_defaults.providers import RequestId
 
 from identity import passwords, schemas, tokens
 from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSession,

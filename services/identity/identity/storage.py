@@ -18,7 +18,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.mongo import Mongo, Store
+from kadra_defaults.storage import Mongo, Store
 from kadra_defaults.outbox import outbox_fields, with_outbox
 
 ACCOUNTS, SESSIONS, SPENT, ONETIME, THROTTLE, REVOCATIONS, CLAIMS = (

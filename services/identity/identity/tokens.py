@@ -17,7 +17,7 @@ import uuid
 
 import jwt
 
-from kadra_defaults import config
+from kadra_defaults import settings
 from identity.keys import load_private
 
 AUDIENCE = "kadra"
@@ -34,7 +34,7 @@ def _private_key(path: str):
 
 
 def signing_key():
-    return _private_key(config.get(config.JWT_PRIVATE_KEY_FILE))
+    return _private_key(settings.current().jwt_private_key_file)
 
 
 def access_token(account_id: str, session_id: str, device_id: str | None = None, now: float | None = None) -> str:

@@ -32,7 +32,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import os
 import threading
 import time
 
@@ -44,10 +43,11 @@ from prometheus_client import Counter
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import clock, config, mailbus
-from kadra_defaults.events import EnvelopeSchema
-from kadra_defaults.mail_events import MAIL_EVENTS, load_payload, redact
-from kadra_defaults.mongo import connect
+from kadra_defaults import clock, settings
+from kadra_defaults.contracts import mailbus
+from kadra_defaults.contracts.events import EnvelopeSchema
+from kadra_defaults.contracts.mail import MAIL_EVENTS, load_payload, redact
+from kadra_defaults.storage import connect
 
 from notify.journal import Journal
 from notify.rendering import Renderer, UnknownTemplate
@@ -59,24 +59,8 @@ log = logging.getLogger("notify.consumer")
 # Prometheus (served on the service's /metrics): e-mails sent, retried, dead-lettered, skipped as duplicates.
 EMAILS = Counter("kadra_emails_total", "E-mails by outcome", ["outcome"])
 
-PREFETCH_ENV = "KADRA_NOTIFY_PREFETCH"
-CONCURRENCY_ENV = "KADRA_NOTIFY_CONCURRENCY"
-STOP_GRACE_ENV = "KADRA_NOTIFY_STOP_GRACE"
 BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 MAX_BACKOFF = 10.0
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
 
 
 class Delivery:
@@ -336,8 +320,8 @@ class MailProcessor:
             log.warning("message log write failed", extra={"event_id": event_id, "error": str(exc)[:300]})
 
     def _message(self, envelope, payload, rendered) -> bytes:
-        settings = self.pool.settings
-        return wire_bytes(build(envelope, payload, rendered, settings.mail_from, settings.mail_address))
+        smtp = self.pool.settings
+        return wire_bytes(build(envelope, payload, rendered, smtp.mail_from, smtp.mail_address))
 
     def dead_unexpected(self, delivery: Delivery, exc: Exception) -> Outcome:
         """A failure that is neither the network, SMTP nor the database: the message can never be sent."""
@@ -364,16 +348,17 @@ class MailConsumer(DependencyProvider):
         self.journal = None
 
     def setup(self):
-        self.prefetch = _env_int(PREFETCH_ENV, 32)
-        self.concurrency = _env_int(CONCURRENCY_ENV, 8)
-        self.grace = float(os.environ.get(STOP_GRACE_ENV) or 15)
+        current = settings.current()
+        self.prefetch = current.notify_prefetch
+        self.concurrency = current.notify_concurrency
+        self.grace = current.notify_stop_grace
         self.delays = mailbus.retry_delays()
         mailbus.queue_type()  # a bad KADRA_AMQP_QUEUE_TYPE stops the start, not the first message
-        settings = SmtpSettings.from_env()
+        smtp = SmtpSettings.from_env()
         self.client = connect()
-        db = self.client[config.database_name("notify")]
+        db = self.client[current.database_name("notify")]
         store = NotifyStore(db)
-        self.journal = Journal(config.database_name("notify"))
+        self.journal = Journal(current.database_name("notify"))
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -386,9 +371,9 @@ class MailConsumer(DependencyProvider):
                     raise
                 time.sleep(2)
         self.journal.open()
-        self.pool = SmtpPool(settings, size=self.concurrency)
+        self.pool = SmtpPool(smtp, size=self.concurrency)
         self.recorder = SentRecorder(store, self.journal, self._release)
-        self.processor = MailProcessor(store, self.pool, Renderer(config.get(config.PUBLIC_URL)),
+        self.processor = MailProcessor(store, self.pool, Renderer(current.public_url),
                                        self.delays, recorder=self.recorder)
         self._work = eventlet.queue.LightQueue()
         self._outage_since = None
@@ -398,7 +383,7 @@ class MailConsumer(DependencyProvider):
         self._stopping.clear()
         self._helpers_stopping.clear()
         log.info("mail consumer configured", extra={
-            "smtp": repr(settings), "prefetch": self.prefetch, "concurrency": self.concurrency,
+            "smtp": repr(smtp), "prefetch": self.prefetch, "concurrency": self.concurrency,
             "retry_delays": list(self.delays), "queue_type": mailbus.queue_type(),
             "journal": self.journal.path, "journal_replayed": replayed})
 

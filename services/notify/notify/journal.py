@@ -39,17 +39,17 @@ import json
 import logging
 import os
 import re
-import tempfile
 import uuid
+
+from kadra_defaults import settings
 
 log = logging.getLogger("notify.journal")
 
-JOURNAL_DIR_ENV = "KADRA_NOTIFY_JOURNAL_DIR"
 SUFFIX = ".journal"
 
 
 def journal_root() -> str:
-    return os.environ.get(JOURNAL_DIR_ENV, "").strip() or os.path.join(tempfile.gettempdir(), "kadra-notify-journal")
+    return settings.current().notify_journal_dir
 
 
 def _encode(record: dict) -> bytes:

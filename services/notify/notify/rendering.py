@@ -25,7 +25,7 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
-from kadra_defaults.mail_events import DEFAULT_LOCALE, LOCALES, MAIL_EVENTS
+from kadra_defaults.contracts.mail import DEFAULT_LOCALE, LOCALES, MAIL_EVENTS
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LOCAL_TIME_ZONE = ZoneInfo("Europe/Warsaw")

@@ -3,7 +3,7 @@ from marshmallow import ValidationError
 from nameko.rpc import rpc
 
 from kadra_defaults.health import HealthMixin
-from kadra_defaults.tracing import RequestId
+from kadra_defaults.providers import RequestId
 
 from notify.consumer import MailConsumer
 from notify.exceptions import InvalidInput

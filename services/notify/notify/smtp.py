@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from kadra_defaults import config
+from kadra_defaults import settings
 
 TLS_MODES = ("none", "starttls", "tls")
 CRLF = b"\r\n"
@@ -44,12 +44,9 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls) -> "SmtpSettings":
-        tls = config.get(config.SMTP_TLS).strip().lower()
-        if tls not in TLS_MODES:
-            raise ValueError(f"{config.SMTP_TLS} must be one of {', '.join(TLS_MODES)}, got {tls!r}")
-        return cls(host=config.get(config.SMTP_HOST), port=config.get_int(config.SMTP_PORT), tls=tls,
-                   user=config.get(config.SMTP_USER), password=config.get(config.SMTP_PASSWORD),
-                   mail_from=config.get(config.MAIL_FROM))
+        s = settings.current()
+        return cls(host=s.smtp_host, port=s.smtp_port, tls=s.smtp_tls, user=s.smtp_user, password=s.smtp_password,
+                   mail_from=s.mail_from)
 
     @property
     def mail_address(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.mongo import Mongo, Store
+from kadra_defaults.storage import Mongo, Store
 
 MESSAGES = "messages"
 STATUSES = ("queued", "sent", "retrying", "failed")

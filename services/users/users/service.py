@@ -15,7 +15,7 @@ from nameko.rpc import RpcProxy, rpc
 from kadra_defaults import clock
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox, mail_event, outbox_fields, with_outbox
-from kadra_defaults.tracing import RequestId
+from kadra_defaults.providers import RequestId
 
 from users import roles, schemas
 from users.exceptions import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid

@@ -44,7 +44,7 @@ from bson import Binary
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.mongo import Mongo, Store
+from kadra_defaults.storage import Mongo, Store
 from kadra_defaults.outbox import OUTBOX, outbox_fields, with_outbox
 
 COMPANIES = "companies"

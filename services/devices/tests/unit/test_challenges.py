@@ -3,7 +3,7 @@ import base64
 from datetime import timedelta
 
 from devices import challenges
-from kadra_defaults.events import utcnow
+from kadra_defaults.contracts.events import utcnow
 
 KEY = b"s" * 32
 DEVICE = "d" * 32

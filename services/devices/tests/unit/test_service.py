@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from devices import challenges, pins
 from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, InvalidInput, LoginRefused
 from devices.service import DevicesService
-from kadra_defaults.events import utcnow
+from kadra_defaults.contracts.events import utcnow
 
 ACCOUNT = {"account_id": "a" * 32, "email": "anna@example.com", "full_name": "Anna", "locale": "pl"}
 

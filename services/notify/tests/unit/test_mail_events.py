@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from marshmallow import Schema, ValidationError
 
-from kadra_defaults import mail_events
-from kadra_defaults.mail_events import (
+from kadra_defaults.contracts import mail as mail_events
+from kadra_defaults.contracts.mail import (
     MAIL_EVENTS,
     SECRET_FIELDS,
     MailEvent,

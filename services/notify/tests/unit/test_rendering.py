@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from jinja2 import UndefinedError
 
-from kadra_defaults.mail_events import MAIL_EVENTS, MailEvent, MailPayloadSchema, load_payload
+from kadra_defaults.contracts.mail import MAIL_EVENTS, MailEvent, MailPayloadSchema, load_payload
 from notify import rendering
 from notify.rendering import RenderedMail, Renderer, UnknownTemplate, local_time
 

@@ -13,7 +13,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from kadra_defaults import clock
-from kadra_defaults.mail_events import load_payload
+from kadra_defaults.contracts.mail import load_payload
 from users.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
 from users.service import UsersService, _hash
 from users.storage import AUDIT, INVITATIONS, MEMBERSHIPS, UsersStore

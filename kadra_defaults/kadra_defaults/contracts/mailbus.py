@@ -19,11 +19,9 @@ delay has its own queue, so changing them never clashes with queues declared bef
 """
 from __future__ import annotations
 
-import os
-
 import pika
 
-from kadra_defaults import config
+from kadra_defaults import settings
 
 EXCHANGE = "kadra.mail"
 ROUTING_KEY = "mail"
@@ -32,31 +30,17 @@ DEAD_QUEUE = "notify.mail.dead"
 ATTEMPT_HEADER = "x-kadra-attempt"
 REASON_HEADER = "x-kadra-reason"
 
-QUEUE_TYPE_ENV = "KADRA_AMQP_QUEUE_TYPE"
-RETRY_DELAYS_ENV = "KADRA_NOTIFY_RETRY_DELAYS"
-DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
 QUEUE_TYPES = ("classic", "quorum")
 
 
 def queue_type() -> str:
-    value = (os.environ.get(QUEUE_TYPE_ENV) or "classic").strip().lower()
-    if value not in QUEUE_TYPES:
-        raise ValueError(f"{QUEUE_TYPE_ENV} must be one of {', '.join(QUEUE_TYPES)}, got {value!r}")
-    return value
+    """KADRA_AMQP_QUEUE_TYPE (kadra_defaults.settings)."""
+    return settings.current().amqp_queue_type
 
 
 def retry_delays() -> tuple[float, ...]:
     """The growing delays (seconds) between tries; len(retry_delays()) + 1 tries in all."""
-    raw = os.environ.get(RETRY_DELAYS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETRY_DELAYS
-    try:
-        delays = tuple(float(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise ValueError(f"{RETRY_DELAYS_ENV} must be seconds separated by commas, got {raw!r}") from None
-    if not delays or any(d <= 0 for d in delays):
-        raise ValueError(f"{RETRY_DELAYS_ENV} needs at least one positive delay, got {raw!r}")
-    return delays
+    return settings.current().notify_retry_delays
 
 
 def retry_queue(delay_seconds: float) -> str:
@@ -90,7 +74,7 @@ def declare_topology(channel) -> None:
 def connection_parameters(uri: str | None = None, *, heartbeat: int = 30,
                           socket_timeout: float = 5.0) -> pika.URLParameters:
     """Parameters for a pika connection to Kadra's broker (KADRA_AMQP_URI), failing fast."""
-    params = pika.URLParameters(uri or config.get(config.AMQP_URI))
+    params = pika.URLParameters(uri or settings.current().amqp_uri)
     params.heartbeat = heartbeat
     params.socket_timeout = socket_timeout
     params.stack_timeout = socket_timeout * 2

@@ -1,0 +1,10 @@
+"""The contracts between Kadra's processes, written once and used by both sides.
+
+- ``events``   the envelope every event carries, and the table of every audit event and its payload;
+- ``mail``     every e-mail event and its payload schema, and the mail queues' topology;
+- ``feed``     the gateway feed: the fan-out exchange services tell every gateway worker through,
+               and the messages it carries;
+- ``service_tokens``  the bearer tokens the product's other apps use (JWT, HS256);
+- ``publishing``  the nameko side: ``Events`` (dispatch, always in the envelope) and ``Feed``
+               (publish with confirms). The gateway never imports it (it runs no nameko).
+"""

@@ -1,0 +1,316 @@
+"""The storage kit: every tactic our database needs beyond plain reads and writes, in one place.
+
+Production runs MongoDB; development, tests and CI run FerretDB v1 with its SQLite backend (no
+``mongod`` is packaged here). Domain stores (``AccountsStore.by_email``, ``Memberships.set_role``…)
+speak the domain and use these tactics; they do not re-invent them. Per tactic: why FerretDB needs
+it, and what MongoDB alone would do.
+
+1. **Key look-ups** (``Store.by_key``). FerretDB serves a filter that is ``_id`` alone from the
+   primary key; any other filter (``{"_id": x, "status": "active"}`` included) reads and decodes
+   the whole collection (85 ms at 5,000 documents, measured, against < 1 ms). So every look-up on a
+   path that runs per request or per poll is by ``_id`` alone, and the rest is judged in Python.
+   MongoDB would use any index; the look-ups by key are right for it too.
+2. **Claims** (``claim``). "Exactly once" (a token spent, a link accepted, an event handled) is a
+   unique-key insert: of any number of racing callers exactly one insert wins. A filtered
+   ``find_one_and_update`` is not enough on FerretDB, which applies it as a read, then a write by
+   ``_id`` (16 concurrent ones on one document had 1 to 12 winners, measured). On MongoDB the
+   filtered update alone would be atomic; the claim is just as right there.
+3. **Key documents** (``KeyIndex``). A look-up by a field other than ``_id`` (an account by its
+   e-mail address) goes through a small document whose ``_id`` is that field's value and which names
+   the owner's ``_id``: two key look-ups instead of a scan, and the key document's unique ``_id`` is
+   itself the uniqueness guarantee. MongoDB would use a (unique) secondary index on the field; we
+   create that index too (prod runs MongoDB), the key documents make FerretDB keyed.
+4. **Leases** (``Lease``). Work that one process at a time may do across every replica (a company's
+   role changes, a sweep): a lease document ``lease:<name>`` taken by a unique insert, with an owner
+   and an expiry, released by its owner, taken over once expired. A per-process lock
+   (``threading.Lock``) holds for one replica only. MongoDB would offer the same with a filtered
+   ``find_one_and_update``; FerretDB needs the insert.
+5. **Parallel key reads** (``in_parallel``). Two or three independent key look-ups a request needs
+   (an account and its throttle counters) are sent at once, on green threads under nameko, so the
+   request waits for the slowest one, not their sum (FerretDB answers each in ~0.3 ms of its own CPU
+   but a round trip costs more). MongoDB needs nothing different.
+6. **Retries at start-up** (``retry_until_ready``). A service may start before the database
+   answers (a rolling restart, a fresh machine): indexes are made and journals replayed once it
+   does, with one log line every few seconds, up to a deadline. Either database needs it.
+
+No transactions and no TTL indexes (FerretDB v1 has neither): every document that expires carries its
+own ``expires_at``, checked on use and swept on a timer.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, TypeVar
+
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from kadra_defaults import clock, settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+HEARTBEAT_COLLECTION = "heartbeat"
+CLAIMS_COLLECTION = "claims"
+KEYS_COLLECTION = "keys"
+LEASES_COLLECTION = "leases"
+STARTUP_WAIT = 60.0
+
+
+def connect(uri: str | None = None) -> MongoClient:
+    """A client with short timeouts, so a missing database fails fast instead of hanging."""
+    return MongoClient(
+        uri or settings.current().mongo_uri,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        socketTimeoutMS=10000,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        appname="kadra",
+    )
+
+
+def new_id() -> str:
+    """A fresh document id (128 random bits, hex)."""
+    return uuid.uuid4().hex
+
+
+# 6. retries at start-up
+
+def retry_until_ready(step: Callable[[], T], what: str, wait: float = STARTUP_WAIT) -> T:
+    """`step()` once the database answers: retried every 2 s (logged) until `wait` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return step()
+        except PyMongoError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database not ready, retrying", extra={"step": what, "error": str(exc)[:300]})
+            time.sleep(2)
+
+
+# 5. parallel key reads
+
+def in_parallel(*reads: Callable[[], T]) -> list[T]:
+    """Run independent reads at once (green threads under nameko), return their results in order.
+
+    Outside eventlet (tests, scripts) they simply run one after the other. An exception of any read
+    is raised once all are done.
+    """
+    import eventlet.patcher
+
+    if len(reads) < 2 or not eventlet.patcher.is_monkey_patched("socket"):
+        return [read() for read in reads]
+    import eventlet
+
+    pending = [eventlet.spawn(read) for read in reads[1:]]
+    first = reads[0]()
+    return [first, *(thread.wait() for thread in pending)]
+
+
+class Store:
+    """Base of each service's store: a thin, domain-named object over one database."""
+
+    def __init__(self, db):
+        self.db = db
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        """Create the indexes this store relies on (unique ones are invariants)."""
+
+    # 1. key look-ups
+
+    def by_key(self, collection: str, key) -> dict | None:
+        """The document whose `_id` is `key` (None for a key that is not a string)."""
+        if not isinstance(key, str):
+            return None
+        return self.db[collection].find_one({"_id": key})
+
+    # 2. claims
+
+    def claim(self, key: str, expires_at: datetime | None = None) -> bool:
+        """True for exactly one caller per key, however many race: a unique-key insert.
+
+        Use it for anything that must happen once (a token spent, a link accepted). `expires_at`
+        says when the sweep may forget the claim (after the thing claimed can no longer be used).
+        """
+        return claim(self.db, key, expires_at)
+
+    def heartbeat(self, who: str) -> dict:
+        """Write a document and read it back: proves the database answers for this service."""
+        now = datetime.now(timezone.utc)
+        self.db[HEARTBEAT_COLLECTION].update_one({"_id": who}, {"$set": {"at": now}}, upsert=True)
+        doc = self.db[HEARTBEAT_COLLECTION].find_one({"_id": who})
+        return {"database": self.db.name, "written_at": doc["at"].isoformat() if doc else None}
+
+
+def claim(db, key: str, expires_at: datetime | None = None) -> bool:
+    """See Store.claim."""
+    try:
+        db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
+        return True
+    except DuplicateKeyError:
+        return False
+
+
+def sweep_claims(db, now: datetime | None = None) -> int:
+    """Forget claims whose `expires_at` has passed (a claim without one is kept)."""
+    now = now or clock.now()
+    return db[CLAIMS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+
+
+# 3. key documents
+
+class KeyIndex:
+    """Look-ups by a field other than `_id`, through key documents `{_id: "<kind>:<value>", "ref": <id>}`.
+
+    `put` is a unique insert, so a value can point at one document only: the key document is the
+    uniqueness guarantee as well as the index. Write the key document first, then the document it
+    points to; a reader that finds a key whose document is missing (a crash in between) treats it as
+    absent, and the writer's retry finds its own key (same `ref`) and goes on.
+    """
+
+    def __init__(self, db, kind: str, collection: str = KEYS_COLLECTION):
+        self.db = db
+        self.kind = kind
+        self.collection = db[collection]
+
+    def _id(self, value: str) -> str:
+        return f"{self.kind}:{value}"
+
+    def put(self, value: str, ref: str) -> bool:
+        """Point `value` at `ref`; False when it already points at another document."""
+        try:
+            self.collection.insert_one({"_id": self._id(value), "ref": ref, "at": clock.now()})
+            return True
+        except DuplicateKeyError:
+            found = self.collection.find_one({"_id": self._id(value)})
+            return found is not None and found.get("ref") == ref
+
+    def get(self, value: str) -> str | None:
+        """The `_id` `value` points at, or None."""
+        found = self.collection.find_one({"_id": self._id(value)})
+        return found.get("ref") if found else None
+
+    def drop(self, value: str, ref: str) -> None:
+        """Forget `value` if it still points at `ref` (a filter with the ref: never someone else's key)."""
+        found = self.collection.find_one({"_id": self._id(value)})
+        if found is not None and found.get("ref") == ref:
+            self.collection.delete_one({"_id": self._id(value)})
+
+
+# 4. leases
+
+class Lease:
+    """Exclusive work across processes: `with Lease(db, "company:42").held(): ...`.
+
+    Taking it inserts `lease:<name>` (a unique key: one holder); a lease whose holder died is taken
+    over once its `ttl` has passed. Keep the work well inside the ttl; `held()` waits up to `wait`
+    seconds for the lease and raises `LeaseBusy` after that.
+    """
+
+    def __init__(self, db, name: str, ttl: float = 10.0, collection: str = LEASES_COLLECTION):
+        self.db = db
+        self.name = name
+        self.ttl = ttl
+        self.collection = db[collection]
+        self.owner = new_id()
+
+    @property
+    def _key(self) -> str:
+        return f"lease:{self.name}"
+
+    def take(self) -> bool:
+        """Take the lease now if it is free (or its holder's time ran out); True when this one holds it."""
+        now = clock.now()
+        doc = {"_id": self._key, "owner": self.owner, "until": now + timedelta(seconds=self.ttl)}
+        try:
+            self.collection.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            pass
+        held = self.collection.find_one({"_id": self._key})
+        if held is not None and held.get("until") and held["until"] < now:
+            # Expired: remove that holder's document (by its owner, so never a newer holder's), then race
+            # the others for the insert.
+            self.collection.delete_one({"_id": self._key, "owner": held["owner"]})
+            try:
+                self.collection.insert_one(doc)
+                return True
+            except DuplicateKeyError:
+                return False
+        return False
+
+    def release(self) -> None:
+        """Give the lease back (only this holder's document is removed)."""
+        self.collection.delete_one({"_id": self._key, "owner": self.owner})
+
+    def held(self, wait: float = 5.0, poll: float = 0.01):
+        """A context manager holding the lease for its block."""
+        return _Held(self, wait, poll)
+
+
+class LeaseBusy(RuntimeError):
+    """The lease stayed taken for longer than the caller would wait."""
+
+
+class _Held:
+    def __init__(self, lease: Lease, wait: float, poll: float):
+        self.lease, self.wait, self.poll = lease, wait, poll
+
+    def __enter__(self) -> Lease:
+        deadline = time.monotonic() + self.wait
+        delay = self.poll
+        while not self.lease.take():
+            if time.monotonic() > deadline:
+                raise LeaseBusy(self.lease.name)
+            time.sleep(delay)
+            delay = min(0.1, delay * 2)
+        return self.lease
+
+    def __exit__(self, *exc) -> None:
+        self.lease.release()
+
+
+def expired_leases(db, now: datetime | None = None) -> int:
+    """Remove leases whose holders' time ran out long ago (a minute)."""
+    now = now or clock.now()
+    return db[LEASES_COLLECTION].delete_many({"until": {"$lt": now - timedelta(minutes=1)}}).deleted_count
+
+
+def ids(docs: Iterable[dict]) -> list:
+    """The `_id`s of documents, in order."""
+    return [doc["_id"] for doc in docs]
+
+
+class Mongo(DependencyProvider):
+    """The nameko DependencyProvider: opens the client once in setup(), closes it in stop(), gives each
+    worker a store (`store_class(db)`), after creating the store's indexes (waiting for the database)."""
+
+    def __init__(self, store_class: type[Store], service: str | None = None, startup_wait: float = STARTUP_WAIT):
+        self.store_class = store_class
+        self.service = service
+        self.startup_wait = startup_wait
+        self.client = None
+        self.db = None
+
+    def setup(self):
+        service = self.service or self.container.service_name
+        self.client = connect()
+        self.db = self.client[settings.current().database_name(service)]
+        retry_until_ready(lambda: self.store_class.ensure_indexes(self.db), f"{service} indexes", self.startup_wait)
+
+    def stop(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.store_class(self.db)

@@ -1,0 +1,101 @@
+"""The storage kit's tactics against the real database (FerretDB here, MongoDB in production)."""
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from kadra_defaults import clock
+from kadra_defaults.storage import KeyIndex, Lease, LeaseBusy, Store, claim, connect, in_parallel, sweep_claims
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def db():
+    client = connect("mongodb://127.0.0.1:27017/")
+    name = f"kt{uuid.uuid4().hex[:8]}_kit"
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+def _race(n, fn):
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_a_claim_is_won_by_exactly_one_of_twenty_racing_callers(db):
+    wins = _race(20, lambda i: claim(db, "token:abc"))
+    assert wins.count(True) == 1
+
+
+def test_claims_are_forgotten_only_once_expired(db):
+    now = clock.now()
+    claim(db, "old", now - timedelta(seconds=1))
+    claim(db, "live", now + timedelta(hours=1))
+    claim(db, "forever")
+    assert sweep_claims(db, now) == 1
+    assert not claim(db, "live") and not claim(db, "forever") and claim(db, "old")
+
+
+def test_a_key_points_at_one_document_however_many_race_for_it(db):
+    index = KeyIndex(db, "email")
+    results = _race(16, lambda i: index.put("ala@example.pl", f"account-{i}"))
+    assert results.count(True) == 1
+    winner = f"account-{results.index(True)}"
+    assert index.get("ala@example.pl") == winner
+    assert index.put("ala@example.pl", winner)  # the writer's retry finds its own key
+    index.drop("ala@example.pl", "account-someone-else")
+    assert index.get("ala@example.pl") == winner
+    index.drop("ala@example.pl", winner)
+    assert index.get("ala@example.pl") is None
+
+
+def test_a_lease_is_held_by_one_process_at_a_time(db):
+    inside, overlaps, done = [0], [0], []
+
+    def work(i):
+        with Lease(db, "company:42", ttl=10).held(wait=30):
+            inside[0] += 1
+            if inside[0] > 1:
+                overlaps[0] += 1
+            time.sleep(0.01)
+            inside[0] -= 1
+            done.append(i)
+
+    _race(12, work)
+    assert overlaps[0] == 0 and sorted(done) == list(range(12))
+
+
+def test_a_lease_whose_holder_died_is_taken_over_after_its_time(db):
+    dead = Lease(db, "sweep", ttl=0.2)
+    assert dead.take()
+    assert not Lease(db, "sweep", ttl=5).take()
+    time.sleep(0.3)
+    heir = Lease(db, "sweep", ttl=5)
+    assert heir.take()
+    dead.release()  # the old holder coming back never frees the heir's lease
+    assert not Lease(db, "sweep", ttl=5).take()
+
+
+def test_a_busy_lease_gives_up_after_the_wait(db):
+    assert Lease(db, "busy", ttl=30).take()
+    with pytest.raises(LeaseBusy):
+        with Lease(db, "busy").held(wait=0.2):
+            pass
+
+
+def test_key_look_ups_and_parallel_reads(db):
+    store = Store(db)
+    db.things.insert_many([{"_id": "a", "n": 1}, {"_id": "b", "n": 2}])
+    assert store.by_key("things", "a")["n"] == 1 and store.by_key("things", 5) is None
+    assert in_parallel(lambda: store.by_key("things", "b")["n"], lambda: 7) == [2, 7]

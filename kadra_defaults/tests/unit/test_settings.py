@@ -1,0 +1,70 @@
+"""Settings: every KADRA_* variable validated in one place; a bad one is one line naming it and what it takes."""
+import subprocess
+import sys
+
+import pytest
+
+from kadra_defaults import settings
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for spec in settings.SPECS:
+        monkeypatch.delenv(spec.name, raising=False)
+    return monkeypatch
+
+
+def test_every_default_works_on_one_machine(env):
+    current = settings.load()
+    assert current.gateway_port == 8000 and current.smtp_tls == "none" and current.amqp_queue_type == "classic"
+    assert current.notify_retry_delays == (1.0, 5.0, 30.0, 120.0, 600.0)
+    assert current.database_name("users") == "kadra_users"
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("KADRA_GATEWAY_PORT", "abc", "KADRA_GATEWAY_PORT must be a port number (1-65535), got 'abc'"),
+    ("KADRA_GATEWAY_PORT", "70000", "KADRA_GATEWAY_PORT must be a port number (1-65535), got '70000'"),
+    ("KADRA_SMTP_TLS", "maybe", "KADRA_SMTP_TLS must be one of none, starttls, tls, got 'maybe'"),
+    ("KADRA_AMQP_QUEUE_TYPE", "stream", "KADRA_AMQP_QUEUE_TYPE must be classic or quorum, got 'stream'"),
+    ("KADRA_NOTIFY_RETRY_DELAYS", "1,x", "KADRA_NOTIFY_RETRY_DELAYS must be seconds separated by commas"),
+    ("KADRA_RPC_TIMEOUT", "-1", "KADRA_RPC_TIMEOUT must be a number of seconds above 0, got '-1'"),
+    ("KADRA_MONGO_URI", "postgres://x", "KADRA_MONGO_URI must be a mongodb:// or mongodb+srv:// URI"),
+    ("KADRA_TRUSTED_PROXIES", "one", "KADRA_TRUSTED_PROXIES must be a whole number of proxies"),
+])
+def test_a_bad_value_names_the_variable_and_what_it_accepts(env, name, value, expected):
+    env.setenv(name, value)
+    with pytest.raises(settings.SettingsError) as raised:
+        settings.load()
+    assert str(raised.value).startswith(expected)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_secret_is_never_shown(env):
+    env.setenv("KADRA_SMTP_PASSWORD", "hunter2-secret")
+    assert "hunter2" not in repr(settings.load())
+
+
+def test_values_are_normalised(env):
+    env.setenv("KADRA_SMTP_TLS", " STARTTLS ")
+    env.setenv("KADRA_LOG_LEVEL", "debug")
+    env.setenv("KADRA_NOTIFY_RETRY_DELAYS", "1, 2.5,10")
+    current = settings.load()
+    assert (current.smtp_tls, current.log_level, current.notify_retry_delays) == ("starttls", "DEBUG", (1.0, 2.5, 10.0))
+
+
+def test_current_follows_a_changed_environment(env):
+    env.setenv("KADRA_GATEWAY_PORT", "8100")
+    assert settings.current().gateway_port == 8100
+    env.setenv("KADRA_GATEWAY_PORT", "8200")
+    assert settings.current().gateway_port == 8200
+
+
+@pytest.mark.parametrize("command", [["-m", "kadra_defaults.settings"], ["-m", "kadra_defaults.cli", "notify"]])
+def test_a_process_with_a_bad_setting_stops_with_one_line_and_no_traceback(command):
+    program = "from kadra_defaults import settings; settings.main()" if command[1].endswith("settings") else \
+        "from kadra_defaults import cli; cli.main(['notify'])"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
+                          env={"KADRA_SMTP_TLS": "maybe", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("KADRA_SMTP_TLS must be one of none, starttls, tls, got 'maybe'")
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
