@@ -16,6 +16,8 @@ from ``MARSHMALLOW_PL`` (marshmallow's own messages).
 """
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError
 
 
@@ -95,14 +97,25 @@ def field_errors(messages, prefix: str = "") -> list[dict]:
     return out
 
 
+def snake_case(name: str) -> str:
+    """``DeviceNotFound`` -> ``device_not_found``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 class DomainError(Exception):
     """Base of every service's named errors: a code, a message in English and Polish, the fields.
 
-    Subclasses set ``code`` and a default ``message = (english, polish)``.
+    A subclass's ``code`` is its name in snake case (``DeviceBlocked`` -> ``device_blocked``) unless
+    it sets one; ``message = (english, polish)`` is its default message.
     """
 
     code = "error"
     message = ("Something went wrong.", "Coś poszło nie tak.")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = snake_case(cls.__name__)
 
     def __init__(self, message: str | None = None, message_pl: str | None = None, *, field: str | None = None,
                  errors: list[dict] | None = None, headers: dict | None = None, extra: dict | None = None):
