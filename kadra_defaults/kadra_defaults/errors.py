@@ -135,9 +135,18 @@ class DomainError(Exception):
     def details(self) -> dict:
         return self.args[0]
 
+    def __reduce__(self):  # rebuilt from its details, not by calling __init__ with them
+        return (_restore, (type(self), self.details))
+
     @property
     def errors(self) -> list[dict]:
         return self.details.get("errors", [])
+
+
+def _restore(cls: type, details: dict) -> DomainError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, details)
+    return error
 
 
 class InvalidInput(DomainError):
