@@ -13,24 +13,18 @@ Two races, both closed:
   users service; on every (re)connect the feed calls `clear()` (resync) before it delivers anything,
   so nothing missed while disconnected survives.
 
-Service tokens (for the product's other apps on `permissions/check`): `kst1.<payload>.<mac>` where
-payload is base64url JSON `{"name", "iat", "exp"}` and mac is base64url HMAC-SHA256 over
-`kst1.<payload>` with KADRA_SERVICE_TOKEN_SECRET (or, without it, the key file
-KADRA_SERVICE_TOKEN_SECRET_FILE, default `.kadra/keys/service-token.secret`). Issue one with
-`kadra-service-token --name invoicing` (services/users/users/service_token.py).
+Service tokens (for the product's other apps on `permissions/check`) are the contract in
+kadra_defaults.contracts.service_tokens (HS256 JWTs; issue one with `kadra-service-token --name invoicing`).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import os
 import re
 import time
 
 from flask import current_app
 
+from kadra_defaults import settings
+from kadra_defaults.contracts import service_tokens
 from gateway import feed
 from gateway.errors import Problem
 
@@ -41,10 +35,6 @@ ENTRY_TTL = 300.0
 COMPANY_ID = re.compile(r"^[0-9a-f]{32}$")
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-SECRET_ENV = "KADRA_SERVICE_TOKEN_SECRET"
-SECRET_FILE_ENV = "KADRA_SERVICE_TOKEN_SECRET_FILE"
-DEFAULT_SECRET_FILE = ".kadra/keys/service-token.secret"
-SERVICE_TOKEN_PREFIX = "kst1."
 
 _MISSING = object()
 
@@ -136,55 +126,10 @@ def require(company_id: str, account_id: str, permission: str | None = None) -> 
 # service tokens
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def service_token_secret() -> bytes | None:
-    """The HMAC key: KADRA_SERVICE_TOKEN_SECRET, else the key file (None when neither exists)."""
-    value = os.environ.get(SECRET_ENV)
-    if value:
-        return value.encode()
-    path = os.environ.get(SECRET_FILE_ENV) or DEFAULT_SECRET_FILE
-    try:
-        with open(path, "rb") as f:
-            content = f.read().strip()
-    except OSError:
-        return None
-    return content or None
-
-
-def sign_service_token(name: str, secret: bytes, lifetime_days: float = 365, now: float | None = None) -> str:
-    """A service token for the app `name`."""
-    issued = int(time.time() if now is None else now)
-    payload = _b64(json.dumps({"name": name, "iat": issued, "exp": issued + int(lifetime_days * 86400)},
-                              separators=(",", ":")).encode())
-    signed = f"{SERVICE_TOKEN_PREFIX}{payload}"
-    mac = hmac.new(secret, signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{_b64(mac)}"
-
-
-def verify_service_token(token: str, secret: bytes | None, now: float | None = None) -> str | None:
-    """The app's name when the token is genuine and unexpired, else None."""
-    if not secret or not isinstance(token, str) or not token.startswith(SERVICE_TOKEN_PREFIX):
-        return None
-    signed, _, mac = token.rpartition(".")
-    try:
-        expected = hmac.new(secret, signed.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac)):
-            return None
-        claims = json.loads(_unb64(signed[len(SERVICE_TOKEN_PREFIX):]))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(claims, dict) or not isinstance(claims.get("name"), str):
-        return None
-    if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
-        return None
-    return claims["name"]
+    """The service-token secret: KADRA_SERVICE_TOKEN_SECRET, else the key file (None when neither exists)."""
+    current = settings.current()
+    return service_tokens.read_secret(current.service_token_secret, current.service_token_secret_file)
 
 
 _secret_cache: dict[str, tuple[float, bytes | None]] = {}
@@ -192,14 +137,14 @@ _secret_cache: dict[str, tuple[float, bytes | None]] = {}
 
 def service_caller(bearer: str | None) -> str | None:
     """The app name of a valid service token in `bearer` (the secret is re-read at most every 10 s)."""
-    if not bearer or not bearer.startswith(SERVICE_TOKEN_PREFIX):
+    if not bearer or not service_tokens.is_service_token(bearer):
         return None
     cached = _secret_cache.get("secret")
     now = time.monotonic()
     if cached is None or cached[0] < now:
         cached = (now + 10, service_token_secret())
         _secret_cache["secret"] = cached
-    return verify_service_token(bearer, cached[1])
+    return service_tokens.verify(bearer, cached[1])
 
 
 # the caller of the hot path

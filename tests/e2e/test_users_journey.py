@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import jwt
+
 import pytest
 
 from gateway.rpc import RpcClient
@@ -191,7 +193,9 @@ def test_other_apps_check_permissions_with_a_service_token(api, mailbox, system_
     issued = subprocess.run([os.path.join(os.path.dirname(sys.executable), "kadra-service-token"),
                              "--name", "invoicing"], cwd=ROOT, env=system_env, capture_output=True, text=True,
                             check=True).stdout.strip()
-    assert issued.startswith("kst1.")
+    header = jwt.get_unverified_header(issued)  # service tokens are JWTs (HS256, kid) since issue 13
+    assert header["alg"] == "HS256" and header["kid"]
+    assert jwt.decode(issued, options={"verify_signature": False})["sub"] == "invoicing"
     url = api.url(f"{API}/companies/{company_id}/permissions/check")
     service = {"Authorization": f"Bearer {issued}"}
     answers = {p: api.get(url, params={"account_id": keeper.account_id, "permission": p}, headers=service)
@@ -201,3 +205,29 @@ def test_other_apps_check_permissions_with_a_service_token(api, mailbox, system_
     forged = {"Authorization": f"Bearer {issued[:-4]}AAAA"}
     assert api.get(url, params={"account_id": keeper.account_id, "permission": "invoices.read"},
                    headers=forged).status_code == 401
+    # A token of the earlier format (kst1., issued before the JWTs) works until it expires.
+    from kadra_defaults.contracts.service_tokens import read_secret
+
+    secret = read_secret(system_env.get("KADRA_SERVICE_TOKEN_SECRET", ""), os.path.join(
+        ROOT, system_env.get("KADRA_SERVICE_TOKEN_SECRET_FILE", ".kadra/keys/service-token.secret")))
+    for expires_in, status in ((3600, 200), (-1, 401)):
+        legacy = _legacy_service_token("warehouse", secret, expires_in)
+        answer = api.get(url, params={"account_id": keeper.account_id, "permission": "warehouse.write"},
+                         headers={"Authorization": f"Bearer {legacy}"})
+        assert answer.status_code == status, answer.text
+
+
+def _legacy_service_token(name: str, secret: bytes, expires_in: int) -> str:
+    """`kst1.<payload>.<mac>` as kadra-service-token issued them before service tokens became JWTs."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    now = int(time.time())
+    signed = "kst1." + b64(json.dumps({"name": name, "iat": now - 60, "exp": now + expires_in}).encode())
+    return f"{signed}.{b64(hmac.new(secret, signed.encode(), hashlib.sha256).digest())}"

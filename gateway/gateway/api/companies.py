@@ -7,6 +7,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.contracts import service_tokens
 from kadra_defaults.text import EmailAddress, HumanText
 
 from gateway import permissions
@@ -290,7 +291,7 @@ def check_permission(company_id):
     """May person `account_id` do `permission` in this company? For the product's other apps.
 
     The caller is a member of the company (any role) with an access token, or an app with a
-    service token (`Authorization: Bearer kst1....`, issued by `kadra-service-token --name <app>`).
+    service token (`Authorization: Bearer <JWT>`, issued by `kadra-service-token --name <app>`).
     Answered from the gateway's membership cache (kept current by the users service's feed).
 
     Example: `GET /api/v1/companies/6f1c.../permissions/check?account_id=b2...&permission=invoices.write`
@@ -298,7 +299,7 @@ def check_permission(company_id):
     """
     # The hot path of the product's other apps: checked by hand, no schema machinery per request.
     token = bearer_token()
-    if token and token.startswith(permissions.SERVICE_TOKEN_PREFIX):
+    if token and service_tokens.is_service_token(token):
         if permissions.service_caller(token) is None:
             raise Problem("unauthorized", detail="The service token is not valid.",
                           detail_pl="Token usługi jest nieprawidłowy.", headers={"WWW-Authenticate": "Bearer"})

@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from gateway import feed, permissions
-from gateway.permissions import MembershipCache, sign_service_token, verify_service_token
+from gateway.permissions import MembershipCache
 
 MANAGER = {"role": "manager", "permissions": ["users.manage"]}
 EMPLOYEE = {"role": "employee", "permissions": ["invoices.write"]}
@@ -65,22 +65,6 @@ def test_resync_forgets_everything(live):
     cache.lookup("c", "a", lambda: MANAGER)
     cache.clear()
     assert cache.lookup("c", "a", lambda: None) is None
-
-
-def test_service_tokens_verify_only_with_the_same_secret_and_until_expiry():
-    token = sign_service_token("invoicing", b"s3cret", lifetime_days=1, now=1000)
-    assert verify_service_token(token, b"s3cret", now=1001) == "invoicing"
-    assert verify_service_token(token, b"other", now=1001) is None
-    assert verify_service_token(token, b"s3cret", now=1000 + 86400) is None
-    assert verify_service_token(token[:-2] + "AA", b"s3cret", now=1001) is None
-    assert verify_service_token(token, None, now=1001) is None
-
-
-def test_the_issuing_command_and_the_gateway_agree():
-    from users.service_token import issue
-
-    token = issue("invoicing", b"k" * 32, days=1)
-    assert verify_service_token(token, b"k" * 32) == "invoicing"
 
 
 def test_ids_of_the_wrong_shape_are_not_members_without_asking(monkeypatch):

@@ -128,3 +128,29 @@ def read_secret(value: str, path: str, create: bool = False) -> bytes | None:
     except OSError:
         return None
     return content or None
+
+
+def main(argv=None) -> int:
+    """`kadra-service-token --name invoicing [--days 365]`: print a new service token for that app."""
+    import argparse
+    import sys
+
+    from kadra_defaults import settings
+
+    parser = argparse.ArgumentParser(prog="kadra-service-token",
+                                     description="Issue a service token for one of the product's other apps.")
+    parser.add_argument("--name", required=True, help="the app the token is for, e.g. invoicing")
+    parser.add_argument("--days", type=float, default=365, help="lifetime in days (default 365)")
+    args = parser.parse_args(argv)
+    if not NAME.match(args.name):
+        parser.error("--name: lower-case letters, digits, '.', '_' or '-', at most 64")
+    if args.days <= 0:
+        parser.error("--days must be positive")
+    current = settings.check_or_exit("kadra-service-token")
+    secret = read_secret(current.service_token_secret, current.service_token_secret_file, create=True)
+    sys.stdout.write(issue(args.name, secret, args.days) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

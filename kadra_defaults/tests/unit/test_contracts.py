@@ -73,3 +73,13 @@ def test_feed_messages_have_known_kinds():
     assert feed.revocation([{"sid": "s", "until": 1}])["kind"] == "revocation"
     with pytest.raises(ValueError):
         feed.message("gossip", {})
+
+
+def test_service_tokens_verify_only_with_the_same_secret_and_until_expiry():
+    """Moved from gateway/tests/unit/test_permissions.py with the module it tests."""
+    token = service_tokens.issue("invoicing", b"s3cret", days=1, now=1000)
+    assert service_tokens.verify(token, b"s3cret", now=1001) == "invoicing"
+    assert service_tokens.verify(token, b"other", now=1001) is None
+    assert service_tokens.verify(token, b"s3cret", now=1000 + 86400) is None
+    assert service_tokens.verify(token[:-2] + "AA", b"s3cret", now=1001) is None
+    assert service_tokens.verify(token, None, now=1001) is None
