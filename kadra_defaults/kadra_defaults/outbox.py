@@ -47,7 +47,7 @@ from kadra_defaults import settings
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import envelope
 from kadra_defaults.contracts.mail import load_payload
-from kadra_defaults.storage import connect
+from kadra_defaults.storage import connect, retry_until_ready
 
 log = logging.getLogger(__name__)
 
@@ -256,15 +256,7 @@ class Outbox(DependencyProvider):
         service = self.service or self.container.service_name
         self.client = connect()
         db = self.client[settings.current().database_name(service)]
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                ensure_outbox_indexes(db, self.collections)
-                break
-            except PyMongoError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
+        retry_until_ready(lambda: ensure_outbox_indexes(db, self.collections), f"{service} outbox indexes")
         self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval)
 
     def start(self):
