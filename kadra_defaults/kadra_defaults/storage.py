@@ -20,16 +20,23 @@ it, and what MongoDB alone would do.
    the owner's ``_id``: two key look-ups instead of a scan, and the key document's unique ``_id`` is
    itself the uniqueness guarantee. MongoDB would use a (unique) secondary index on the field; we
    create that index too (prod runs MongoDB), the key documents make FerretDB keyed.
-4. **Leases** (``Lease``). Work that one process at a time may do across every replica (a company's
+4. **Counted attempts** (``AttemptCounter``). "At most N per key" (5 password checks before the wait,
+   3 reset e-mails an hour, invitations a day) must hold however many requests race, on every replica:
+   each attempt reserves its number first — a claim ``<key>:<n>`` by unique insert, n = 1, 2, … — and
+   only the attempts that got a number within the limit go on. A counter with ``$inc`` would be a read
+   then a write on FerretDB (500 increments from 20 threads left 57, measured) and a read of the count
+   followed by the work lets every racer through. MongoDB's ``$inc`` is atomic, but "check, then act"
+   would still race; reserving first is right on both.
+5. **Leases** (``Lease``). Work that one process at a time may do across every replica (a company's
    role changes, a sweep): a lease document ``lease:<name>`` taken by a unique insert, with an owner
    and an expiry, released by its owner, taken over once expired. A per-process lock
    (``threading.Lock``) holds for one replica only. MongoDB would offer the same with a filtered
    ``find_one_and_update``; FerretDB needs the insert.
-5. **Parallel key reads** (``in_parallel``). Two or three independent key look-ups a request needs
+6. **Parallel key reads** (``in_parallel``). Two or three independent key look-ups a request needs
    (an account and its throttle counters) are sent at once, on green threads under nameko, so the
    request waits for the slowest one, not their sum (FerretDB answers each in ~0.3 ms of its own CPU
    but a round trip costs more). MongoDB needs nothing different.
-6. **Retries at start-up** (``retry_until_ready``). A service may start before the database
+7. **Retries at start-up** (``retry_until_ready``). A service may start before the database
    answers (a rolling restart, a fresh machine): indexes are made and journals replayed once it
    does, with one log line every few seconds, up to a deadline. Either database needs it.
 
@@ -57,6 +64,7 @@ HEARTBEAT_COLLECTION = "heartbeat"
 CLAIMS_COLLECTION = "claims"
 KEYS_COLLECTION = "keys"
 LEASES_COLLECTION = "leases"
+ATTEMPTS_COLLECTION = "attempts"
 STARTUP_WAIT = 60.0
 
 
@@ -78,7 +86,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-# 6. retries at start-up
+# 7. retries at start-up
 
 def retry_until_ready(step: Callable[[], T], what: str, wait: float = STARTUP_WAIT) -> T:
     """`step()` once the database answers: retried every 2 s (logged) until `wait` seconds have passed."""
@@ -93,7 +101,7 @@ def retry_until_ready(step: Callable[[], T], what: str, wait: float = STARTUP_WA
             time.sleep(2)
 
 
-# 5. parallel key reads
+# 6. parallel key reads
 
 def in_parallel(*reads: Callable[[], T]) -> list[T]:
     """Run independent reads at once (green threads under nameko), return their results in order.
@@ -203,7 +211,62 @@ class KeyIndex:
             self.collection.delete_one({"_id": self._id(value)})
 
 
-# 4. leases
+# 4. counted attempts
+
+class AttemptCounter:
+    """Numbered attempts per key, reserved before the work: `reserve(key, limit)` -> n, or None past it.
+
+    `key` names what is counted and its window (`"login:ala@example.pl:<streak>"`,
+    `f"invite:{company}:{window_index(86400)}"`). A small hint document per key remembers the highest
+    number handed out, so a reservation usually costs one read and one insert, not n inserts.
+    Reservations expire with `expires_at` (the sweep removes them: `sweep_attempts`).
+    """
+
+    def __init__(self, db, collection: str = ATTEMPTS_COLLECTION):
+        self.collection = db[collection]
+
+    def reserve(self, key: str, limit: int, expires_at: datetime | None = None) -> int | None:
+        """The number of this attempt (1..limit), or None when all `limit` are taken."""
+        hint = self.collection.find_one({"_id": f"{key}#"})
+        n = (hint or {}).get("n", 0) + 1
+        while n <= limit:
+            try:
+                self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at})
+            except DuplicateKeyError:
+                n += 1
+                continue
+            try:  # the hint only ever grows to a number really handed out; a lost update costs an insert later
+                self.collection.update_one({"_id": f"{key}#"}, {"$max": {"n": n}, "$set": {"expires_at": expires_at}},
+                                           upsert=True)
+            except DuplicateKeyError:
+                self.collection.update_one({"_id": f"{key}#"}, {"$max": {"n": n}})
+            return n
+        return None
+
+    def used(self, key: str) -> int:
+        """How many numbers were handed out under `key` (from the hint: may lag a racing reservation)."""
+        hint = self.collection.find_one({"_id": f"{key}#"})
+        return (hint or {}).get("n", 0)
+
+
+def window_index(seconds: float, now: datetime | None = None) -> int:
+    """Which fixed window of `seconds` `now` falls in (for keys of per-window limits)."""
+    return int((now or clock.now()).timestamp() // seconds)
+
+
+def window_left(seconds: float, now: datetime | None = None) -> float:
+    """Seconds until the current fixed window of `seconds` ends (a Retry-After)."""
+    stamp = (now or clock.now()).timestamp()
+    return seconds - (stamp % seconds)
+
+
+def sweep_attempts(db, now: datetime | None = None) -> int:
+    """Forget reservations (and hints) whose `expires_at` has passed."""
+    now = now or clock.now()
+    return db[ATTEMPTS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+
+
+# 5. leases
 
 class Lease:
     """Exclusive work across processes: `with Lease(db, "company:42").held(): ...`.

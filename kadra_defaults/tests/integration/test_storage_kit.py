@@ -99,3 +99,25 @@ def test_key_look_ups_and_parallel_reads(db):
     db.things.insert_many([{"_id": "a", "n": 1}, {"_id": "b", "n": 2}])
     assert store.by_key("things", "a")["n"] == 1 and store.by_key("things", 5) is None
     assert in_parallel(lambda: store.by_key("things", "b")["n"], lambda: 7) == [2, 7]
+
+
+def test_forty_racing_attempts_get_exactly_five_numbers(db):
+    from kadra_defaults.storage import AttemptCounter
+
+    counter = AttemptCounter(db)
+    numbers = _race(40, lambda i: counter.reserve("login:ala@example.pl:streak1", 5))
+    assert sorted(n for n in numbers if n is not None) == [1, 2, 3, 4, 5]
+    assert numbers.count(None) == 35
+    assert counter.reserve("login:ala@example.pl:streak2", 5) == 1  # another key (a new streak) starts at 1
+    assert counter.used("login:ala@example.pl:streak1") == 5
+
+
+def test_attempt_reservations_expire_with_the_sweep(db):
+    from kadra_defaults.storage import AttemptCounter, sweep_attempts
+
+    counter = AttemptCounter(db)
+    now = clock.now()
+    assert counter.reserve("reset:a", 1, expires_at=now - timedelta(seconds=1)) == 1
+    assert counter.reserve("reset:a", 1) is None
+    assert sweep_attempts(db, now) == 2  # the reservation and its hint
+    assert counter.reserve("reset:a", 1) == 1
