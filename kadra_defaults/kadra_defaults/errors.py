@@ -164,13 +164,13 @@ class InvalidInput(DomainError):
         return cls(errors=errors)
 
 
-def load(schema: Schema | type[Schema], data) -> dict:
-    """`data` validated by `schema`, or InvalidInput naming every wrong field."""
+def load(schema: Schema | type[Schema], data, error: type[InvalidInput] = InvalidInput) -> dict:
+    """`data` validated by `schema`, or `error` (a service's own InvalidInput) naming every wrong field."""
     if isinstance(schema, type):
         schema = schema()
     if not isinstance(data, dict):
-        raise InvalidInput("A JSON object is required.", "Wymagany jest obiekt JSON.", field="body")
+        raise error("A JSON object is required.", "Wymagany jest obiekt JSON.", field="body")
     try:
         return schema.load(data)
-    except ValidationError as error:
-        raise InvalidInput.from_messages(error.messages) from None
+    except ValidationError as exc:
+        raise error.from_messages(exc.messages) from None
