@@ -79,7 +79,7 @@ class UsersService(HealthMixin):
         """A company whose owner is the caller; the same creation_key always answers the same company."""
         data = schemas.load(schemas.CompanyCreateSchema(), {"name": name})
         if not isinstance(owner_account_id, str) or not owner_account_id:
-            raise InvalidInput.field("owner_account_id", "An account id is required.", "Wymagany identyfikator konta.")
+            raise InvalidInput("An account id is required.", "Wymagany identyfikator konta.", field="owner_account_id")
         key = creation_key if isinstance(creation_key, str) and creation_key else secrets.token_hex(16)
         now = clock.now()
         company, created = self.store.create_company(owner_account_id, data["name"].strip(), key, now)
@@ -237,10 +237,7 @@ class UsersService(HealthMixin):
         address = schemas.normalize_email(data["email"])
         existing = self.identity.find_account(address)
         if existing and self.store.membership(company_id, existing["account_id"]):
-            raise Conflict({"detail": "This person is already a member of the company.",
-                            "detail_pl": "Ta osoba już należy do firmy.",
-                            "errors": [{"field": "email", "message": "Already a member.",
-                                        "message_pl": "Już jest członkiem firmy."}]})
+            raise Conflict.already_member()
         now = clock.now()
         token, token_hash = _new_token()
         expires_at = now + timedelta(days=INVITATION_DAYS)
@@ -250,10 +247,7 @@ class UsersService(HealthMixin):
         invitation = self.store.create_invitation(company_id, address, data["role"], actor_account_id, token_hash,
                                                   expires_at, now, extra=outbox_fields(event))
         if invitation is None:
-            raise Conflict({"detail": "This address already has a pending invitation; resend it instead.",
-                            "detail_pl": "Ten adres ma już oczekujące zaproszenie; wyślij je ponownie.",
-                            "errors": [{"field": "email", "message": "Already invited.",
-                                        "message_pl": "Już zaproszono."}]})
+            raise Conflict.already_invited()
         self.outbox.kick()
         self.store.audit(company_id, "member_invited", now, actor_account_id=actor_account_id,
                          subject_email=address, details={"role": data["role"], "invitation_id": invitation["_id"]})
@@ -359,10 +353,10 @@ class UsersService(HealthMixin):
         """The owner offers the company to a member; the member accepts by the e-mailed link."""
         self._require(company_id, actor_account_id, "ownership.transfer")
         if not isinstance(account_id, str) or account_id == actor_account_id:
-            raise InvalidInput.field("account_id", "Choose another member of the company.",
-                                     "Wybierz innego członka firmy.")
+            raise InvalidInput("Choose another member of the company.", "Wybierz innego członka firmy.",
+                               field="account_id")
         if self.store.membership(company_id, account_id) is None:
-            raise InvalidInput.field("account_id", "Not a member of this company.", "To nie jest członek tej firmy.")
+            raise InvalidInput("Not a member of this company.", "To nie jest członek tej firmy.", field="account_id")
         now = clock.now()
         token, token_hash = _new_token()
         expires_at = now + timedelta(days=TRANSFER_DAYS)
@@ -398,9 +392,7 @@ class UsersService(HealthMixin):
         company_id = transfer["company_id"]
         problem = self.store.transfer_ownership(company_id, transfer["from_account_id"], account_id, now)
         if problem is not None:
-            raise Conflict({"detail": "The company's ownership changed meanwhile, or you are no longer a member.",
-                            "detail_pl": "Własność firmy zmieniła się w międzyczasie lub nie jesteś już jej członkiem.",
-                            "extra": {"reason": problem}})
+            raise Conflict.ownership_moved(problem)
         self.feed.membership_changed(company_id, account_id)
         self.feed.membership_changed(company_id, transfer["from_account_id"])
         self.store.audit(company_id, "ownership_transferred", now, actor_account_id=account_id,
@@ -465,9 +457,7 @@ class UsersService(HealthMixin):
         if target is None:
             raise NotFound()
         if target["role"] == "owner":
-            raise Conflict({"detail": "The owner's role changes only by an ownership transfer.",
-                            "detail_pl": "Rola właściciela zmienia się tylko przez przekazanie własności.",
-                            "extra": {"reason": "owner"}})
+            raise Conflict.owner()
         raise Forbidden()
 
     def _valid_invitation(self, token):
