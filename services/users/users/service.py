@@ -13,13 +13,13 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 
 from kadra_defaults import clock
+from kadra_defaults.contracts.publishing import Feed
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox, mail_event, outbox_fields, with_outbox
 from kadra_defaults.providers import RequestId
 
 from users import roles, schemas
 from users.exceptions import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
-from users.feed import GatewayFeed
 from users.storage import AUDIT, INVITATIONS, TRANSFERS, users_store
 
 INVITATION_DAYS = 7
@@ -63,7 +63,7 @@ class UsersService(HealthMixin):
     store = users_store()
     request_id = RequestId()
     outbox = Outbox(collections=(INVITATIONS, TRANSFERS, AUDIT), service="users")
-    feed = GatewayFeed()
+    feed = Feed()
     identity = RpcProxy("identity")
     notify = RpcProxy("notify")
 
