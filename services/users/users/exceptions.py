@@ -1,63 +1,65 @@
-"""What the users service raises; the gateway maps each to an HTTP answer (gateway/api/*.py REMOTE_ERRORS).
+"""What the users service raises; the gateway maps each code to an HTTP answer (gateway/errors.py).
 
-Each exception's first argument is a dict `{"detail", "detail_pl", "errors"?, "extra"?}`
-that the gateway passes through, so people read the reason in English and Polish.
+Every error carries `{"code", "detail", "detail_pl", "errors"?, "extra"?}` (kadra_defaults.errors),
+so people read the reason in English and Polish, with the field named where one is wrong.
 """
+from kadra_defaults import errors
+from kadra_defaults.errors import DomainError, field_error
 
 
-def _details(detail: str, detail_pl: str, **more) -> dict:
-    return {"detail": detail, "detail_pl": detail_pl, **more}
+class InvalidInput(errors.InvalidInput):
+    """A field is wrong: `errors` names each of them."""
 
 
-class UsersError(Exception):
-    """Base of the users service's named errors."""
+class NotFound(DomainError):
+    """No such company, member or invitation — or the caller may not know it exists."""
 
-    default = ("", "")
-
-    def __init__(self, details: dict | None = None):
-        super().__init__(details or _details(*self.default))
-
-    @property
-    def details(self) -> dict:
-        return self.args[0]
+    message = ("Not found.", "Nie znaleziono.")
 
 
-class InvalidInput(UsersError):
-    """A field is wrong: `{"errors": [{"field", "message", "message_pl"}]}` (422)."""
+class Forbidden(DomainError):
+    """The caller is a member but their role does not allow this."""
 
-    default = ("Some fields are invalid.", "Niektóre pola są niepoprawne.")
+    message = ("Your role does not allow this.", "Twoja rola na to nie pozwala.")
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state: already a member, already invited, the owner."""
+
+    message = ("This conflicts with the current state.", "To jest sprzeczne z obecnym stanem.")
 
     @classmethod
-    def field(cls, field: str, message: str, message_pl: str) -> "InvalidInput":
-        return cls(_details(message, message_pl, errors=[{"field": field, "message": message, "message_pl": message_pl}]))
+    def already_member(cls) -> "Conflict":
+        return cls("This person is already a member of the company.", "Ta osoba już należy do firmy.",
+                   errors=[field_error("email", "Already a member.", "Już jest członkiem firmy.")])
+
+    @classmethod
+    def already_invited(cls) -> "Conflict":
+        return cls("This address already has a pending invitation; resend it instead.",
+                   "Ten adres ma już oczekujące zaproszenie; wyślij je ponownie.",
+                   errors=[field_error("email", "Already invited.", "Już zaproszono.")])
+
+    @classmethod
+    def owner(cls) -> "Conflict":
+        return cls("The owner's role changes only by an ownership transfer.",
+                   "Rola właściciela zmienia się tylko przez przekazanie własności.", extra={"reason": "owner"})
+
+    @classmethod
+    def ownership_moved(cls, reason: str) -> "Conflict":
+        return cls("The company's ownership changed meanwhile, or you are no longer a member.",
+                   "Własność firmy zmieniła się w międzyczasie lub nie jesteś już jej członkiem.",
+                   extra={"reason": reason})
 
 
-class NotFound(UsersError):
-    """No such company, member or invitation — or the caller may not know it exists (404)."""
-
-    default = ("Not found.", "Nie znaleziono.")
-
-
-class Forbidden(UsersError):
-    """The caller is a member but their role does not allow this (403)."""
-
-    default = ("Your role does not allow this.", "Twoja rola na to nie pozwala.")
-
-
-class Conflict(UsersError):
-    """The request contradicts the current state: already a member, already invited, the owner (409)."""
-
-    default = ("This conflicts with the current state.", "To jest sprzeczne z obecnym stanem.")
-
-
-class TokenInvalid(UsersError):
-    """An invitation or ownership link that is unknown, used, expired, revoked or replaced (400).
+class TokenInvalid(DomainError):
+    """An invitation or ownership link that is unknown, used, expired, revoked or replaced.
 
     `extra.reason` is one of unknown, used, expired, revoked, replaced, wrong_account.
     """
 
+    message = ("This link is not valid.", "Ten link jest nieprawidłowy.")
     REASONS = {
-        "unknown": ("This link is not valid.", "Ten link jest nieprawidłowy."),
+        "unknown": message,
         "used": ("This link has already been used.", "Ten link został już wykorzystany."),
         "expired": ("This link has expired. Ask for a new one.", "Ten link wygasł. Poproś o nowy."),
         "revoked": ("This invitation was withdrawn.", "To zaproszenie zostało wycofane."),
@@ -70,14 +72,13 @@ class TokenInvalid(UsersError):
     @classmethod
     def because(cls, reason: str) -> "TokenInvalid":
         en, pl = cls.REASONS[reason]
-        return cls(_details(en, pl, extra={"reason": reason},
-                            errors=[{"field": "token", "message": en, "message_pl": pl}]))
+        return cls(en, pl, field="token", extra={"reason": reason})
 
 
-class AccountRequired(UsersError):
-    """Accepting needs a login (existing account) or a password and full name (new account) (422)."""
+class AccountRequired(DomainError):
+    """Accepting needs a login (existing account) or a password and full name (new account)."""
 
-    default = ("Log in or give a password to accept.", "Zaloguj się lub podaj hasło, aby przyjąć zaproszenie.")
+    message = ("Log in or give a password to accept.", "Zaloguj się lub podaj hasło, aby przyjąć zaproszenie.")
 
 
 EXPECTED = (InvalidInput, NotFound, Forbidden, Conflict, TokenInvalid, AccountRequired)

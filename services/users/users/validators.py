@@ -2,7 +2,10 @@
 
 Pure functions plus marshmallow validators whose messages are given in Polish
 and English ("Nieprawidłowy NIP (...) / Invalid NIP (...)"), the way the
-product answers people in both languages.
+product answers people in both languages. The check digits are python-stdnum's
+(stdnum.pl.nip, stdnum.pl.regon); what we add is a stricter form (ASCII digits
+with single spaces or dashes, no "PL" prefix), the all-zeros refusal and the
+messages that say which of these is wrong.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import re
 
 from marshmallow import ValidationError
+from stdnum.exceptions import InvalidLength
+from stdnum.exceptions import ValidationError as NumberInvalid
+from stdnum.pl import nip, regon
 
 __all__ = [
     "is_valid_nip",
@@ -21,10 +27,6 @@ __all__ = [
     "validate_phone",
     "validate_regon",
 ]
-
-_NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
-_REGON9_WEIGHTS = (8, 9, 2, 3, 4, 5, 6, 7)
-_REGON14_WEIGHTS = (2, 4, 8, 5, 0, 9, 7, 3, 6, 1, 2, 4, 8)
 
 # ASCII digits only (str.isdigit would accept "²" or Arabic-Indic digits), with
 # single spaces or dashes between them: "123-456-32-18", "123 456 32 18".
@@ -60,41 +62,28 @@ def _digits(value: object) -> tuple[str | None, str | None]:
     return re.sub(r"[ -]", "", text), None
 
 
-def _checksum(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights)) % 11
+def _checked(value: object, number, length_problem: str) -> tuple[str | None, str | None]:
+    """(digits, None) when stdnum's `number` module accepts value's digits, else (None, problem)."""
+    digits, problem = _digits(value)
+    if problem:
+        return None, problem
+    try:
+        number.validate(digits)
+    except InvalidLength:
+        return None, length_problem
+    except NumberInvalid:
+        return None, "checksum"
+    if set(digits) == {"0"}:  # its check digits add up, but no such number is issued
+        return None, "zeros"
+    return digits, None
 
 
 def _nip_problem(value: object) -> tuple[str | None, str | None]:
-    digits, problem = _digits(value)
-    if problem:
-        return None, problem
-    if len(digits) != 10:
-        return None, "nip_length"
-    if set(digits) == {"0"}:
-        return None, "zeros"
-    # A remainder of 10 cannot be a check digit: such a number is never issued.
-    if _checksum(digits, _NIP_WEIGHTS) != int(digits[9]):
-        return None, "checksum"
-    return digits, None
-
-
-def _regon9_ok(digits: str) -> bool:
-    return _checksum(digits, _REGON9_WEIGHTS) % 10 == int(digits[8])
+    return _checked(value, nip, "nip_length")
 
 
 def _regon_problem(value: object) -> tuple[str | None, str | None]:
-    digits, problem = _digits(value)
-    if problem:
-        return None, problem
-    if len(digits) not in (9, 14):
-        return None, "regon_length"
-    if set(digits) == {"0"}:
-        return None, "zeros"
-    if not _regon9_ok(digits[:9]):
-        return None, "checksum"
-    if len(digits) == 14 and _checksum(digits, _REGON14_WEIGHTS) % 10 != int(digits[13]):
-        return None, "checksum"
-    return digits, None
+    return _checked(value, regon, "regon_length")
 
 
 def is_valid_nip(value: str) -> bool:

@@ -15,7 +15,8 @@ from nameko.testing.services import worker_factory
 from kadra_defaults import clock
 from kadra_defaults.contracts.mail import load_payload
 from users.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
-from users.service import UsersService, _hash
+from users.links import hash_of
+from users.service import UsersService
 from users.storage import AUDIT, INVITATIONS, MEMBERSHIPS, UsersStore
 
 
@@ -61,7 +62,7 @@ def company(service, make_account):
     people = {"owner": owner}
     for role in ("manager", "employee", "warehouse"):
         people[role] = make_account(role.capitalize())
-        service.store.add_membership(company_id, people[role], role, clock.now())
+        service.store.memberships.add(company_id, people[role], role, clock.now())
     return company_id, people
 
 
@@ -95,7 +96,7 @@ def test_invitation_is_stored_with_its_email_in_the_same_document(service, compa
     assert doc["email"] == "magazyn@example.com" and doc["outbox_pending"] is True
     payload = load_payload("member_invited", doc["outbox"][0]["payload"])
     assert payload["role_label"] == "magazynier" and payload["company_name"] == "Majama Michał Zając"
-    assert len(token) >= 22 and doc["token_hash"] == _hash(token) and token not in str(doc["token_hash"])
+    assert len(token) >= 22 and doc["token_hash"] == hash_of(token) and token not in str(doc["token_hash"])
     service.outbox.kick.assert_called()
 
 
@@ -154,7 +155,7 @@ def test_accepting_joins_with_the_role_once(service, company, make_account):
     _, token = invite_and_token(service, company_id, people["owner"], "nowy@example.com")
     newcomer = make_account("Nowy", "nowy@example.com")
     assert service.accept_invitation(token, newcomer)["role"] == "warehouse"
-    assert service.store.membership(company_id, newcomer)["role"] == "warehouse"
+    assert service.store.memberships.get(company_id, newcomer)["role"] == "warehouse"
     service.feed.membership_changed.assert_called_with(company_id, newcomer)
     with pytest.raises(TokenInvalid) as error:
         service.accept_invitation(token, newcomer)
@@ -206,7 +207,7 @@ def test_nobody_demotes_or_removes_the_owner(service, company):
     with pytest.raises(InvalidInput) as error:
         service.change_role(company_id, people["owner"], people["employee"], "owner")
     assert error.value.details["errors"][0]["field"] == "role"
-    assert [m["account_id"] for m in service.store.owners(company_id)] == [people["owner"]]
+    assert [m["account_id"] for m in service.store.memberships.owners(company_id)] == [people["owner"]]
 
 
 def test_manager_changes_roles_and_the_member_gets_a_notice(service, company, db):
@@ -223,7 +224,7 @@ def test_members_leave_and_managers_remove(service, company, db):
     company_id, people = company
     service.remove_member(company_id, people["employee"], people["employee"])
     service.remove_member(company_id, people["manager"], people["warehouse"])
-    assert {m["role"] for m in service.store.members(company_id)} == {"owner", "manager"}
+    assert {m["role"] for m in service.store.memberships.of_company(company_id)} == {"owner", "manager"}
     notice = db[AUDIT].find_one({"action": "member_removed", "subject_account_id": people["warehouse"]})
     assert notice["outbox"][0]["type"] == "member_removed"
 
@@ -251,12 +252,12 @@ def test_ownership_moves_only_when_the_new_owner_accepts(service, company, db):
     answer = service.request_ownership_transfer(company_id, people["owner"], people["employee"])
     doc = db["ownership_transfers"].find_one({"_id": answer["transfer_id"]})
     token = doc["outbox"][0]["payload"]["token"]
-    assert service.store.membership(company_id, people["owner"])["role"] == "owner"
+    assert service.store.memberships.get(company_id, people["owner"])["role"] == "owner"
     with pytest.raises(TokenInvalid):
         service.accept_ownership(token, people["manager"])
     assert service.accept_ownership(token, people["employee"]) == {"company_id": company_id, "role": "owner"}
-    assert service.store.membership(company_id, people["owner"])["role"] == "manager"
-    assert [m["account_id"] for m in service.store.owners(company_id)] == [people["employee"]]
+    assert service.store.memberships.get(company_id, people["owner"])["role"] == "manager"
+    assert [m["account_id"] for m in service.store.memberships.owners(company_id)] == [people["employee"]]
     with pytest.raises(TokenInvalid):
         service.accept_ownership(token, people["employee"])
     with pytest.raises(Forbidden):
@@ -270,7 +271,7 @@ def test_a_transfer_to_someone_removed_meanwhile_changes_nothing(service, compan
     service.remove_member(company_id, people["manager"], people["warehouse"])
     with pytest.raises(Conflict):
         service.accept_ownership(token, people["warehouse"])
-    assert [m["account_id"] for m in service.store.owners(company_id)] == [people["owner"]]
+    assert [m["account_id"] for m in service.store.memberships.owners(company_id)] == [people["owner"]]
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -391,7 +392,7 @@ def test_a_copy_built_for_an_older_stamp_is_not_served(service, company, db):
     db[MEMBERSHIPS].insert_one({"_id": f"{company_id}:x", "company_id": company_id, "account_id": "x",
                                 "role": "employee", "joined_at": datetime.now(timezone.utc),
                                 "updated_at": datetime.now(timezone.utc)})
-    service.store.roster_changed(company_id)
+    service.store.rosters.changed(company_id)
     assert "x" in {r["account_id"] for r in service.list_members(company_id, owner)}
 
 

@@ -1,0 +1,70 @@
+"""Ownership transfers: the offer (a link e-mailed to the new owner) and the guarded move itself."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+
+from kadra_defaults.storage import Store, new_id
+
+from users.storage.companies import Companies
+from users.storage.memberships import Memberships
+from users.storage.rosters import Rosters
+
+TRANSFERS = "ownership_transfers"
+
+
+class Transfers(Store):
+    """Offers of a company's ownership, one pending per company."""
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db[TRANSFERS].create_index("token_hash", unique=True)
+        db[TRANSFERS].create_index([("company_id", ASCENDING), ("status", ASCENDING)])
+
+    def create(self, company_id: str, from_account_id: str, to_account_id: str, token_hash: str,
+               expires_at: datetime, now: datetime, extra: dict | None = None) -> dict:
+        """A pending transfer (its e-mail's outbox fields in `extra`); an earlier pending one stops working."""
+        self.db[TRANSFERS].update_many({"company_id": company_id, "status": "pending"},
+                                       {"$set": {"status": "superseded", "superseded_at": now}})
+        doc = {"_id": new_id(), "company_id": company_id, "from_account_id": from_account_id,
+               "to_account_id": to_account_id, "token_hash": token_hash, "expires_at": expires_at,
+               "status": "pending", "created_at": now, **(extra or {})}
+        self.db[TRANSFERS].insert_one(doc)
+        return doc
+
+    def by_token(self, token_hash: str) -> dict | None:
+        """The transfer whose link has this hash, or None."""
+        return self.db[TRANSFERS].find_one({"token_hash": token_hash})
+
+    def consume(self, transfer_id: str, account_id: str, now: datetime) -> dict | None:
+        """Accept a pending transfer at most once (a claim, then the guarded update)."""
+        if not self.claim(f"transfer-accept:{transfer_id}", now + timedelta(days=30)):
+            return None
+        return self.db[TRANSFERS].find_one_and_update(
+            {"_id": transfer_id, "status": "pending", "to_account_id": account_id, "expires_at": {"$gt": now}},
+            {"$set": {"status": "accepted", "accepted_at": now}}, return_document=ReturnDocument.AFTER)
+
+    def move_ownership(self, company_id: str, from_account_id: str, to_account_id: str,
+                       now: datetime) -> str | None:
+        """Move ownership; returns None on success or why not ("owner_changed", "busy", "not_member").
+
+        1. lock the company, only while `from` is still its owner and no other transfer runs;
+        2. promote `to`, only if it is still a member and not the owner (from here on no role change
+           or removal can touch it: those never match role `owner`);
+        3. demote `from` to manager; 4. record the new owner and release the lock.
+        Between 2 and 3 the company briefly has two owners, never zero.
+        """
+        companies = Companies(self.db)
+        lock = companies.lock_for_transfer(company_id, from_account_id, now)
+        if lock is None:
+            company = companies.get(company_id)
+            return "owner_changed" if company is None or company["owner_account_id"] != from_account_id else "busy"
+        try:
+            if not Memberships(self.db).hand_over(company_id, from_account_id, to_account_id, now):
+                return "not_member"
+            companies.set_owner(company_id, lock, to_account_id, now)
+            return None
+        finally:
+            companies.unlock(company_id, lock)
+            Rosters(self.db).changed(company_id)
