@@ -1,18 +1,10 @@
 """One delivery in, one Outcome out: validate, deduplicate, render, send, log. No pika here.
 
-The consume loop (notify.consumer) hands each delivery to ``MailProcessor.process`` on a worker
-green thread and settles the Outcome it gets back:
-
-- ``ack``    sent (the SMTP server answered 250 and the send is recorded: see notify.journal), or
-             a second delivery of an event the message log already says is ``sent`` or ``failed``;
-- ``retry``  a temporary failure (refused, lost connection, 4xx): to the retry queue of the next
-             delay, with the attempt count in a header;
-- ``dead``   a permanent failure (malformed envelope, unknown event type or template, invalid
-             payload, a message that cannot be built, 5xx, any unexpected error) or no tries left:
-             to notify.mail.dead with the reason;
-- ``requeue`` (decided by the loop) the database is down.
-
-An Outcome with ``wait_for`` is acked only once that event's send is in the message log.
+The consume loop (notify.consumer, whose docstring says which failure leads where) hands each
+delivery to ``MailProcessor.process`` on a worker green thread and settles the Outcome it gets:
+``ack``, ``retry`` (to the retry queue of the next delay) or ``dead`` (to notify.mail.dead, with the
+reason); ``requeue`` is the loop's own, for a database that is down. An Outcome with ``wait_for`` is
+acked only once that event's send is in the message log (notify.journal).
 """
 from __future__ import annotations
 
