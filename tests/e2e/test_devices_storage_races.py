@@ -61,7 +61,7 @@ def test_twenty_simultaneous_wrong_pins_take_exactly_five_slots(store):
 
 def test_a_challenge_is_spent_by_exactly_one_of_twenty(store):
     now = utcnow()
-    spent = _at_once(lambda i: store.spend_challenge("c1.x.1.n.m", "x", now + timedelta(minutes=2), now), 20)
+    spent = _at_once(lambda i: store.spend_challenge("c1.x.1.n.m", now + timedelta(minutes=2)), 20)
     assert spent.count(True) == 1
 
 

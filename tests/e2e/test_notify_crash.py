@@ -2,38 +2,21 @@
 import collections
 import signal
 import time
-import uuid
 
 import pytest
 
 from kadra_defaults.contracts import mailbus
-from kadra_defaults.outbox import Publisher
 from tests.support.infra import wait_until
-from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event
+from tests.support.notify import NotifyWorld, reset_event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 @pytest.fixture
 def world(tmp_path, mongo):
-    vhost = Vhost("kadra-notify-crash")
-    sink = MailSink(str(tmp_path / "mail")).start()
-    prefix = f"ktn{uuid.uuid4().hex[:8]}"
-    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port), str(tmp_path / "notify.log"))
-    publisher = Publisher(vhost.uri)
-
-    class World:
-        pass
-
-    world = World()
-    world.vhost, world.sink, world.notify, world.publisher = vhost, sink, notify, publisher
-    world.log = mongo[f"{prefix}_notify"].messages
+    world = NotifyWorld("kadra-notify-crash", mongo, tmp_path / "mail", tmp_path / "notify.log")
     yield world
-    publisher.close()
-    notify.stop()
-    sink.stop()
-    vhost.delete()
-    mongo.drop_database(f"{prefix}_notify")
+    world.close()
 
 
 def _batch(world, n):

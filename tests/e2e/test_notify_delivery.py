@@ -10,43 +10,26 @@ import uuid
 import pytest
 
 from kadra_defaults.contracts import mailbus
-from kadra_defaults.outbox import Publisher
 from tests.support.infra import wait_until
-from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event, rpc
+from tests.support.notify import NotifyWorld, reset_event, rpc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, mongo):
-    vhost = Vhost("kadra-notify-delivery")
-    sink = MailSink(str(tmp_path_factory.mktemp("mail"))).start()
-    prefix = f"ktn{uuid.uuid4().hex[:8]}"
-    logs = tmp_path_factory.mktemp("logs")
-    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_NOTIFY_RETRY_DELAYS="1,2"),
-                           str(logs / "notify.log"))
-    publisher = Publisher(vhost.uri)
-
-    class World:
-        pass
-
-    world = World()
-    world.vhost, world.sink, world.notify, world.publisher = vhost, sink, notify, publisher
-    world.log = mongo[f"{prefix}_notify"].messages
+    world = NotifyWorld("kadra-notify-delivery", mongo, tmp_path_factory.mktemp("mail"),
+                        tmp_path_factory.mktemp("logs") / "notify.log", KADRA_NOTIFY_RETRY_DELAYS="1,2")
     world.secrets = []
 
     def publish(envelope):
         world.secrets.extend(v for k, v in envelope["payload"].items() if k in ("token", "undo_token"))
-        publisher.publish(envelope)
+        world.publisher.publish(envelope)
         return envelope
 
     world.publish = publish
     yield world
-    publisher.close()
-    notify.stop()
-    sink.stop()
-    vhost.delete()
-    mongo.drop_database(f"{prefix}_notify")
+    world.close()
 
 
 def received_ids(world):

@@ -10,35 +10,20 @@ import uuid
 import pytest
 
 from kadra_defaults.contracts import mailbus
-from kadra_defaults.outbox import Publisher, mail_event
+from kadra_defaults.outbox import mail_event
 from tests.support.infra import wait_until
-from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event, rpc
+from tests.support.notify import NotifyWorld, reset_event, rpc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, mongo):
-    vhost = Vhost("kadra-notify-failures")
-    sink = MailSink(str(tmp_path_factory.mktemp("mail"))).start()
-    prefix = f"ktn{uuid.uuid4().hex[:8]}"
-    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_NOTIFY_RETRY_DELAYS="1,2,4,8,15,30"),
-                           str(tmp_path_factory.mktemp("logs") / "notify.log"))
-    notify.start().wait_consuming()
-    publisher = Publisher(vhost.uri)
-
-    class World:
-        pass
-
-    world = World()
-    world.vhost, world.sink, world.notify, world.publisher = vhost, sink, notify, publisher
-    world.log = mongo[f"{prefix}_notify"].messages
+    world = NotifyWorld("kadra-notify-failures", mongo, tmp_path_factory.mktemp("mail"),
+                        tmp_path_factory.mktemp("logs") / "notify.log", KADRA_NOTIFY_RETRY_DELAYS="1,2,4,8,15,30")
+    world.notify.start().wait_consuming()
     yield world
-    publisher.close()
-    notify.stop()
-    sink.stop()
-    vhost.delete()
-    mongo.drop_database(f"{prefix}_notify")
+    world.close()
 
 
 def test_bad_events_are_dead_lettered_with_the_reason_while_1000_good_ones_flow(world):

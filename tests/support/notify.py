@@ -233,6 +233,29 @@ class NotifyProcess:
         return "\n".join(self.raw_log().splitlines()[-n:])
 
 
+class NotifyWorld:
+    """A notify of one's own: a vhost, an SMTP sink, a database prefix, the notify process (not started
+    yet) and a publisher of mail events; `close()` takes it all down, its database too."""
+
+    def __init__(self, vhost_prefix: str, mongo, mail_dir, log_path, **env):
+        from kadra_defaults.outbox import Publisher
+
+        self.mongo = mongo
+        self.vhost = Vhost(vhost_prefix)
+        self.sink = MailSink(str(mail_dir)).start()
+        self.prefix = f"ktn{uuid.uuid4().hex[:8]}"
+        self.notify = NotifyProcess(notify_env(self.vhost.uri, self.prefix, self.sink.port, **env), str(log_path))
+        self.publisher = Publisher(self.vhost.uri)
+        self.log = mongo[f"{self.prefix}_notify"].messages
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.notify.stop()
+        self.sink.stop()
+        self.vhost.delete()
+        self.mongo.drop_database(f"{self.prefix}_notify")
+
+
 def notify_env(vhost_uri: str, prefix: str, smtp_port: int, **extra) -> dict:
     env = dict(os.environ)
     env.update({

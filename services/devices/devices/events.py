@@ -1,8 +1,7 @@
 """What the devices service tells the rest of Kadra.
 
-Audit events (nameko events from the service `devices`, handled by users in
-every company of the person), each payload
-`{id, occurred_at, account_id, device_id, device_name, platform}` plus `reason`:
+Audit events (kadra_defaults.contracts.events: dispatched in the envelope, payload `DevicePayload`),
+handled by users in every company of the person:
 - `device_paired`   a trusted device was activated;
 - `device_removed`  it was removed (from the web, by the app, or replaced by a new one);
 - `device_blocked`  too many wrong PINs blocked it.
@@ -10,27 +9,17 @@ every company of the person), each payload
 E-mail events (kadra_defaults.contracts.mail, published through the outbox):
 `device_paired` (every new device) and `device_blocked`.
 """
-import uuid
-
-from kadra_defaults.contracts.events import utcnow
 from kadra_defaults.outbox import mail_event
 
 DEVICE_PAIRED = "device_paired"
 DEVICE_REMOVED = "device_removed"
 DEVICE_BLOCKED = "device_blocked"
-AUDIT_EVENTS = (DEVICE_PAIRED, DEVICE_REMOVED, DEVICE_BLOCKED)
 
 
 def audit_payload(device: dict, reason: str | None = None) -> dict:
     """The payload of an audit event about `device`."""
-    payload = {
-        "id": uuid.uuid4().hex,
-        "occurred_at": utcnow().isoformat(),
-        "account_id": device["account_id"],
-        "device_id": device["_id"],
-        "device_name": device["name"],
-        "platform": device["platform"],
-    }
+    payload = {"account_id": device["account_id"], "device_id": device["_id"], "device_name": device["name"],
+               "platform": device["platform"]}
     if reason:
         payload["reason"] = reason
     return payload

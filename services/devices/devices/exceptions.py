@@ -1,42 +1,81 @@
-"""What the devices service raises; the gateway maps each to an HTTP answer (gateway/api/devices.py).
+"""What devices raises: DomainErrors (kadra_defaults.errors), each with its words as class defaults.
 
-Each exception may carry, as its first argument, a dict
-`{"detail", "detail_pl", "errors", "status", "headers", "extra"}` that the
-gateway passes through to the problem+json body (gateway/errors.py).
+Raise them bare (`raise DeviceBlocked()`) unless the words depend on the case. The gateway maps them
+by name (gateway/api/devices.py, my_devices.py) and passes detail, detail_pl, errors, headers and
+extra through.
 """
+from kadra_defaults import errors
+from kadra_defaults.errors import DomainError, field_error
 
 
-class DevicesError(Exception):
-    """Base of the devices service's named errors."""
+class DevicesError(DomainError):
+    """Besides `message`: the field error every instance names (`field`, in `field_message`'s words)."""
+
+    field: str | None = None
+    field_message: tuple[str, str] | None = None
+
+    def __init__(self, message=None, message_pl=None, **kwargs):
+        if self.field and "errors" not in kwargs:
+            kwargs["errors"] = [field_error(self.field, *(self.field_message or self.message))]
+        super().__init__(message, message_pl, **kwargs)
 
 
-class InvalidInput(DevicesError):
-    """A field is missing or wrong; `errors` names each field (422)."""
+class InvalidInput(errors.InvalidInput):
+    """A field is missing or wrong; `errors` names each field."""
 
 
 class DeviceNotFound(DevicesError):
-    """No trusted device with that id, or not the caller's (404)."""
+    """No trusted device with that id, or not the caller's."""
+
+    message = ("There is no such trusted device.", "Nie ma takiego zaufanego urządzenia.")
+    field = "device_id"
+    field_message = ("No such trusted device.", "Nie ma takiego zaufanego urządzenia.")
 
 
 class DeviceAlreadyPaired(DevicesError):
-    """The account has a trusted device and `replace` was not true (409, with the current device)."""
+    """The account has a trusted device and `replace` was not true (the current device in `extra`)."""
+
+    message = ("Your account already has a trusted device. At most one device can be linked; "
+               "send replace: true to replace it (the old one is logged out at once).",
+               "Do Twojego konta jest już przypisane zaufane urządzenie. Można powiązać najwyżej "
+               "jedno urządzenie; wyślij replace: true, aby je zastąpić (stare zostanie od razu wylogowane).")
 
 
 class DeviceBlocked(DevicesError):
-    """Too many wrong PINs: the device is blocked until unblocked from the web (423)."""
+    """Too many wrong PINs: the device is blocked until unblocked from the web."""
+
+    message = ("This device is blocked after too many wrong PINs. Unblock it on the web "
+               "(Data and settings → Mobile app) with your password, or remove it.",
+               "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Odblokuj je w aplikacji "
+               "webowej (Dane i ustawienia → Aplikacja mobilna) swoim hasłem albo je usuń.")
 
 
 class LoginRefused(DevicesError):
-    """A bad signature, a reused, expired or foreign challenge, biometrics off, or a wrong PIN (401)."""
+    """A bad signature, a reused, expired or foreign challenge, biometrics off, or a wrong PIN."""
+
+    message = ("The login was refused: get a new challenge and sign it with this device.",
+               "Logowanie odrzucone: pobierz nowe wyzwanie i podpisz je tym urządzeniem.")
 
 
 class PasswordRefused(DevicesError):
-    """The account password given to confirm a web action is wrong (403)."""
+    """The account password given to confirm a web action is wrong."""
+
+    message = ("The password is wrong.", "Hasło jest nieprawidłowe.")
+    field = "password"
 
 
 class PinNotSet(DevicesError):
-    """The device has no PIN yet: set one before a PIN login (409)."""
+    """The device has no PIN yet: set one before a PIN login."""
+
+    message = ("Set a PIN first.", "Najpierw ustaw PIN.")
 
 
 class Throttled(DevicesError):
-    """identity refused to check the password now: too many attempts (429)."""
+    """identity refused to check the password now: too many attempts (try again in a minute)."""
+
+    message = ("Too many password attempts. Try again later.",
+               "Zbyt wiele prób podania hasła. Spróbuj ponownie później.")
+
+    def __init__(self, message=None, message_pl=None, **kwargs):
+        kwargs.setdefault("headers", {"Retry-After": "60"})
+        super().__init__(message, message_pl, **kwargs)

@@ -1,10 +1,11 @@
 """marshmallow schemas at the RPC edge: every input is checked here before anything is stored.
 
-`load(schema, data)` returns the clean data or raises InvalidInput whose
-`errors` name each wrong field in English and Polish.
+`load(schema, data)` returns the clean data or raises InvalidInput whose `errors` name each wrong
+field in English and Polish (kadra_defaults.errors).
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from kadra_defaults.errors import Bilingual, field_errors
 from kadra_defaults.text import HumanText
 
 from devices import keys, pins
@@ -13,21 +14,9 @@ from devices.exceptions import InvalidInput
 PLATFORMS = ("android", "ios")
 DEVICE_NAME_MAX = 80
 
-# English message -> Polish, for marshmallow's own messages and ours.
-_PL = {
-    "Missing data for required field.": "To pole jest wymagane.",
-    "Not a valid string.": "Wartość musi być tekstem.",
-    "Not a valid boolean.": "Wartość musi być logiczna (true/false).",
-    "Not a valid mapping type.": "Wartość musi być obiektem.",
-    "Field may not be null.": "To pole nie może być puste.",
-    "Unknown field.": "Nieznane pole.",
-    "Invalid input type.": "Nieprawidłowy typ danych.",
-}
-
 
 def _error(message: str, message_pl: str) -> ValidationError:
-    _PL[message] = message_pl
-    return ValidationError(message)
+    return ValidationError(Bilingual(message, message_pl))
 
 
 def _public_key(value) -> None:
@@ -110,14 +99,12 @@ class LoginSchema(DeviceRefSchema):
             return
         missing = {}
         if not data.get("signature"):
-            missing["signature"] = [_error("Sign the challenge with the device key (or send biometric_signature).",
-                                           "Podpisz wyzwanie kluczem urządzenia (albo wyślij biometric_signature)."
-                                           ).messages[0]]
+            missing["signature"] = [Bilingual("Sign the challenge with the device key (or send biometric_signature).",
+                                              "Podpisz wyzwanie kluczem urządzenia (albo wyślij biometric_signature).")]
         if not data.get("pin"):
             missing["pin"] = ["Missing data for required field."]
         elif not data["pin"].isdigit():
-            missing["pin"] = [_error("The PIN must consist of digits only.",
-                                     "PIN może składać się wyłącznie z cyfr.").messages[0]]
+            missing["pin"] = [Bilingual("The PIN must consist of digits only.", "PIN może składać się wyłącznie z cyfr.")]
         if missing:
             raise ValidationError(missing)
 
@@ -126,35 +113,10 @@ class UnblockSchema(OwnedDeviceSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
-def field_errors(messages, prefix: str = "") -> list[dict]:
-    """marshmallow's {field: [messages]} as [{field, message, message_pl}]."""
-    out = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            name = "body" if key == "_schema" and not prefix else (prefix if key == "_schema" else
-                                                                   (f"{prefix}.{key}" if prefix else str(key)))
-            out.extend(field_errors(value, name))
-    elif isinstance(messages, (list, tuple)):
-        for item in messages:
-            out.extend(field_errors(item, prefix))
-    else:
-        text = str(messages)
-        pl = getattr(messages, "pl", None) or _PL.get(text, text)  # the kit's Bilingual carries its Polish
-        out.append({"field": prefix or "body", "message": text, "message_pl": pl})
-    return out
-
-
-def invalid(field: str, message: str, message_pl: str) -> InvalidInput:
-    """An InvalidInput naming one field."""
-    return InvalidInput({"errors": [{"field": field, "message": message, "message_pl": message_pl}],
-                         "detail": message, "detail_pl": message_pl})
-
-
 def load(schema: type[Schema], data: dict) -> dict:
-    """Validated data, or InvalidInput naming every wrong field."""
+    """Validated data, or InvalidInput naming every wrong field (its detail: the first one's words)."""
     try:
         return schema().load(data)
     except ValidationError as error:
-        errors = field_errors(error.messages)
-        raise InvalidInput({"errors": errors, "detail": errors[0]["message"],
-                            "detail_pl": errors[0]["message_pl"]}) from None
+        found = field_errors(error.messages)
+        raise InvalidInput(found[0]["message"], found[0]["message_pl"], errors=found) from None

@@ -7,8 +7,8 @@ concurrent `find_one_and_update` calls can both "win" (measured: 4 winners of
 FerretDB and MongoDB is a unique key: an insert that collides fails, and a
 delete removes a document for exactly one caller. So:
 - one trusted device per account: a unique index on `account_id`;
-- a challenge is consumed at most once: the consumer is whoever inserts its
-  digest into `spent_challenges` first (unique `_id`; see devices.challenges);
+- a challenge is consumed at most once: the consumer is whoever claims its
+  digest first (kadra_defaults.storage.claim; see devices.challenges);
 - wrong PINs are counted in numbered slots `<device>:<epoch>:<1..5>` with
   unique ids: 20 concurrent wrong PINs take exactly slots 1..5, the one that
   takes slot 5 blocks the device, the rest find every slot taken (423).
@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.storage import Mongo, Store
 from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
+from kadra_defaults.storage import CLAIMS_COLLECTION, Mongo, Store, sweep_claims
 
 from devices import challenges
 
@@ -49,7 +49,7 @@ class DevicesStore(Store):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.trusted_devices.create_index("account_id", unique=True, name="one_device_per_account")
-        db.spent_challenges.create_index("expires_at")
+        db[CLAIMS_COLLECTION].create_index("expires_at")
         db.removed_devices.create_index("account_id")
         db.wrong_pins.create_index("device_id")
 
@@ -60,7 +60,7 @@ class DevicesStore(Store):
         self.db.trusted_devices.insert_one({**device, **outbox_fields(*envelopes)})
 
     def get_device(self, device_id: str) -> dict | None:
-        return self.db.trusted_devices.find_one({"_id": device_id})
+        return self.by_key("trusted_devices", device_id)
 
     def device_of_account(self, account_id: str) -> dict | None:
         return self.db.trusted_devices.find_one({"account_id": account_id})
@@ -158,19 +158,14 @@ class DevicesStore(Store):
             key = DevicesStore._challenge_key[self.db.name] = bytes(found["key"])
         return key
 
-    def spend_challenge(self, challenge: str, device_id: str, expires_at: datetime, now: datetime) -> bool:
-        """True for exactly one caller per challenge; False when it was spent before."""
-        try:
-            self.db.spent_challenges.insert_one({"_id": challenges.digest(challenge), "device_id": device_id,
-                                                 "expires_at": expires_at, "spent_at": now})
-        except DuplicateKeyError:
-            return False
-        return True
+    def spend_challenge(self, challenge: str, expires_at: datetime) -> bool:
+        """True for exactly one caller per challenge; False when it was spent before (kept an hour past expiry)."""
+        return self.claim(f"challenge:{challenges.digest(challenge)}", expires_at + CHALLENGE_RETENTION)
 
     def sweep_challenges(self, now: datetime) -> int:
         """Forget challenges that expired long ago, and old wrong-PIN slots (no TTL indexes on FerretDB)."""
         self.db.wrong_pins.delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})
-        return self.db.spent_challenges.delete_many({"expires_at": {"$lt": now - CHALLENGE_RETENTION}}).deleted_count
+        return sweep_claims(self.db, now)
 
 
 def devices_store() -> Mongo:

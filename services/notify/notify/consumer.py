@@ -3,8 +3,8 @@
 Runs inside the nameko process as green threads (pika's BlockingConnection works under eventlet's
 monkey patching, see kadra_defaults.outbox): one loop owns the pika connection (consume with a
 bounded prefetch, publish to the retry and dead-letter queues with confirms, ack), and a few workers
-render and send in parallel, each on its own pooled SMTP connection. A worker never touches pika;
-it hands its outcome to the loop, which acks only then:
+render and send in parallel (notify.processing), each on its own pooled SMTP connection
+(notify.smtp). A worker never touches pika; it hands its outcome to the loop, which acks only then:
 
 - sent (the SMTP server answered 250, the send is in the local journal, then in the message log
   as ``sent``; the log writes are batched, see notify.journal)  -> ack
@@ -28,9 +28,6 @@ event is not sent meanwhile.
 from __future__ import annotations
 
 import collections
-import contextlib
-import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -38,300 +35,23 @@ import time
 import eventlet.queue
 import pika
 import pika.exceptions
-from marshmallow import ValidationError
-from prometheus_client import Counter
 from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
-from kadra_defaults import clock, settings
+from kadra_defaults import settings
 from kadra_defaults.contracts import mailbus
-from kadra_defaults.contracts.events import EnvelopeSchema
-from kadra_defaults.contracts.mail import MAIL_EVENTS, load_payload, redact
-from kadra_defaults.storage import connect
+from kadra_defaults.storage import connect, retry_until_ready
 
-from notify.journal import Journal
-from notify.rendering import Renderer, UnknownTemplate
-from notify.message import Unbuildable, build, wire_bytes
-from notify.smtp import PermanentFailure, SmtpPool, SmtpSettings, TemporaryFailure
+from notify.journal import Journal, SentRecorder
+from notify.processing import Delivery, MailProcessor, Outcome
+from notify.rendering import Renderer
+from notify.smtp import SmtpPool, SmtpSettings
 from notify.storage import NotifyStore
 
 log = logging.getLogger("notify.consumer")
-# Prometheus (served on the service's /metrics): e-mails sent, retried, dead-lettered, skipped as duplicates.
-EMAILS = Counter("kadra_emails_total", "E-mails by outcome", ["outcome"])
 
 BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 MAX_BACKOFF = 10.0
-
-
-class Delivery:
-    __slots__ = ("generation", "tag", "properties", "body", "redelivered")
-
-    def __init__(self, generation, tag, properties, body, redelivered):
-        self.generation = generation
-        self.tag = tag
-        self.properties = properties
-        self.body = body
-        self.redelivered = redelivered
-
-
-class Outcome:
-    """What the loop must do with a delivery: ack, retry (publish to a retry queue) or dead-letter."""
-
-    __slots__ = ("delivery", "kind", "queue", "attempt", "reason", "wait_for")
-
-    def __init__(self, delivery, kind, queue=None, attempt=0, reason=None, wait_for=None):
-        self.delivery = delivery
-        self.kind = kind
-        self.queue = queue
-        self.attempt = attempt
-        self.reason = reason
-        self.wait_for = wait_for  # an event id whose send is journaled: ack once it is in the message log
-
-
-class SentRecorder:
-    """Accepted e-mails: in the journal at once (under the commit lock), in the message log in batches.
-
-    ``accepted`` runs under the SMTP pool's commit lock right after the 250: one file write. The
-    writer thread puts what accumulated into the message log with one insert and then releases the
-    outcomes (acks) that waited for it. Until then ``pending`` knows the event was sent, so a second
-    copy of it is not sent (and its ack, too, waits for the write).
-    """
-
-    def __init__(self, store: NotifyStore, journal: Journal, release, batch: int = 256):
-        self.store = store
-        self.journal = journal
-        self.release = release
-        self.batch = batch
-        self._waiting: dict[str, list[Outcome]] = {}  # journaled, not yet in the message log
-        self._queue = eventlet.queue.LightQueue()
-
-    def accepted(self, event_id: str, fields: dict, attempts: int) -> bool:
-        """Record a send; True when it is journaled (the log write comes later), False when logged now."""
-        record = {"event_id": event_id, "fields": fields, "attempts": attempts, "sent_at": clock.now()}
-        try:
-            self.journal.append(record)
-        except OSError as exc:  # no journal (disk full?): write the message log here, under the lock
-            log.error("journal write failed; writing the message log directly", extra={
-                "event_id": event_id, "error": str(exc)[:300]})
-            self.store.record_sent(event_id, fields, attempts)
-            return False
-        self._waiting[event_id] = []
-        self._queue.put(record)
-        return True
-
-    def after(self, event_id: str, outcome: Outcome) -> bool:
-        """Hold `outcome` until `event_id`'s send is in the message log; False if it already is."""
-        waiting = self._waiting.get(event_id)
-        if waiting is None:
-            return False
-        waiting.append(outcome)
-        return True
-
-    def pending(self, event_id: str) -> bool:
-        return event_id in self._waiting
-
-    def run(self, stopping: threading.Event) -> None:
-        records, backoff = [], 0.1
-        while True:
-            if not records:
-                try:
-                    records.append(self._queue.get(timeout=0.2))
-                except eventlet.queue.Empty:
-                    if stopping.is_set():
-                        return
-                    continue
-            while len(records) < self.batch:
-                try:
-                    records.append(self._queue.get_nowait())
-                except eventlet.queue.Empty:
-                    break
-            try:
-                self.store.record_sent_many(records)
-            except PyMongoError as exc:  # journaled: nothing is lost, the acks wait
-                log.warning("message log write failed; the journal keeps the sends, retrying", extra={
-                    "records": len(records), "error": str(exc)[:300]})
-                if stopping.is_set():
-                    return  # left in the journal; the next start replays it
-                time.sleep(backoff)
-                backoff = min(5.0, backoff * 2)
-                continue
-            backoff = 0.1
-            for record in records:
-                for outcome in self._waiting.pop(record["event_id"], ()):
-                    self.release(outcome)
-            records = []
-            if not self._waiting:
-                self.journal.empty()
-
-    @property
-    def clean(self) -> bool:
-        return not self._waiting
-
-
-class MailProcessor:
-    """Turns one delivery into an Outcome (no pika here): validate, dedup, render, send, log."""
-
-    def __init__(self, store: NotifyStore, pool: SmtpPool, renderer: Renderer, delays: tuple[float, ...],
-                 recorder: SentRecorder | None = None):
-        self.store = store
-        self.recorder = recorder
-        self.pool = pool
-        self.renderer = renderer
-        self.delays = delays
-        self._in_hand: dict[str, threading.Event] = {}
-        self.counts = collections.Counter()
-
-    @contextlib.contextmanager
-    def _exclusive(self, event_id: str):
-        """One worker per event id at a time (a redelivery may overtake the first copy)."""
-        while True:
-            busy = self._in_hand.get(event_id)
-            if busy is None:
-                break
-            busy.wait(30)
-        done = self._in_hand[event_id] = threading.Event()
-        try:
-            yield
-        finally:
-            self._in_hand.pop(event_id, None)
-            done.set()
-
-    def process(self, delivery: Delivery) -> Outcome:
-        headers = delivery.properties.headers or {}
-        try:
-            retries_done = int(headers.get(mailbus.ATTEMPT_HEADER, 0) or 0)
-        except (TypeError, ValueError):
-            retries_done = 0
-        try:
-            raw = json.loads(delivery.body)
-            envelope = EnvelopeSchema().load(raw)
-        except (ValueError, ValidationError) as exc:
-            detail = exc.messages if isinstance(exc, ValidationError) else str(exc)[:200]
-            return self._dead(delivery, None, {}, f"malformed envelope: {detail}", 0)
-        event_id, event_type = envelope["id"], envelope["type"]
-        event = MAIL_EVENTS.get(event_type)
-        payload = envelope["payload"]
-        fields = {"type": event_type, "template": event.template if event else None,
-                  "locale": payload.get("locale") if isinstance(payload.get("locale"), str) else None,
-                  "recipient": payload.get("to") if isinstance(payload.get("to"), str) else None}
-        if event is None:
-            return self._dead(delivery, event_id, fields, f"unknown event type (no template): {event_type!r}", 0)
-        try:
-            loaded = load_payload(event_type, payload)
-        except ValidationError as exc:
-            return self._dead(delivery, event_id, fields, f"invalid payload: {redact(exc.messages)}", 0)
-        fields["locale"], fields["recipient"] = loaded["locale"], loaded["to"]
-        with self._exclusive(event_id):
-            return self._send(delivery, envelope, loaded, fields, retries_done)
-
-    def _send(self, delivery, envelope, payload, fields, retries_done) -> Outcome:
-        event_id = envelope["id"]
-        if self.recorder is not None and self.recorder.pending(event_id):
-            doc = {"status": "sent"}  # journaled, its log write still on the way
-        else:
-            # One find_one per event: on FerretDB an `_id: {$in: [...]}` query scans the whole collection
-            # (85 ms at 5,000 documents, measured), while an `_id` equality uses the primary key (< 1 ms).
-            doc = self.store.get(event_id)
-        if doc is not None and doc.get("status") in ("sent", "failed"):
-            self.counts["duplicate"] += 1
-            EMAILS.labels("duplicate").inc()
-            log.info("e-mail event already handled, nothing sent", extra={
-                "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
-                "redelivered": delivery.redelivered})
-            return Outcome(delivery, "ack", wait_for=event_id if self.recorder is not None else None)
-        attempts = (doc.get("attempts", 0) if doc else 0) + 1
-        try:
-            rendered = self.renderer.render(envelope["type"], payload, envelope["occurred_at"])
-            message = self._message(envelope, payload, rendered)
-        except UnknownTemplate as exc:
-            return self._dead(delivery, event_id, fields, f"unknown template: {exc}", attempts)
-        except Unbuildable as exc:
-            return self._dead(delivery, event_id, fields, f"message cannot be built: {exc}", attempts)
-        except Exception as exc:  # a template that fails on this payload: it would fail every time
-            return self._dead(delivery, event_id, fields,
-                              f"message cannot be built: {type(exc).__name__}: {exc}"[:300], attempts)
-        started = time.monotonic()
-        recorded, journaled = [], []
-
-        def on_accepted():
-            if self.recorder is not None:
-                if self.recorder.accepted(event_id, fields, attempts):
-                    journaled.append(True)
-            else:
-                self.store.record_sent(event_id, fields, attempts)
-            recorded.append(True)
-
-        try:
-            self.pool.send(message, payload["to"], on_accepted)
-        except TemporaryFailure as exc:
-            return self._temporary(delivery, event_id, fields, str(exc), attempts, retries_done)
-        except PermanentFailure as exc:
-            return self._dead(delivery, event_id, fields, f"SMTP refused: {exc}", attempts)
-        except PyMongoError as exc:
-            if not recorded:  # accepted by SMTP, the log write failed: never send it again
-                self._record_sent_eventually(event_id, fields, attempts, exc)
-        self.counts["sent"] += 1
-        EMAILS.labels("sent").inc()
-        log.info("e-mail sent", extra={
-            "event_id": event_id, "event_type": fields["type"], "template": fields["template"],
-            "locale": fields["locale"], "attempts": attempts,
-            "smtp_ms": round((time.monotonic() - started) * 1000, 1)})
-        return Outcome(delivery, "ack", wait_for=event_id if journaled else None)
-
-    def _record_sent_eventually(self, event_id, fields, attempts, first_error) -> None:
-        log.error("e-mail accepted by SMTP but the log write failed; retrying the write",
-                  extra={"event_id": event_id, "error": str(first_error)[:300]})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(1)
-            try:
-                self.store.record_sent(event_id, fields, attempts)
-                return
-            except PyMongoError:
-                continue
-
-    def _temporary(self, delivery, event_id, fields, error, attempts, retries_done) -> Outcome:
-        if retries_done < len(self.delays):
-            delay = self.delays[retries_done]
-            next_try = clock.now() + dt.timedelta(seconds=delay)
-            self._log_failure(event_id, fields, status="retrying", attempts=attempts, error=error,
-                              next_try_at=next_try)
-            self.counts["retrying"] += 1
-            EMAILS.labels("retried").inc()
-            log.warning("e-mail not sent, will retry", extra={
-                "event_id": event_id, "event_type": fields["type"], "attempts": attempts,
-                "retry_in_seconds": delay, "error": error})
-            return Outcome(delivery, "retry", queue=mailbus.retry_queue(delay), attempt=retries_done + 1)
-        return self._dead(delivery, event_id, fields, f"no tries left after {attempts}: {error}", attempts)
-
-    def _dead(self, delivery, event_id, fields, reason, attempts, exc_info=None) -> Outcome:
-        if event_id is not None:
-            self._log_failure(event_id, fields, status="failed", attempts=attempts, error=reason)
-        self.counts["failed"] += 1
-        EMAILS.labels("dead_lettered").inc()
-        log.error("e-mail event dead-lettered", exc_info=exc_info, extra={
-            "event_id": event_id, "event_type": fields.get("type"), "reason": reason, "attempts": attempts})
-        return Outcome(delivery, "dead", queue=mailbus.DEAD_QUEUE, reason=reason)
-
-    def _log_failure(self, event_id, fields, **kwargs) -> None:
-        try:
-            self.store.record_failure(event_id, fields, **kwargs)
-        except PyMongoError as exc:  # the queues still carry the message; the log catches up next try
-            log.warning("message log write failed", extra={"event_id": event_id, "error": str(exc)[:300]})
-
-    def _message(self, envelope, payload, rendered) -> bytes:
-        smtp = self.pool.settings
-        return wire_bytes(build(envelope, payload, rendered, smtp.mail_from, smtp.mail_address))
-
-    def dead_unexpected(self, delivery: Delivery, exc: Exception) -> Outcome:
-        """A failure that is neither the network, SMTP nor the database: the message can never be sent."""
-        try:
-            event_id = json.loads(delivery.body).get("id")
-        except (ValueError, AttributeError):
-            event_id = None
-        event_id = event_id if isinstance(event_id, str) else None
-        return self._dead(delivery, event_id, {}, f"unexpected error: {type(exc).__name__}: {exc}"[:300], 0,
-                          exc_info=exc)
 
 
 class MailConsumer(DependencyProvider):
@@ -359,17 +79,13 @@ class MailConsumer(DependencyProvider):
         db = self.client[current.database_name("notify")]
         store = NotifyStore(db)
         self.journal = Journal(current.database_name("notify"))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                NotifyStore.ensure_indexes(db)
-                # Sends a killed process journaled but never logged: in the log before anything is consumed.
-                replayed = self.journal.replay(store.record_sent_many)
-                break
-            except PyMongoError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
+
+        def prepare() -> int:
+            NotifyStore.ensure_indexes(db)
+            # Sends a killed process journaled but never logged: in the log before anything is consumed.
+            return self.journal.replay(store.record_sent_many)
+
+        replayed = retry_until_ready(prepare, "notify indexes and journal replay")
         self.journal.open()
         self.pool = SmtpPool(smtp, size=self.concurrency)
         self.recorder = SentRecorder(store, self.journal, self._release)

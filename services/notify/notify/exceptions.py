@@ -1,5 +1,6 @@
-"""Errors notify's RPC raises (first argument: {"detail", "detail_pl", "errors", "status"})."""
+"""What notify's RPC raises: DomainErrors (kadra_defaults.errors)."""
+from kadra_defaults import errors
 
 
-class InvalidInput(Exception):
-    """The request's arguments are wrong; maps to validation_failed (422)."""
+class InvalidInput(errors.InvalidInput):
+    """The request's arguments are wrong; `errors` names the field."""

@@ -1,5 +1,8 @@
 """A local append-only journal of e-mails the SMTP server accepted, so the message log can be written later.
 
+``Journal`` is the file; ``SentRecorder`` appends to it under the SMTP pool's commit lock, writes
+the message log from it in batches, and releases the acks that wait for those writes.
+
 Why: the moment the SMTP server answers 250 to the final "." and the moment notify records that
 the e-mail went out must happen under one process-wide lock, or a SIGKILL between them could send
 many e-mails twice. A message-log write in the database takes milliseconds and would serialise
@@ -39,9 +42,14 @@ import json
 import logging
 import os
 import re
+import threading
+import time
 import uuid
 
-from kadra_defaults import settings
+import eventlet.queue
+from pymongo.errors import PyMongoError
+
+from kadra_defaults import clock, settings
 
 log = logging.getLogger("notify.journal")
 
@@ -188,3 +196,86 @@ class Journal:
                 os.rmdir(self.directory)  # only when empty: a dead process's journal stays
             except OSError:
                 pass
+
+
+class SentRecorder:
+    """Accepted e-mails: in the journal at once (under the commit lock), in the message log in batches.
+
+    ``accepted`` runs under the SMTP pool's commit lock right after the 250: one file write. The
+    writer thread puts what accumulated into the message log with one insert and then releases the
+    outcomes (acks) that waited for it. Until then ``pending`` knows the event was sent, so a second
+    copy of it is not sent (and its ack, too, waits for the write).
+    """
+
+    def __init__(self, store, journal: Journal, release, batch: int = 256):
+        self.store = store
+        self.journal = journal
+        self.release = release
+        self.batch = batch
+        self._waiting: dict[str, list] = {}  # event id -> outcomes: journaled, not yet in the message log
+        self._queue = eventlet.queue.LightQueue()
+
+    def accepted(self, event_id: str, fields: dict, attempts: int) -> bool:
+        """Record a send; True when it is journaled (the log write comes later), False when logged now."""
+        record = {"event_id": event_id, "fields": fields, "attempts": attempts, "sent_at": clock.now()}
+        try:
+            self.journal.append(record)
+        except OSError as exc:  # no journal (disk full?): write the message log here, under the lock
+            log.error("journal write failed; writing the message log directly", extra={
+                "event_id": event_id, "error": str(exc)[:300]})
+            self.store.record_sent(event_id, fields, attempts)
+            return False
+        self._waiting[event_id] = []
+        self._queue.put(record)
+        return True
+
+    def after(self, event_id: str, outcome) -> bool:
+        """Hold `outcome` until `event_id`'s send is in the message log; False if it already is."""
+        waiting = self._waiting.get(event_id)
+        if waiting is None:
+            return False
+        waiting.append(outcome)
+        return True
+
+    def pending(self, event_id: str) -> bool:
+        """Whether `event_id`'s send is journaled and its message-log write still on the way."""
+        return event_id in self._waiting
+
+    def run(self, stopping: threading.Event) -> None:
+        """The writer thread: batches into the message log until `stopping` (then what is journaled is written)."""
+        records, backoff = [], 0.1
+        while True:
+            if not records:
+                try:
+                    records.append(self._queue.get(timeout=0.2))
+                except eventlet.queue.Empty:
+                    if stopping.is_set():
+                        return
+                    continue
+            while len(records) < self.batch:
+                try:
+                    records.append(self._queue.get_nowait())
+                except eventlet.queue.Empty:
+                    break
+            try:
+                self.store.record_sent_many(records)
+            except PyMongoError as exc:  # journaled: nothing is lost, the acks wait
+                log.warning("message log write failed; the journal keeps the sends, retrying", extra={
+                    "records": len(records), "error": str(exc)[:300]})
+                if stopping.is_set():
+                    return  # left in the journal; the next start replays it
+                time.sleep(backoff)
+                backoff = min(5.0, backoff * 2)
+                continue
+            backoff = 0.1
+            for record in records:
+                for outcome in self._waiting.pop(record["event_id"], ()):
+                    self.release(outcome)
+            records = []
+            if not self._waiting:
+                self.journal.empty()
+
+    @property
+    def clean(self) -> bool:
+        """Everything journaled is in the message log (the journal file may be removed)."""
+        return not self._waiting

@@ -2,6 +2,7 @@
 from marshmallow import ValidationError
 from nameko.rpc import rpc
 
+from kadra_defaults.errors import field_error
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.providers import RequestId
 
@@ -29,10 +30,8 @@ class NotifyService(HealthMixin):
         try:
             args = DeliveryStatusSchema().load({"event_ids": event_ids})
         except ValidationError as exc:
-            raise InvalidInput({
-                "detail": "event_ids must be a list of at most 500 event ids",
-                "detail_pl": "event_ids musi być listą co najwyżej 500 identyfikatorów zdarzeń",
-                "errors": [{"field": "event_ids", "message": str(exc.messages.get("event_ids")),
-                            "message_pl": "Nieprawidłowa lista identyfikatorów zdarzeń."}],
-            }) from None
+            raise InvalidInput("event_ids must be a list of at most 500 event ids",
+                               "event_ids musi być listą co najwyżej 500 identyfikatorów zdarzeń",
+                               errors=[field_error("event_ids", str(exc.messages.get("event_ids")),
+                                                   "Nieprawidłowa lista identyfikatorów zdarzeń.")]) from None
         return self.store.statuses(args["event_ids"])

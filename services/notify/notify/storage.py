@@ -14,7 +14,6 @@ from kadra_defaults import clock
 from kadra_defaults.storage import Mongo, Store
 
 MESSAGES = "messages"
-STATUSES = ("queued", "sent", "retrying", "failed")
 
 
 class NotifyStore(Store):

@@ -1,7 +1,6 @@
 """The devices service's entry points with worker_factory (store, identity and events are mocks)."""
 import base64
 from datetime import timedelta
-from unittest.mock import MagicMock
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -12,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from devices import challenges, pins
 from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, InvalidInput, LoginRefused
 from devices.service import DevicesService
-from kadra_defaults.contracts.events import utcnow
+from kadra_defaults.contracts.events import utcnow, wrap
 
 ACCOUNT = {"account_id": "a" * 32, "email": "anna@example.com", "full_name": "Anna", "locale": "pl"}
 
@@ -47,10 +46,12 @@ def test_activation_stores_the_device_with_its_notice_and_audits_it(service):
     assert stored["account_id"] == ACCOUNT["account_id"] and stored["public_key"] == public
     assert envelope["type"] == "device_paired" and envelope["payload"]["to"] == ACCOUNT["email"]
     service.identity.open_session.assert_called_once_with(ACCOUNT["account_id"], device_id=result["device_id"])
-    service.dispatch.assert_called_once()
-    assert service.dispatch.call_args.args[0] == "device_paired"
-    assert set(service.dispatch.call_args.args[1]) >= {"id", "occurred_at", "account_id", "device_id",
-                                                       "device_name", "platform"}
+    service.events.dispatch.assert_called_once()
+    event_type, payload = service.events.dispatch.call_args.args
+    assert event_type == "device_paired"
+    envelope = wrap(event_type, payload)  # what Events sends: the payload checked by the contract, enveloped
+    assert set(envelope) >= {"id", "occurred_at"}
+    assert set(envelope["payload"]) >= {"account_id", "device_id", "device_name", "platform"}
 
 
 def test_second_device_is_refused_without_replace_naming_the_current_one(service):
@@ -74,7 +75,7 @@ def test_replace_removes_the_old_device_and_ends_its_sessions(service):
     result = service.activate(ACCOUNT, "Pixel 8", "android", public, replace=True)
     service.identity.end_sessions.assert_called_once_with(device_id=old["_id"])
     assert result["replaced_device_ids"] == [old["_id"]]
-    assert [c.args[0] for c in service.dispatch.call_args_list] == ["device_removed", "device_paired"]
+    assert [c.args[0] for c in service.events.dispatch.call_args_list] == ["device_removed", "device_paired"]
 
 
 def test_a_device_replaced_while_activating_ends_its_own_fresh_sessions(service):
@@ -144,7 +145,7 @@ def test_the_fifth_wrong_pin_blocks_and_sends_the_notice(service):
         service.login(device["_id"], challenge, signature=signature, pin="730164")
     device_id, _, envelope = service.store.mark_blocked.call_args.args
     assert envelope["type"] == "device_blocked" and envelope["payload"]["to"] == ACCOUNT["email"]
-    assert service.dispatch.call_args.args[0] == "device_blocked"
+    assert service.events.dispatch.call_args.args[0] == "device_blocked"
 
 
 def test_a_blocked_device_refuses_biometrics_too(service):
@@ -179,4 +180,4 @@ def test_removal_ends_sessions_and_is_audited(service):
     service.store.delete_device.return_value = _device()
     service.remove_device(ACCOUNT["account_id"], "d" * 32)
     service.identity.end_sessions.assert_called_once_with(device_id="d" * 32)
-    assert service.dispatch.call_args.args[0] == "device_removed"
+    assert service.events.dispatch.call_args.args[0] == "device_removed"

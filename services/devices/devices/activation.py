@@ -1,0 +1,127 @@
+"""The trusted device's life: activation (at most one per account, replaced on request), removal, the view.
+
+`deps` is the service worker: `store`, `outbox` (the notice e-mails), `identity` (sessions bound to the
+device) and `events` (audit events). Each step says what happens when it meets a concurrent one.
+"""
+import logging
+
+from nameko.exceptions import RemoteError
+from pymongo.errors import DuplicateKeyError
+
+from kadra_defaults import clock
+from kadra_defaults.storage import new_id
+
+from devices import events
+from devices.exceptions import DeviceAlreadyPaired
+from devices.storage import is_blocked, new_epoch
+
+log = logging.getLogger("devices.activation")
+
+ACTIVATION_ATTEMPTS = 20
+SESSION_END_ATTEMPTS = 3
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def view(device: dict) -> dict:
+    """A trusted device as the person sees it (no keys, no PIN hash)."""
+    return {
+        "device_id": device["_id"],
+        "name": device["name"],
+        "platform": device["platform"],
+        "activated_at": _iso(device["activated_at"]),
+        "last_used_at": _iso(device.get("last_used_at")),
+        "biometrics": bool(device.get("biometric_key")),
+        "pin_set": bool(device.get("pin_hash")),
+        "blocked": is_blocked(device),
+        "blocked_at": _iso(device.get("blocked_at")) if is_blocked(device) else None,
+    }
+
+
+def already_paired(device: dict | None) -> DeviceAlreadyPaired:
+    """The refusal of a second device, naming the current one (when there still is one)."""
+    if device is None:
+        return DeviceAlreadyPaired()
+    current = view(device)
+    name = f" ({current['name']}, {current['platform']}, {current['activated_at'][:10]})"
+    return DeviceAlreadyPaired(
+        f"Your account already has a trusted device{name}. At most one device can be linked; "
+        "send replace: true to replace it (the old one is logged out at once).",
+        f"Do Twojego konta jest już przypisane zaufane urządzenie{name}. Można powiązać najwyżej "
+        "jedno urządzenie; wyślij replace: true, aby je zastąpić (stare zostanie od razu wylogowane).",
+        extra={"current_device": {k: current[k] for k in ("name", "platform", "activated_at")}})
+
+
+def new_device(data: dict) -> dict:
+    """The document of a device about to be activated (validated by schemas.ActivationSchema)."""
+    owner = data["account"]
+    return {"_id": new_id(), "account_id": owner["account_id"], "name": data["device_name"].strip(),
+            "platform": data["platform"], "public_key": data["public_key"], "biometric_key": None,
+            "pin_hash": None, "pin_epoch": new_epoch(), "failed_pins": 0, "blocked_at": None,
+            "activated_at": clock.now(), "last_used_at": None,
+            "owner": {"email": owner["email"], "full_name": owner.get("full_name") or "",
+                      "locale": owner.get("locale") or "pl"}}
+
+
+def activate(deps, data: dict) -> dict:
+    """Store the new device with its notice (replacing the current one when asked), then open its session.
+
+    The unique index on `account_id` lets one device per account in: a losing insert finds the current
+    device and either refuses (no `replace`) or removes it and tries again.
+    """
+    device = new_device(data)
+    account_id = device["account_id"]
+    replaced = []
+    for _ in range(ACTIVATION_ATTEMPTS):
+        try:
+            deps.store.insert_device(device, events.paired_mail(device))
+            break
+        except DuplicateKeyError:
+            current = deps.store.device_of_account(account_id)
+            if current is None:
+                continue  # removed meanwhile: try again
+            if not data["replace"]:
+                raise already_paired(current) from None
+            if remove(deps, current["_id"], reason="replaced"):
+                replaced.append(current["_id"])
+    else:
+        raise already_paired(deps.store.device_of_account(account_id))
+    deps.outbox.kick()
+    tokens = deps.identity.open_session(account_id, device_id=device["_id"])
+    if deps.store.get_device(device["_id"]) is None:
+        # A concurrent `replace` removed this device before its tokens existed: end them too.
+        end_sessions(deps.identity, device["_id"])
+        raise already_paired(deps.store.device_of_account(account_id))
+    deps.events.dispatch(events.DEVICE_PAIRED, events.audit_payload(device))
+    log.info("device activated", extra={"device_id": device["_id"], "account_id": account_id, "replaced": replaced})
+    return {"device_id": device["_id"], **tokens, "replaced_device_ids": replaced}
+
+
+def remove(deps, device_id: str, reason: str, account_id: str | None = None) -> dict | None:
+    """Delete the device, end its sessions, audit it; the removed device, or None if it was gone."""
+    device = deps.store.delete_device(device_id, clock.now(), reason, account_id=account_id)
+    if device is None:
+        return None
+    deps.outbox.kick()
+    end_sessions(deps.identity, device_id)
+    deps.events.dispatch(events.DEVICE_REMOVED, events.audit_payload(device, reason=reason))
+    log.info("device removed", extra={"device_id": device_id, "reason": reason})
+    return device
+
+
+def end_sessions(identity, device_id: str) -> None:
+    """End every session of the device (the gateway refuses its tokens within a second).
+
+    Two callers may end the same device's sessions at once (a replacement racing an activation);
+    identity's revocation upsert can then lose the race with a duplicate key, and simply trying
+    again completes it.
+    """
+    for attempt in range(SESSION_END_ATTEMPTS):
+        try:
+            identity.end_sessions(device_id=device_id)
+            return
+        except RemoteError as error:
+            if error.exc_type != "DuplicateKeyError" or attempt == SESSION_END_ATTEMPTS - 1:
+                raise

@@ -1,0 +1,84 @@
+"""What unlocks the device, as its owner sets it: the PIN, the biometric key, and unblocking after wrong PINs.
+
+Setting the first PIN needs the device's own token; changing it also needs the current PIN and the
+device key's signature of a challenge (devices.logins). Unblocking is done from the web with the
+account's password, which identity checks (and throttles). `deps` is the service worker.
+"""
+import logging
+
+from nameko.exceptions import RemoteError
+
+from kadra_defaults import clock
+from kadra_defaults.errors import field_error
+
+from devices import activation, logins, pins
+from devices.exceptions import DeviceNotFound, InvalidInput, LoginRefused, PasswordRefused, Throttled
+
+log = logging.getLogger(__name__)
+
+PIN_CHANGE_NEEDS = ("current_pin", "challenge", "signature")
+
+
+def owned(deps, account_id: str, device_id: str) -> dict:
+    """The caller's device (blocked or not), or DeviceNotFound."""
+    device = deps.store.get_device(device_id)
+    if device is None or device["account_id"] != account_id:
+        raise DeviceNotFound()
+    return device
+
+
+def own_usable(deps, account_id: str, device_id: str) -> dict:
+    """The caller's device, not blocked."""
+    return logins.usable(owned(deps, account_id, device_id))
+
+
+def set_pin(deps, data: dict) -> None:
+    """Set the first PIN; changing it needs the current PIN and the device key's signature of a challenge."""
+    account_id, device_id = data["account_id"], data["device_id"]
+    device = own_usable(deps, account_id, device_id)
+    if device.get("pin_hash"):
+        missing = [name for name in PIN_CHANGE_NEEDS if not data.get(name)]
+        if missing:
+            raise InvalidInput("Changing the PIN needs the current PIN and a signed challenge.",
+                               "Zmiana PIN-u wymaga obecnego PIN-u i podpisanego wyzwania.",
+                               errors=[field_error(name, "Missing data for required field.", "To pole jest wymagane.")
+                                       for name in missing])
+        logins.check_challenge(deps, device, data["challenge"], data["signature"], device["public_key"])
+        logins.check_pin(deps, device, data["current_pin"])
+    new_hash = pins.hash_pin(data["pin"])
+    if not deps.store.set_pin_hash(device_id, new_hash, expected=device.get("pin_hash"), now=clock.now()):
+        own_usable(deps, account_id, device_id)  # DeviceNotFound or DeviceBlocked if that is why
+        raise LoginRefused()  # the PIN changed meanwhile
+
+
+def set_biometric_key(deps, data: dict) -> None:
+    """Register the biometric key (a second Ed25519 key the phone unlocks only with biometrics)."""
+    device = own_usable(deps, data["account_id"], data["device_id"])
+    if data["public_key"] == device["public_key"]:
+        raise InvalidInput("The biometric key must differ from the device key.",
+                           "Klucz biometryczny musi być inny niż klucz urządzenia.", field="public_key")
+    if not deps.store.set_biometric_key(device["_id"], data["public_key"], clock.now()):
+        raise DeviceNotFound()
+
+
+def remove_biometric_key(deps, account_id: str, device_id: str) -> None:
+    """Turn biometric login off."""
+    own_usable(deps, account_id, device_id)
+    if not deps.store.set_biometric_key(device_id, None, clock.now()):
+        raise DeviceNotFound()
+
+
+def unblock(deps, account_id: str, device_id: str, password: str) -> dict:
+    """Unblock a device blocked by wrong PINs once identity confirms the account's password."""
+    device = owned(deps, account_id, device_id)
+    try:
+        matches = deps.identity.check_password(account_id, password)
+    except RemoteError as error:
+        if error.exc_type == "Throttled":
+            raise Throttled() from None
+        raise
+    if not matches:
+        raise PasswordRefused()
+    deps.store.unblock(device["_id"], clock.now())
+    log.info("device unblocked", extra={"device_id": device_id})
+    return activation.view(deps.store.get_device(device_id) or device)

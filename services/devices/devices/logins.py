@@ -1,0 +1,132 @@
+"""Logging in with the device: single-use challenges, the PIN or the biometric key, wrong PINs and blocking.
+
+The device key is the credential (no token): the app signs a challenge (devices.challenges) with it
+and gives the PIN, or signs it with the biometric key alone. A challenge is spent before anything
+else is checked, so a refused attempt cannot be replayed. Wrong PINs are counted in slots
+(devices.storage); the fifth in a row blocks the device and sends the notice e-mail.
+`deps` is the service worker (store, outbox, identity, events).
+"""
+import logging
+from datetime import timedelta
+
+from prometheus_client import Counter
+
+from kadra_defaults import clock
+
+from devices import activation, challenges, events, keys, pins
+from devices.exceptions import DeviceBlocked, DeviceNotFound, LoginRefused, PinNotSet
+from devices.storage import MAX_WRONG_PINS, is_blocked
+
+log = logging.getLogger(__name__)
+
+CHALLENGE_TTL = timedelta(minutes=2)
+
+LOGIN_REFUSALS = Counter("kadra_device_login_refusals_total", "Device logins refused", ["reason"])
+
+
+def usable(device: dict | None) -> dict:
+    """The device, or DeviceNotFound when there is none, DeviceBlocked when wrong PINs blocked it."""
+    if device is None:
+        raise DeviceNotFound()
+    if is_blocked(device):
+        raise DeviceBlocked()
+    return device
+
+
+def issue_challenge(deps, device_id: str) -> dict:
+    """A single-use challenge (a 256-bit nonce, valid 2 minutes, bound to the device) for it to sign."""
+    usable(deps.store.device_status(device_id))
+    challenge = challenges.issue(deps.store.challenge_key(), device_id, clock.now() + CHALLENGE_TTL)
+    return {"challenge": challenge, "expires_in": int(CHALLENGE_TTL.total_seconds())}
+
+
+def login(deps, data: dict) -> dict:
+    """A token pair for a signed challenge: device key + PIN, or the biometric key alone."""
+    device_id = data["device_id"]
+    device = usable(deps.store.get_device(device_id))
+    biometric = bool(data.get("biometric_signature"))
+    if biometric:
+        if not device.get("biometric_key"):
+            spend(deps, device, data["challenge"])  # a refused attempt still spends the challenge
+            refuse(device, "biometrics_off")
+        check_challenge(deps, device, data["challenge"], data["biometric_signature"], device["biometric_key"])
+    else:
+        check_challenge(deps, device, data["challenge"], data["signature"], device["public_key"])
+        if not device.get("pin_hash"):
+            raise PinNotSet()
+        check_pin(deps, device, data["pin"])
+    if not deps.store.record_login(device, clock.now(), reset_wrong_pins=not biometric):
+        raise DeviceBlocked() if deps.store.get_device(device_id) else DeviceNotFound()
+    tokens = deps.identity.open_session(device["account_id"], device_id=device_id)
+    if deps.store.get_device(device_id) is None:
+        # Removed while we were logging in: its sessions must not outlive it.
+        activation.end_sessions(deps.identity, device_id)
+        raise DeviceNotFound()
+    log.info("device login", extra={"device_id": device_id, "method": "biometric" if biometric else "pin"})
+    return tokens
+
+
+def refuse(device: dict, reason: str):
+    """LoginRefused, counted in the log and the metrics with the reason."""
+    LOGIN_REFUSALS.labels(reason).inc()
+    log.warning("device login refused", extra={"device_id": device["_id"], "reason": reason})
+    raise LoginRefused()
+
+
+def spend(deps, device: dict, challenge: str) -> None:
+    """Check the challenge is genuine, this device's and fresh, and spend it (once); LoginRefused otherwise."""
+    reason, expires_at = challenges.check(deps.store.challenge_key(), device["_id"], challenge, clock.now())
+    if reason:
+        refuse(device, reason)
+    if not deps.store.spend_challenge(challenge, expires_at):
+        refuse(device, "challenge_reused")
+
+
+def check_challenge(deps, device: dict, challenge: str, signature: str, public_key: str) -> None:
+    """Spend the challenge (atomically, once) and check it is signed by `public_key`."""
+    spend(deps, device, challenge)
+    if not keys.signature_matches(public_key, challenge, signature):
+        refuse(device, "bad_signature")
+
+
+def check_pin(deps, device: dict, pin: str) -> None:
+    """A wrong PIN counts; the fifth in a row blocks the device and sends the notice."""
+    if pins.pin_matches(device["pin_hash"], pin):
+        return
+    count = deps.store.count_wrong_pin(device, clock.now())
+    if count is None:  # blocked meanwhile by concurrent wrong PINs: not counted again
+        LOGIN_REFUSALS.labels("wrong_pin_while_blocked").inc()
+        log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin_while_blocked"})
+        raise DeviceBlocked()
+    LOGIN_REFUSALS.labels("wrong_pin").inc()
+    log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin", "wrong_pins": count})
+    if count >= MAX_WRONG_PINS:
+        block(deps, device)
+        raise DeviceBlocked()
+    left = MAX_WRONG_PINS - count
+    raise LoginRefused(f"Wrong PIN. {left} attempt(s) left before the device is blocked.",
+                       f"Błędny PIN. Pozostało prób przed zablokowaniem urządzenia: {left}.",
+                       extra={"attempts_left": left})
+
+
+def block(deps, device: dict) -> None:
+    """Mark the device blocked with the notice e-mail to its owner (one write), and audit it."""
+    now = clock.now()
+    deps.store.mark_blocked(device["_id"], now, events.blocked_mail(_with_fresh_owner(deps.identity, device), now))
+    deps.outbox.kick()
+    deps.events.dispatch(events.DEVICE_BLOCKED, events.audit_payload(device, reason="wrong_pins"))
+    log.warning("device blocked", extra={"device_id": device["_id"]})
+
+
+def _with_fresh_owner(identity, device: dict) -> dict:
+    """The device with its owner's current e-mail, name and language (the activation-time copy if identity is slow)."""
+    try:
+        accounts = identity.get_accounts([device["account_id"]])
+    except Exception:  # the notice must go out anyway: the copy taken at activation will do
+        log.warning("owner lookup failed; using the activation-time address", extra={"device_id": device["_id"]})
+        return device
+    for account in accounts or []:
+        if account.get("account_id") == device["account_id"] and account.get("email"):
+            return {**device, "owner": {"email": account["email"], "full_name": account.get("full_name") or "",
+                                        "locale": account.get("locale") or "pl"}}
+    return device
