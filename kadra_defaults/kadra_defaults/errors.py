@@ -111,6 +111,8 @@ class DomainError(Exception):
 
     code = "error"
     message = ("Something went wrong.", "Coś poszło nie tak.")
+    field: str | None = None        # the field a subclass's errors name by default (its message as the words)
+    headers: dict | None = None     # headers a subclass's errors carry by default (e.g. Retry-After)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -121,6 +123,8 @@ class DomainError(Exception):
                  errors: list[dict] | None = None, headers: dict | None = None, extra: dict | None = None):
         en = message or self.message[0]
         pl = message_pl or getattr(message, "pl", None) or (self.message[1] if message is None else en)
+        field = field if field is not None else type(self).field
+        headers = headers if headers is not None else type(self).headers
         details: dict = {"code": self.code, "detail": str(en), "detail_pl": pl}
         listed = ([field_error(field, en, pl)] if field else []) + list(errors or [])
         if listed:

@@ -243,6 +243,10 @@ class AttemptCounter:
             return n
         return None
 
+    def taken(self, key: str, n: int) -> bool:
+        """Whether the n-th number under `key` has been handed out (one key look-up, never lags)."""
+        return self.collection.find_one({"_id": f"{key}:{n}"}) is not None
+
     def used(self, key: str) -> int:
         """How many numbers were handed out under `key` (from the hint: may lag a racing reservation)."""
         hint = self.collection.find_one({"_id": f"{key}#"})

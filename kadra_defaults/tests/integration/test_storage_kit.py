@@ -110,6 +110,7 @@ def test_forty_racing_attempts_get_exactly_five_numbers(db):
     assert numbers.count(None) == 35
     assert counter.reserve("login:ala@example.pl:streak2", 5) == 1  # another key (a new streak) starts at 1
     assert counter.used("login:ala@example.pl:streak1") == 5
+    assert counter.taken("login:ala@example.pl:streak1", 5) and not counter.taken("login:ala@example.pl:streak1", 6)
 
 
 def test_attempt_reservations_expire_with_the_sweep(db):

@@ -49,3 +49,16 @@ def test_bilingual_messages_keep_their_polish_through_field_errors_and_pickling(
     assert field_errors({"name": [message]}) == [{"field": "name", "message": "Too long.", "message_pl": "Za długie."}]
     assert field_errors({"_schema": ["Invalid input type."]})[0] == {
         "field": "body", "message": "Invalid input type.", "message_pl": "Nieprawidłowy typ danych."}
+
+
+class Locked(DomainError):
+    message = ("Wait a minute.", "Poczekaj minutę.")
+    field = "pin"
+    headers = {"Retry-After": "60"}
+
+
+def test_a_subclass_can_name_its_field_and_headers_by_default():
+    error = Locked()
+    assert error.errors == [{"field": "pin", "message": "Wait a minute.", "message_pl": "Poczekaj minutę."}]
+    assert error.details["headers"] == {"Retry-After": "60"}
+    assert Locked(headers={"Retry-After": "5"}).details["headers"] == {"Retry-After": "5"}
