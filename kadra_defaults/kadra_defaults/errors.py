@@ -111,7 +111,8 @@ class DomainError(Exception):
 
     code = "error"
     message = ("Something went wrong.", "Coś poszło nie tak.")
-    field: str | None = None        # the field a subclass's errors name by default (its message as the words)
+    field: str | None = None        # the field a subclass's errors name when the caller names none
+    field_message: tuple[str, str] | None = None  # that field error's words (default: `message`)
     headers: dict | None = None     # headers a subclass's errors carry by default (e.g. Retry-After)
 
     def __init_subclass__(cls, **kwargs):
@@ -123,10 +124,14 @@ class DomainError(Exception):
                  errors: list[dict] | None = None, headers: dict | None = None, extra: dict | None = None):
         en = message or self.message[0]
         pl = message_pl or getattr(message, "pl", None) or (self.message[1] if message is None else en)
-        field = field if field is not None else type(self).field
         headers = headers if headers is not None else type(self).headers
         details: dict = {"code": self.code, "detail": str(en), "detail_pl": pl}
-        listed = ([field_error(field, en, pl)] if field else []) + list(errors or [])
+        if field:
+            listed = [field_error(field, en, pl)] + list(errors or [])
+        elif errors is None and type(self).field:
+            listed = [field_error(type(self).field, *(type(self).field_message or (en, pl)))]
+        else:
+            listed = list(errors or [])
         if listed:
             details["errors"] = listed
         if headers:

@@ -5,19 +5,11 @@ by name (gateway/api/devices.py, my_devices.py) and passes detail, detail_pl, er
 extra through.
 """
 from kadra_defaults import errors
-from kadra_defaults.errors import DomainError, field_error
+from kadra_defaults.errors import DomainError
 
 
 class DevicesError(DomainError):
-    """Besides `message`: the field error every instance names (`field`, in `field_message`'s words)."""
-
-    field: str | None = None
-    field_message: tuple[str, str] | None = None
-
-    def __init__(self, message=None, message_pl=None, **kwargs):
-        if self.field and "errors" not in kwargs:
-            kwargs["errors"] = [field_error(self.field, *(self.field_message or self.message))]
-        super().__init__(message, message_pl, **kwargs)
+    """Base of devices' errors (a class's `field` and `field_message` name the field at fault)."""
 
 
 class InvalidInput(errors.InvalidInput):
@@ -75,7 +67,4 @@ class Throttled(DevicesError):
 
     message = ("Too many password attempts. Try again later.",
                "Zbyt wiele prób podania hasła. Spróbuj ponownie później.")
-
-    def __init__(self, message=None, message_pl=None, **kwargs):
-        kwargs.setdefault("headers", {"Retry-After": "60"})
-        super().__init__(message, message_pl, **kwargs)
+    headers = {"Retry-After": "60"}
