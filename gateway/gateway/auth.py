@@ -80,11 +80,12 @@ class Revocations:
                 self._add(entry)
 
     def replace(self, entries: list) -> None:
-        """The whole set, as identity.revocations() returns it."""
+        """The whole set, as identity.revocations() returns it (a snapshot that does not load changes nothing)."""
+        fresh = Revocations()
+        for entry in entries:
+            fresh._add(entry)
         with self._lock:
-            self._sids, self._dids, self._subs = {}, {}, {}
-            for entry in entries:
-                self._add(entry)
+            self._sids, self._dids, self._subs = fresh._sids, fresh._dids, fresh._subs
 
     def _prune(self, now: float) -> None:
         self._last_prune = now
@@ -135,7 +136,8 @@ def _public_key():
 def _install_feed(app) -> None:
     """Subscribe this process to revocations, re-syncing through this app's RPC client."""
     if _installed_for["app"] is app:
-        feed.ensure_started()
+        if not app.config.get("KADRA_FEED_DISABLED"):
+            feed.ensure_started()
         return
     rpc_client = app.extensions["kadra_rpc"]
 
