@@ -1,13 +1,13 @@
 """Log in, refresh, log out, and passwords (forgot, reset, change)."""
 import logging
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.text import EmailAddress
 
-from gateway import feed, rpc
+from gateway import rpc, state
 from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class AuthChangePasswordSchema(Schema):
 
 
 def identity():
-    return current_app.extensions["kadra_rpc"].identity
+    return state.current().rpc.identity
 
 
 @blp.route("/login", methods=["POST"])
@@ -153,7 +153,7 @@ def forgot_password(body):
     try:
         identity().request_password_reset(email=body["email"], client_ip=client_ip())
     except (rpc.BrokerUnavailable, rpc.ServiceUnavailable, rpc.CallTimeout) as exc:
-        feed.call_later("identity", "request_password_reset", email=body["email"], client_ip=client_ip())
+        state.current().call_later("identity", "request_password_reset", email=body["email"], client_ip=client_ip())
         log.warning("forgot-password deferred", extra={"error": exc.__class__.__name__})
     return FORGOT_ANSWER
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from kadra_defaults.contracts import service_tokens
 from kadra_defaults.text import EmailAddress, HumanText
 
-from gateway import permissions
+from gateway import permissions, state
 from gateway.api.roles import known_permissions
 from gateway.auth import authenticated, bearer_token, current_principal
 from gateway.errors import Problem, field_error
@@ -32,7 +32,7 @@ blp = Blueprint("companies", __name__, url_prefix="/api/v1",
 
 
 def rpc():
-    return current_app.extensions["kadra_rpc"]
+    return state.current().rpc
 
 
 def locale() -> str:
@@ -157,7 +157,7 @@ def create_company(body):
     """
     principal = current_principal()
     answer = rpc().users.create_company(principal.account_id, body["name"])
-    permissions.cache.forget(answer["company_id"], principal.account_id)
+    state.current().memberships.forget(answer["company_id"], principal.account_id)
     return {"company_id": answer["company_id"]}
 
 
@@ -253,7 +253,7 @@ def change_role(body, company_id, account_id):
     try:
         return rpc().users.change_role(company_id, principal.account_id, account_id, body["role"])
     finally:
-        permissions.cache.forget(company_id, account_id)
+        state.current().memberships.forget(company_id, account_id)
 
 
 @blp.route("/companies/<string:company_id>/users/<string:account_id>", methods=["DELETE"])
@@ -273,7 +273,7 @@ def remove_user(company_id, account_id):
     try:
         rpc().users.remove_member(company_id, principal.account_id, account_id)
     finally:
-        permissions.cache.forget(company_id, account_id)
+        state.current().memberships.forget(company_id, account_id)
     return None
 
 
@@ -300,7 +300,7 @@ def check_permission(company_id):
     # The hot path of the product's other apps: checked by hand, no schema machinery per request.
     token = bearer_token()
     if token and service_tokens.is_service_token(token):
-        if permissions.service_caller(token) is None:
+        if state.current().service_tokens.caller(token) is None:
             raise Problem("unauthorized", detail="The service token is not valid.",
                           detail_pl="Token usługi jest nieprawidłowy.", headers={"WWW-Authenticate": "Bearer"})
         if not permissions.COMPANY_ID.match(company_id):

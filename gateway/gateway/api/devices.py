@@ -7,12 +7,13 @@ bearer token (`@authenticated(device=True)`, the token's device = the path's).
 import base64
 import binascii
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from kadra_defaults.text import HumanText
 
+from gateway import state
 from gateway.auth import authenticated, current_principal
 from gateway.errors import Problem
 
@@ -116,7 +117,7 @@ class LoginSchema(_Body):
 
 
 def _rpc():
-    return current_app.extensions["kadra_rpc"]
+    return state.current().rpc
 
 
 def _own_device(device_id: str):

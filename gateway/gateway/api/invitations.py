@@ -1,11 +1,11 @@
 """Invitations: the pending list with delivery status, resend, revoke, and accepting a link."""
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.text import HumanText
 
-from gateway import permissions, rpc as rpc_errors
+from gateway import permissions, rpc as rpc_errors, state
 from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
 from gateway.auth import authenticated, bearer_token, current_principal
 from gateway.errors import Problem, field_error
@@ -16,7 +16,7 @@ blp = Blueprint("invitations", __name__, url_prefix="/api/v1", description="Invi
 
 
 def rpc():
-    return current_app.extensions["kadra_rpc"]
+    return state.current().rpc
 
 
 class DeliverySchema(Schema):
@@ -125,7 +125,7 @@ def accept_invitation(body):
     invitation = users.invitation_for_token(body["token"])
     account_id = _accepting_account(invitation, body)
     answer = users.accept_invitation(body["token"], account_id)
-    permissions.cache.forget(answer["company_id"], account_id)
+    state.current().memberships.forget(answer["company_id"], account_id)
     return {"company_id": answer["company_id"], "role": answer["role"], "account_id": account_id}
 
 

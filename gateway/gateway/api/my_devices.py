@@ -1,8 +1,8 @@
 """The person's trusted device from the web: list it, remove it, unblock it (`/me/devices`)."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from gateway import state
 from gateway.auth import authenticated, current_principal
 
 REMOTE_ERRORS = {
@@ -36,7 +36,7 @@ class UnblockSchema(Schema):
 
 
 def _rpc():
-    return current_app.extensions["kadra_rpc"]
+    return state.current().rpc
 
 
 @blp.route("", methods=["GET"])

@@ -1,9 +1,8 @@
 """Ownership transfer: the owner offers the company to a member, who accepts by the e-mailed link."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from gateway import permissions
+from gateway import permissions, state
 from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
 from gateway.auth import authenticated, current_principal
 
@@ -13,7 +12,7 @@ blp = Blueprint("ownership", __name__, url_prefix="/api/v1", description="Moving
 
 
 def rpc():
-    return current_app.extensions["kadra_rpc"]
+    return state.current().rpc
 
 
 class TransferSchema(Schema):
@@ -67,5 +66,5 @@ def accept_transfer(body):
     """
     principal = current_principal()
     answer = rpc().users.accept_ownership(body["token"], principal.account_id)
-    permissions.cache.forget(answer["company_id"])
+    state.current().memberships.forget(answer["company_id"])
     return answer
