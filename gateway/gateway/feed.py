@@ -29,6 +29,7 @@ from collections import defaultdict
 import pika
 
 from kadra_defaults.contracts.feed import EXCHANGE, EXCHANGE_TYPE
+from gateway.rpc import connection_parameters
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +107,13 @@ class Feed:
         self._thread = None
         self._live = False
 
-    def _params(self) -> pika.URLParameters:
-        params = pika.URLParameters(self.amqp_uri)
-        params.socket_timeout = 2
-        params.stack_timeout = 3
-        params.blocked_connection_timeout = 5
-        params.connection_attempts = 1
-        params.heartbeat = HEARTBEAT
-        params.client_properties = {"connection_name": f"kadra-gateway-feed-{os.getpid()}"}
-        return params
-
     def _run(self) -> None:
         pause = RECONNECT_MIN
         while not self._stop.is_set():
             connection = None
             try:
-                connection = pika.BlockingConnection(self._params())
+                connection = pika.BlockingConnection(
+                    connection_parameters(self.amqp_uri, "kadra-gateway-feed", heartbeat=HEARTBEAT))
                 channel = connection.channel()
                 channel.exchange_declare(EXCHANGE, exchange_type=EXCHANGE_TYPE, durable=True)
                 queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue

@@ -36,6 +36,11 @@ def allowed(company_id: str, account_id: str, permission: str) -> bool:
     return found is not None and permission in found["permissions"]
 
 
+def forget(company_id: str, account_id: str | None = None) -> None:
+    """This worker changed the membership (or the whole company) itself: don't wait for the feed."""
+    state.current().memberships.forget(company_id, account_id)
+
+
 def not_found() -> Problem:
     return Problem("not_found", detail="No such company, or you are not a member of it.",
                    detail_pl="Nie ma takiej firmy albo nie należysz do niej.")
@@ -50,6 +55,11 @@ def require(company_id: str, account_id: str, permission: str | None = None) -> 
         raise Problem("forbidden", detail=f"Your role does not allow this ({permission}).",
                       detail_pl=f"Twoja rola na to nie pozwala ({permission}).")
     return found
+
+
+def service_caller(bearer: str | None) -> str | None:
+    """The app name of a valid service token in `bearer` (gateway.state's ServiceTokens)."""
+    return state.current().service_tokens.caller(bearer)
 
 
 class ServiceTokens:

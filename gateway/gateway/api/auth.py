@@ -9,6 +9,7 @@ from kadra_defaults.text import EmailAddress
 
 from gateway import rpc, state
 from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
+from gateway.caller import rpc_client
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,10 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in
 
 
 @blp.record_once
-def _register_security_scheme(state):
+def _register_security_scheme(setup_state):
     """The bearer scheme that @authenticated operations name in the OpenAPI document."""
     try:
-        api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+        api = setup_state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
         if SECURITY_SCHEME not in api.spec.components.security_schemes:
             api.spec.components.security_scheme(SECURITY_SCHEME, {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -90,7 +91,7 @@ class AuthChangePasswordSchema(Schema):
 
 
 def identity():
-    return state.current().rpc.identity
+    return rpc_client().identity
 
 
 @blp.route("/login", methods=["POST"])

@@ -18,7 +18,8 @@ from kadra_defaults.text import EmailAddress, HumanText
 
 from gateway import state
 from gateway.api.auth import client_ip
-from gateway.auth import authenticated, current_principal, unauthorized
+from gateway.auth import authenticated, unauthorized
+from gateway.caller import current_caller, rpc_client
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The logged-in person")
 
@@ -107,7 +108,7 @@ def get_me():
     Example answer: `{"account_id": "9f1c...", "email": "anna@example.pl", "full_name": "Anna Kowalska",
     "locale": "pl", "companies": [{"company_id": "0a1b...", "name": "Kowalska Sp. z o.o.", "role": "owner"}]}`
     """
-    return _me(current_principal().account_id)
+    return _me(current_caller().account_id)
 
 
 @blp.route("", methods=["PATCH"])
@@ -116,10 +117,11 @@ def get_me():
 @blp.response(200, MeAccountSchema)
 def patch_me(body):
     """Change my name or language (of the app and of the e-mails); answers like GET /me."""
-    account_id = current_principal().account_id
-    state.current().rpc.identity.update_profile(account_id=account_id, **body)
-    state.current().profiles.on_change({"account_id": account_id})  # this worker at once; the others through the feed
-    return _me(account_id)
+    caller = current_caller()
+    caller.rpc.identity.update_profile(account_id=caller.account_id, **body)
+    # This worker forgets its copy at once; the others hear it from the feed.
+    state.current().profiles.on_change({"account_id": caller.account_id})
+    return _me(caller.account_id)
 
 
 @blp.route("/email", methods=["POST"])
@@ -130,9 +132,9 @@ def patch_me(body):
 def change_email(body):
     """Change my e-mail (= login): a confirmation link goes to the new address, a notice with a
     "this wasn't me" link to the old one. Nothing changes until the link is opened."""
-    principal = current_principal()
-    state.current().rpc.identity.request_email_change(account_id=principal.account_id, new_email=body["new_email"],
-                                            password=body["password"], client_ip=client_ip())
+    caller = current_caller()
+    caller.rpc.identity.request_email_change(account_id=caller.account_id, new_email=body["new_email"],
+                                             password=body["password"], client_ip=client_ip())
     return {"detail": "Check the new address for a confirmation link.",
             "detail_pl": "Sprawdź nową skrzynkę: wysłaliśmy link potwierdzający."}
 
@@ -143,7 +145,7 @@ def change_email(body):
 @blp.alt_response(400, description="The token is invalid, used or expired")
 def confirm_email(body):
     """Confirm the new e-mail address with the token from the link sent to it."""
-    state.current().rpc.identity.confirm_email_change(token=body["token"])
+    rpc_client().identity.confirm_email_change(token=body["token"])
 
 
 @blp.route("/email/revert", methods=["POST"])
@@ -152,4 +154,4 @@ def confirm_email(body):
 @blp.alt_response(400, description="The token is invalid, used or expired")
 def revert_email(body):
     """"This wasn't me": restore the old address and end every session of the account."""
-    state.current().rpc.identity.revert_email_change(token=body["token"])
+    rpc_client().identity.revert_email_change(token=body["token"])
