@@ -8,6 +8,7 @@ from flask import Flask, g, request
 
 from kadra_defaults import settings
 from kadra_defaults.contracts import feed as feed_contract
+from kadra_defaults.errors import field_error
 from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
 from gateway import errors, metrics, spool, state
@@ -49,8 +50,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in _api_modules():
         api.register_blueprint(module.blp)
-        errors.REMOTE_ERRORS.update(getattr(module, "REMOTE_ERRORS", {}))
-        errors.FIELD_MESSAGES_PL.update(getattr(module, "FIELD_MESSAGES_PL", {}))
     _install_request_context(app)
     return app
 
@@ -94,11 +93,7 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _api_modules():
-    """Every module of gateway.api with a `blp` (one blueprint per resource), in name order.
-
-    A module may also carry REMOTE_ERRORS: {remote exception path: problem code} and
-    FIELD_MESSAGES_PL: {English field message: Polish}.
-    """
+    """Every module of gateway.api with a `blp` (one blueprint per resource), in name order."""
     import gateway.api
 
     for info in sorted(pkgutil.iter_modules(gateway.api.__path__), key=lambda i: i.name):
@@ -123,7 +118,7 @@ def _install_request_context(app: Flask) -> None:
             if not request.is_json:
                 raise errors.Problem("unsupported_media_type")
             if request.get_json(silent=True) is None:
-                raise errors.Problem("invalid_json", errors=[errors.field_error("body", "Invalid JSON body.")])
+                raise errors.Problem("invalid_json", errors=[field_error("body", "Invalid JSON body.")])
 
     @app.after_request
     def tag_response(response):

@@ -13,18 +13,6 @@ from gateway.caller import rpc_client
 
 log = logging.getLogger(__name__)
 
-# Every identity error the /accounts, /auth and /me routes meet, and its problem code.
-REMOTE_ERRORS = {
-    "identity.exceptions.InvalidInput": "validation_failed",
-    "identity.exceptions.InvalidCredentials": "unauthorized",
-    "identity.exceptions.Throttled": "too_many_requests",
-    "identity.exceptions.InvalidToken": "bad_request",
-    "identity.exceptions.InvalidSession": "unauthorized",
-    "identity.exceptions.AccountNotFound": "unauthorized",
-    "identity.exceptions.Unavailable": "service_unavailable",
-    "identity.exceptions.EmailTaken": "conflict",
-}
-
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in, tokens and passwords")
 
 

@@ -8,25 +8,17 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.contracts import service_tokens
+from kadra_defaults.errors import field_error
 from kadra_defaults.text import EmailAddress, HumanText
 
 from gateway import permissions
 from gateway.api.roles import known_permissions
 from gateway.auth import authenticated, bearer_token, current_principal
 from gateway.caller import current_caller, current_member
-from gateway.errors import Problem, field_error
+from gateway.errors import Problem
 
 ASSIGNABLE_ROLES = ("employee", "manager", "warehouse")
 NAME_MAX = 200
-
-REMOTE_ERRORS = {
-    "users.exceptions.InvalidInput": "validation_failed",
-    "users.exceptions.NotFound": "not_found",
-    "users.exceptions.Forbidden": "forbidden",
-    "users.exceptions.Conflict": "conflict",
-    "users.exceptions.TokenInvalid": "bad_request",
-    "users.exceptions.AccountRequired": "validation_failed",
-}
 
 blp = Blueprint("companies", __name__, url_prefix="/api/v1",
                 description="Companies, their members and roles, permission checks and the audit log")

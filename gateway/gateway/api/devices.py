@@ -11,21 +11,12 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from kadra_defaults.errors import Bilingual
 from kadra_defaults.text import HumanText
 
 from gateway.auth import authenticated
 from gateway.caller import Caller, current_caller, rpc_client
 from gateway.errors import Problem
-
-REMOTE_ERRORS = {
-    "devices.exceptions.InvalidInput": "validation_failed",
-    "devices.exceptions.DeviceNotFound": "not_found",
-    "devices.exceptions.DeviceAlreadyPaired": "conflict",
-    "devices.exceptions.DeviceBlocked": "device_blocked",
-    "devices.exceptions.LoginRefused": "unauthorized",
-    "devices.exceptions.PasswordRefused": "forbidden",
-    "devices.exceptions.PinNotSet": "conflict",
-}
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="The trusted mobile device")
 
@@ -42,16 +33,11 @@ def _public_key(value: str) -> None:
         raise ValidationError(_BAD_LENGTH)
 
 
-_BAD_BASE64 = "The public key is not valid base64 (standard alphabet, padded)."
-_BAD_LENGTH = "An Ed25519 public key is base64 of exactly 32 bytes."
-_BAD_PIN = "The PIN must consist of 6 to 8 digits."
-# Polish for this module's field messages (merged into gateway/errors.py's table at start).
-FIELD_MESSAGES_PL = {
-    _BAD_BASE64: "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).",
-    _BAD_LENGTH: "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.",
-    _BAD_PIN: "PIN musi składać się z 6–8 cyfr.",
-    "Must be one of: android, ios.": "Dozwolone wartości: android, ios.",
-}
+_BAD_BASE64 = Bilingual("The public key is not valid base64 (standard alphabet, padded).",
+                        "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).")
+_BAD_LENGTH = Bilingual("An Ed25519 public key is base64 of exactly 32 bytes.",
+                        "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.")
+_BAD_PIN = Bilingual("The PIN must consist of 6 to 8 digits.", "PIN musi składać się z 6–8 cyfr.")
 
 
 class _Body(Schema):

@@ -3,15 +3,13 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.errors import field_error
 from kadra_defaults.text import HumanText
 
 from gateway import permissions, rpc as rpc_errors
-from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
 from gateway.auth import authenticate, authenticated, bearer_token
 from gateway.caller import current_member, rpc_client
-from gateway.errors import Problem, field_error
-
-REMOTE_ERRORS = dict(_COMPANY_ERRORS)
+from gateway.errors import Problem, error_code
 
 blp = Blueprint("invitations", __name__, url_prefix="/api/v1", description="Invitations to a company")
 
@@ -143,7 +141,7 @@ def _accepting_account(invitation: dict, body: dict) -> str:
         created = identity.create_invited_account(email, body["password"], body["full_name"],
                                                   body.get("locale") or "pl")
     except rpc_errors.RemoteError as error:
-        if error.exc_path != "identity.exceptions.EmailTaken":
+        if error_code(error) != "email_taken":
             raise
         # Created a moment ago by another request: this is now an existing account.
         return identity.verify_credentials(email, body["password"], client_ip)["account_id"]

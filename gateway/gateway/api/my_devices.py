@@ -5,13 +5,6 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from gateway.auth import authenticated
 from gateway.caller import current_caller
 
-REMOTE_ERRORS = {
-    "devices.exceptions.InvalidInput": "validation_failed",
-    "devices.exceptions.DeviceNotFound": "not_found",
-    "devices.exceptions.PasswordRefused": "forbidden",
-    "devices.exceptions.Throttled": "too_many_requests",
-}
-
 blp = Blueprint("my_devices", __name__, url_prefix="/api/v1/me/devices",
                 description="The person's trusted device, seen from the web")
 

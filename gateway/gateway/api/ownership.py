@@ -3,11 +3,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from gateway import permissions
-from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
 from gateway.auth import authenticated
 from gateway.caller import current_caller, current_member
-
-REMOTE_ERRORS = dict(_COMPANY_ERRORS)
 
 blp = Blueprint("ownership", __name__, url_prefix="/api/v1", description="Moving a company's ownership")
 
