@@ -52,7 +52,6 @@ class Feed:
         self._lock = threading.Lock()
         self._pid = None
         self._thread = None
-        self._stop = threading.Event()
         self._live = False
         self._resync_wanted = False
 
@@ -95,21 +94,12 @@ class Feed:
                 return
             self._pid = pid
             self._live = False
-            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="kadra-feed", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        self._thread = None
-        self._live = False
-
     def _run(self) -> None:
         pause = RECONNECT_MIN
-        while not self._stop.is_set():
+        while True:
             connection = None
             try:
                 connection = pika.BlockingConnection(
@@ -125,7 +115,7 @@ class Feed:
                 pause = RECONNECT_MIN
                 log.info("feed live", extra={"queue": queue})
                 self._run_tasks(due_only=False)
-                while not self._stop.is_set():
+                while True:
                     if self._resync_wanted:
                         self._live = False
                         self._run_resyncs()
@@ -137,17 +127,13 @@ class Feed:
                     log.warning("feed lost, reconnecting", extra={"error": exc.__class__.__name__})
                 self._live = False
             finally:
-                self._live = False if self._stop.is_set() else self._live
                 if connection is not None and connection.is_open:
                     try:
                         connection.close()
                     except Exception:  # already broken
                         pass
-            if self._stop.is_set():
-                break
-            if not self._live:
-                self._stop.wait(pause)
-                pause = min(pause * 2, RECONNECT_MAX)
+            time.sleep(pause)
+            pause = min(pause * 2, RECONNECT_MAX)
 
     def _run_resyncs(self) -> None:
         self._resync_wanted = False
