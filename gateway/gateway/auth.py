@@ -19,6 +19,10 @@ cutoff on `iat`) come from identity over the gateway feed (gateway.feed)
 within a second; while the feed is not live (broker restart, worker start)
 each request asks identity instead (`identity.check_access`), so a revoked
 token is never accepted because a message was missed.
+
+Where a route checks the token itself: `authenticate()` does what the decorator
+does; `admit(claims)` does the part after the signature check (revocation) for
+claims verified earlier (gateway.permissions' hot path).
 """
 import copy
 import functools
