@@ -7,10 +7,16 @@ import re
 from flask import Flask, g, request
 
 from kadra_defaults import settings
+from kadra_defaults.contracts import feed as feed_contract
+from kadra_defaults.errors import field_error
 from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
-from gateway import errors, metrics
+from gateway import errors, metrics, spool, state
+from gateway.auth import PublicKey, Revocations
+from gateway.copies import Companies, Memberships, Profiles
+from gateway.feed import Feed
 from gateway.openapi import KadraApi
+from gateway.permissions import ServiceTokens, VerifiedTokens
 from gateway.rpc import PerThreadRpcClient, RpcClient
 
 API_PREFIX = "/api/v1"
@@ -21,7 +27,7 @@ log = logging.getLogger("gateway.access")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the gateway; `config` overrides settings (tests pass a fake RPC_CLIENT)."""
+    """Build the gateway; `config` overrides settings (tests pass a fake RPC_CLIENT, KADRA_FEED_DISABLED)."""
     app = Flask(__name__)
     app.config.update(
         API_TITLE="Kadra API",
@@ -40,15 +46,35 @@ def create_app(config: dict | None = None) -> Flask:
     api = KadraApi(app)
     errors.register(app)
     metrics.install(app)
-    app.extensions["kadra_rpc"] = app.config.get("RPC_CLIENT") or PerThreadRpcClient(
-        lambda: RpcClient(timeout=settings.current().rpc_timeout))
+    app.extensions[state.EXTENSION] = _state(app)
 
     for module in _api_modules():
         api.register_blueprint(module.blp)
-        errors.REMOTE_ERRORS.update(getattr(module, "REMOTE_ERRORS", {}))
-        errors.FIELD_MESSAGES_PL.update(getattr(module, "FIELD_MESSAGES_PL", {}))
     _install_request_context(app)
     return app
+
+
+def _state(app: Flask) -> state.State:
+    """The app's RPC client, feed, copies and keys; the revocation set and the copies subscribed to the feed."""
+    current = settings.current()
+    rpc = app.config.get("RPC_CLIENT") or PerThreadRpcClient(lambda: RpcClient(timeout=current.rpc_timeout))
+    feed = Feed(current.amqp_uri, enabled=not app.config.get("KADRA_FEED_DISABLED"))
+    kadra = state.State(
+        rpc=rpc, feed=feed, spool=spool.Spool(spool.folder_for(current.gateway_spool_dir, current.amqp_uri), rpc),
+        revocations=Revocations(), memberships=Memberships(feed), profiles=Profiles(feed), companies=Companies(feed),
+        public_key=PublicKey(app.config.get("JWT_PUBLIC_KEY"), current.jwt_public_key_file),
+        service_tokens=ServiceTokens(current.service_token_secret, current.service_token_secret_file),
+        verified=VerifiedTokens())
+
+    def resync_revocations():
+        kadra.revocations.replace(rpc.call("identity", "revocations", timeout=3))
+
+    feed.subscribe(feed_contract.REVOCATION, kadra.revocations.apply, resync=resync_revocations)
+    feed.subscribe(feed_contract.MEMBERSHIP, kadra.memberships.on_change, resync=kadra.memberships.clear)
+    feed.subscribe(feed_contract.ACCOUNT, kadra.profiles.on_change, resync=kadra.profiles.clear)
+    feed.subscribe(feed_contract.MEMBERSHIP, kadra.companies.on_change, resync=kadra.companies.clear)
+    feed.every(spool.SCAN_EVERY, kadra.spool.replay)
+    return kadra
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -67,11 +93,7 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _api_modules():
-    """Every module of gateway.api with a `blp` (one blueprint per resource), in name order.
-
-    A module may also carry REMOTE_ERRORS: {remote exception path: problem code} and
-    FIELD_MESSAGES_PL: {English field message: Polish}.
-    """
+    """Every module of gateway.api with a `blp` (one blueprint per resource), in name order."""
     import gateway.api
 
     for info in sorted(pkgutil.iter_modules(gateway.api.__path__), key=lambda i: i.name):
@@ -96,7 +118,7 @@ def _install_request_context(app: Flask) -> None:
             if not request.is_json:
                 raise errors.Problem("unsupported_media_type")
             if request.get_json(silent=True) is None:
-                raise errors.Problem("invalid_json", errors=[errors.field_error("body", "Invalid JSON body.")])
+                raise errors.Problem("invalid_json", errors=[field_error("body", "Invalid JSON body.")])
 
     @app.after_request
     def tag_response(response):

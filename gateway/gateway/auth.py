@@ -19,6 +19,10 @@ cutoff on `iat`) come from identity over the gateway feed (gateway.feed)
 within a second; while the feed is not live (broker restart, worker start)
 each request asks identity instead (`identity.check_access`), so a revoked
 token is never accepted because a message was missed.
+
+Where a route checks the token itself: `authenticate()` does what the decorator
+does; `admit(claims)` does the part after the signature check (revocation) for
+claims verified earlier (gateway.permissions' hot path).
 """
 import copy
 import functools
@@ -28,18 +32,16 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from flask import current_app, g, request
+from flask import g, request
 
-from gateway import feed
+from gateway import state
 from gateway.errors import Problem
-from kadra_defaults import settings
 
 log = logging.getLogger(__name__)
 
 AUDIENCE = "kadra"
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["sub", "sid", "aud", "typ", "exp", "iat"]
-REVOCATION_KIND = "revocation"
 # A few seconds of clock difference between identity and the gateway are tolerated.
 LEEWAY = 5
 SECURITY_SCHEME = "bearerAuth"
@@ -53,7 +55,10 @@ class Principal:
 
 
 class Revocations:
-    """The current revocation set of this process: small, because entries end with the token lifetime."""
+    """The current revocation set of this app (one per worker): small, because entries end with the token lifetime.
+
+    `apply` (feed messages) and `replace` (the resync) both run on the feed thread, in order.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -80,11 +85,12 @@ class Revocations:
                 self._add(entry)
 
     def replace(self, entries: list) -> None:
-        """The whole set, as identity.revocations() returns it."""
+        """The whole set, as identity.revocations() returns it (a snapshot that does not load changes nothing)."""
+        fresh = Revocations()
+        for entry in entries:
+            fresh._add(entry)
         with self._lock:
-            self._sids, self._dids, self._subs = {}, {}, {}
-            for entry in entries:
-                self._add(entry)
+            self._sids, self._dids, self._subs = fresh._sids, fresh._dids, fresh._subs
 
     def _prune(self, now: float) -> None:
         self._last_prune = now
@@ -111,41 +117,20 @@ class Revocations:
         return len(self._sids) + len(self._dids) + len(self._subs)
 
 
-revocations = Revocations()
-_installed_for = {"app": None}
-_key_cache: dict[str, object] = {}
+class PublicKey:
+    """The public key access tokens are checked with: given (tests pass a PEM), else read from its file once."""
 
+    def __init__(self, pem: bytes | str | None, path: str):
+        self._key = pem or None
+        self._path = path
 
-def _public_key():
-    """The public key (PEM) from the app config (tests) or KADRA_JWT_PUBLIC_KEY_FILE, read once."""
-    configured = current_app.config.get("JWT_PUBLIC_KEY")
-    if configured:
-        return configured
-    path = settings.current().jwt_public_key_file
-    key = _key_cache.get(path)
-    if key is None:
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    def get(self):
+        if self._key is None:
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-        with open(path, "rb") as f:
-            key = load_pem_public_key(f.read())
-        _key_cache[path] = key
-    return key
-
-
-def _install_feed(app) -> None:
-    """Subscribe this process to revocations, re-syncing through this app's RPC client."""
-    if _installed_for["app"] is app:
-        feed.ensure_started()
-        return
-    rpc_client = app.extensions["kadra_rpc"]
-
-    def resync():
-        revocations.replace(rpc_client.call("identity", "revocations", timeout=3))
-
-    feed.subscribe(REVOCATION_KIND, revocations.apply, resync=resync)
-    _installed_for["app"] = app
-    if not app.config.get("KADRA_FEED_DISABLED"):
-        feed.ensure_started()
+            with open(self._path, "rb") as f:
+                self._key = load_pem_public_key(f.read())
+        return self._key
 
 
 def unauthorized(detail: str = "A valid access token is required.",
@@ -156,8 +141,8 @@ def unauthorized(detail: str = "A valid access token is required.",
 
 def decode_access_token(token: str) -> dict:
     """The claims of a valid access token (signature, aud, typ, exp); raises jwt.InvalidTokenError."""
-    claims = jwt.decode(token, _public_key(), algorithms=ALGORITHMS, audience=AUDIENCE, leeway=LEEWAY,
-                        options={"require": REQUIRED_CLAIMS, "verify_signature": True})
+    claims = jwt.decode(token, state.current().public_key.get(), algorithms=ALGORITHMS, audience=AUDIENCE,
+                        leeway=LEEWAY, options={"require": REQUIRED_CLAIMS, "verify_signature": True})
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("sid"), str):
@@ -167,28 +152,36 @@ def decode_access_token(token: str) -> dict:
 
 def _revoked(claims: dict) -> bool:
     """Locally while the feed is live; one RPC to identity otherwise (safe, slower)."""
-    if feed.live():
-        return revocations.is_revoked(claims)
-    answer = current_app.extensions["kadra_rpc"].call(
-        "identity", "check_access", sid=claims["sid"], sub=claims["sub"], did=claims.get("did"),
-        iat=claims["iat"])
+    kadra = state.current()
+    if kadra.feed.live():
+        return kadra.revocations.is_revoked(claims)
+    answer = kadra.rpc.call("identity", "check_access", sid=claims["sid"], sub=claims["sub"],
+                            did=claims.get("did"), iat=claims["iat"])
     return not answer.get("active", False)
 
 
-def _authenticate(device: bool) -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized(error=None)
-    _install_feed(current_app._get_current_object())
-    try:
-        claims = decode_access_token(token.strip())
-    except jwt.InvalidTokenError:
-        raise unauthorized() from None
+def admit(claims: dict) -> Principal:
+    """The caller named by verified claims (decode_access_token), unless revoked; kept for current_principal()."""
     if _revoked(claims):
         raise unauthorized(detail="This session has ended. Log in again.",
                            detail_pl="Ta sesja została zakończona. Zaloguj się ponownie.")
     principal = Principal(account_id=claims["sub"], session_id=claims["sid"], device_id=claims.get("did"))
+    g.kadra_principal = principal
+    return principal
+
+
+def authenticate(device: bool = False) -> Principal:
+    """The caller of this request from its bearer access token (401, or 403 without a device token on
+    a `device` route); kept for current_principal()."""
+    token = bearer_token()
+    if token is None:
+        raise unauthorized(error=None)
+    state.current().feed.ensure_started()
+    try:
+        claims = decode_access_token(token)
+    except jwt.InvalidTokenError:
+        raise unauthorized() from None
+    principal = admit(claims)
     if device and not principal.device_id:
         raise Problem("forbidden", detail="This needs the trusted device's token.",
                       detail_pl="To wymaga tokenu zaufanego urządzenia.")
@@ -201,7 +194,7 @@ def authenticated(fn=None, *, device: bool = False):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            g.kadra_principal = _authenticate(device)
+            authenticate(device)
             return view(*args, **kwargs)
 
         # OpenAPI: the operation needs the bearer scheme (registered by gateway.api.auth).

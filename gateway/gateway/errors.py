@@ -11,6 +11,7 @@ import logging
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from kadra_defaults.errors import field_error, field_errors, snake_case
 from kadra_defaults.tracing import current_request_id
 from gateway import rpc
 
@@ -41,10 +42,34 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}
 
-# Remote exception (module path, as nameko sends it) -> problem code.
-# Each service's exceptions.py names what it raises; each gateway.api module
-# declares the ones its routes meet in its REMOTE_ERRORS, merged here at start.
-REMOTE_ERRORS: dict[str, str] = {}
+# A service's error code -> the problem the gateway answers with. The one table of service errors,
+# read in one place (from_rpc_error). A service sends its code as details["code"]
+# (kadra_defaults.errors.DomainError); a service not yet on DomainError is known by its exception's
+# class name in snake case. Any "status" a service still sends is ignored: the status is the problem's.
+SERVICE_ERRORS = {
+    # identity
+    "invalid_input": "validation_failed",
+    "invalid_credentials": "unauthorized",
+    "throttled": "too_many_requests",  # devices too
+    "invalid_token": "bad_request",
+    "invalid_session": "unauthorized",
+    "account_not_found": "unauthorized",
+    "unavailable": "service_unavailable",
+    "email_taken": "conflict",
+    # users
+    "not_found": "not_found",
+    "forbidden": "forbidden",
+    "conflict": "conflict",
+    "token_invalid": "bad_request",
+    "account_required": "validation_failed",
+    # devices
+    "device_not_found": "not_found",
+    "device_already_paired": "conflict",
+    "device_blocked": "device_blocked",
+    "login_refused": "unauthorized",
+    "password_refused": "forbidden",
+    "pin_not_set": "conflict",
+}
 
 # Failures of a dependency behind a service (its database, the broker): 503, not 500.
 TRANSIENT_REMOTE_PREFIXES = ("pymongo.errors.", "kombu.exceptions.", "amqp.exceptions.", "pika.exceptions.",
@@ -58,27 +83,22 @@ TRANSIENT_NESTED_TYPES = ("AutoReconnect", "NetworkTimeout", "ServerSelectionTim
                           "ConnectionError", "ConnectionRefusedError", "TimeoutError")
 
 
+def _details(error: "rpc.RemoteError") -> dict:
+    """What a service said about its error: the dict in its first argument (empty if none)."""
+    return error.exc_args[0] if error.exc_args and isinstance(error.exc_args[0], dict) else {}
+
+
+def error_code(error: "rpc.RemoteError") -> str:
+    """The service's code for a remote error: details["code"], else its class name in snake case."""
+    code = _details(error).get("code")
+    return code if isinstance(code, str) and code else snake_case(error.exc_type or "")
+
+
 def _transient(error: "rpc.RemoteError") -> bool:
     if error.exc_path.startswith(TRANSIENT_REMOTE_PREFIXES):
         return True
     return (error.exc_path == "nameko.exceptions.RemoteError"
             and (error.value or "").split(" ", 1)[0] in TRANSIENT_NESTED_TYPES)
-
-# Polish for marshmallow's standard messages, so field errors read in both languages.
-FIELD_MESSAGES_PL = {
-    "Missing data for required field.": "To pole jest wymagane.",
-    "Not a valid email address.": "Nieprawidłowy adres e-mail.",
-    "Not a valid string.": "Wartość musi być tekstem.",
-    "Not a valid integer.": "Wartość musi być liczbą całkowitą.",
-    "Not a valid boolean.": "Wartość musi być logiczna (true/false).",
-    "Field may not be null.": "To pole nie może być puste.",
-    "Unknown field.": "Nieznane pole.",
-    "Invalid input type.": "Nieprawidłowy typ danych.",
-    "Not a valid UUID.": "Nieprawidłowy identyfikator.",
-    "Invalid JSON body.": "Treść żądania nie jest poprawnym JSON-em.",
-    "Shorter than minimum length 1.": "To pole nie może być puste.",
-}
-# gateway.api modules add their own field messages with a FIELD_MESSAGES_PL dict, merged at start.
 
 
 class Problem(Exception):
@@ -95,34 +115,6 @@ class Problem(Exception):
         self.errors = errors
         self.headers = headers or {}
         self.extra = extra or {}
-
-
-def field_error(field: str, message: str, message_pl: str | None = None) -> dict:
-    """One entry of a problem's `errors` list."""
-    text = str(message)
-    pl = message_pl or getattr(message, "pl", None) or FIELD_MESSAGES_PL.get(text, text)  # kit messages carry .pl
-    return {"field": field, "message": text, "message_pl": pl}
-
-
-def _flatten(messages, prefix="") -> list:
-    """webargs/marshmallow's nested {location: {field: [msgs]}} -> [{field, message, message_pl}]."""
-    out = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key == "_schema":  # marshmallow's name for "the object itself": name the object instead
-                name = prefix or "body"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            out.extend(_flatten(value, name))
-    elif isinstance(messages, (list, tuple)):
-        for item in messages:
-            if isinstance(item, (dict, list)):
-                out.extend(_flatten(item, prefix))
-            else:
-                out.append(field_error(prefix or "body", item))
-    else:
-        out.append(field_error(prefix or "body", messages))
-    return out
 
 
 def problem_response(problem: Problem) -> Response:
@@ -161,7 +153,7 @@ def from_http_exception(error: HTTPException) -> Problem:
         # flask-smorest nests by location ("json", "query"); the field is what people need.
         errors = []
         for location, fields in messages.items():
-            errors.extend(_flatten(fields) if isinstance(fields, dict) else _flatten(fields, "body"))
+            errors.extend(field_errors(fields) if isinstance(fields, dict) else field_errors(fields, "body"))
     code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
     return Problem(code, status=status, errors=errors)
 
@@ -177,25 +169,19 @@ def from_rpc_error(error: rpc.RpcError) -> Problem:
     if isinstance(error, rpc.CallTimeout):
         return Problem("service_timeout", detail=f"The {error.service} service did not answer in time.",
                        detail_pl=f"Usługa {error.service} nie odpowiedziała na czas.", headers={"Retry-After": "5"})
-    if isinstance(error, rpc.RemoteError) and error.exc_path in REMOTE_ERRORS:
-        return remote_problem(REMOTE_ERRORS[error.exc_path], error)
     if isinstance(error, rpc.RemoteError) and _transient(error):
         # The service is up but its database or the broker behind it is not: try again shortly.
         log.warning("transient remote error", extra={"exc_path": error.exc_path})
         return Problem("service_unavailable", detail="A service's database is temporarily unavailable.",
                        detail_pl="Baza danych usługi jest chwilowo niedostępna.", headers={"Retry-After": "5"})
+    if isinstance(error, rpc.RemoteError) and error_code(error) in SERVICE_ERRORS:
+        details = _details(error)
+        return Problem(SERVICE_ERRORS[error_code(error)], detail=details.get("detail"),
+                       detail_pl=details.get("detail_pl"), errors=details.get("errors"),
+                       headers={k: str(v) for k, v in details.get("headers", {}).items()},
+                       extra=details.get("extra"))
     log.error("unmapped remote error", extra={"exc_path": getattr(error, "exc_path", None)})
     return Problem("internal_error")
-
-
-def remote_problem(code: str, error: "rpc.RemoteError") -> Problem:
-    """A mapped remote error; services may pass details as a dict in their first argument."""
-    details = error.exc_args[0] if error.exc_args and isinstance(error.exc_args[0], dict) else {}
-    errors = details.get("errors")
-    return Problem(code, detail=details.get("detail"), detail_pl=details.get("detail_pl"),
-                   errors=errors, status=details.get("status"),
-                   headers={k: str(v) for k, v in details.get("headers", {}).items()},
-                   extra=details.get("extra"))
 
 
 def register(app) -> None:

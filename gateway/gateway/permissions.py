@@ -1,17 +1,7 @@
 """Who may do what in which company, answered in the gateway without an RPC on the hot path.
 
-Each gunicorn worker keeps the memberships it has asked the users service about:
-(company_id, account_id) -> {role, permissions} or None (not a member). The users service
-publishes `{"kind": "membership", "data": {"company_id", "account_id"?}}` on the gateway feed
-(with a publisher confirm, before its RPC answers) whenever a membership changes; the feed thread
-drops the entry here, so the change applies to the person's very next request.
-
-Two races, both closed:
-- a change published while this worker is filling the same entry: every invalidation bumps a
-  generation counter; a fill stores its answer only if no invalidation happened since it asked;
-- the feed down (broker restart, worker start): while `feed.live()` is false every check asks the
-  users service; on every (re)connect the feed calls `clear()` (resync) before it delivers anything,
-  so nothing missed while disconnected survives.
+Memberships come from this app's copy (gateway.copies.Memberships, kept current by the users
+service's feed messages) while the feed is live, and from the users service otherwise.
 
 Service tokens (for the product's other apps on `permissions/check`) are the contract in
 kadra_defaults.contracts.service_tokens (HS256 JWTs; issue one with `kadra-service-token --name invoicing`).
@@ -21,74 +11,12 @@ from __future__ import annotations
 import re
 import time
 
-from flask import current_app
-
-from kadra_defaults import settings
 from kadra_defaults.contracts import service_tokens
-from gateway import feed
+from gateway import auth, state
 from gateway.errors import Problem
 
-KIND = "membership"
-MAX_ENTRIES = 100_000
-# Belt and braces: even with a live feed an entry is re-asked after this long.
-ENTRY_TTL = 300.0
 COMPANY_ID = re.compile(r"^[0-9a-f]{32}$")
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-_MISSING = object()
-
-
-class MembershipCache(feed.Copies):
-    """This process's memberships: (company_id, account_id) -> {role, permissions} or None."""
-
-    def __init__(self):
-        super().__init__(ttl=ENTRY_TTL, max_entries=MAX_ENTRIES)
-        self.hits = self.misses = self.bypasses = 0
-
-    def on_change(self, data: dict) -> None:
-        """A feed message: forget the membership (or the whole company, or everything)."""
-        company_id = data.get("company_id") if isinstance(data, dict) else None
-        account_id = data.get("account_id") if isinstance(data, dict) else None
-        if company_id and account_id:
-            self.drop((company_id, account_id))
-        elif company_id:
-            self.drop(where=lambda key, _: key[0] == company_id)
-        else:
-            self.drop()
-
-    def forget(self, company_id: str, account_id: str | None = None) -> None:
-        """This worker changed the membership itself: don't wait for the feed."""
-        self.on_change({"company_id": company_id, "account_id": account_id})
-
-    def lookup(self, company_id: str, account_id: str, fetch) -> dict | None:
-        """The membership, from the cache when the feed is live, else from `fetch()` (the users service)."""
-        if not feed.live():
-            self.bypasses += 1
-            return fetch()
-        key = (company_id, account_id)
-        value = self.get(key, _MISSING)
-        if value is not _MISSING:
-            self.hits += 1
-            return value
-        self.misses += 1
-        generation = self.generation()
-        value = fetch()
-        self.put(key, value, generation)
-        return value
-
-
-cache = MembershipCache()
-_installed = {"done": False}
-
-
-def install() -> None:
-    """Subscribe this process's cache to the feed (idempotent) and make sure the feed thread runs."""
-    if not _installed["done"]:
-        feed.subscribe(KIND, cache.on_change, resync=cache.clear)
-        _installed["done"] = True
-    if not current_app.config.get("KADRA_FEED_DISABLED"):
-        feed.ensure_started()
 
 
 def membership(company_id: str, account_id: str) -> dict | None:
@@ -97,14 +25,20 @@ def membership(company_id: str, account_id: str) -> dict | None:
         return None
     if not (isinstance(account_id, str) and ACCOUNT_ID.match(account_id)):
         return None
-    install()
-    rpc = current_app.extensions["kadra_rpc"]
-    return cache.lookup(company_id, account_id, lambda: rpc.call("users", "membership", company_id, account_id))
+    kadra = state.current()
+    kadra.feed.ensure_started()
+    return kadra.memberships.lookup(company_id, account_id,
+                                    lambda: kadra.rpc.call("users", "membership", company_id, account_id))
 
 
 def allowed(company_id: str, account_id: str, permission: str) -> bool:
     found = membership(company_id, account_id)
     return found is not None and permission in found["permissions"]
+
+
+def forget(company_id: str, account_id: str | None = None) -> None:
+    """This worker changed the membership (or the whole company) itself: don't wait for the feed."""
+    state.current().memberships.forget(company_id, account_id)
 
 
 def not_found() -> Problem:
@@ -123,62 +57,66 @@ def require(company_id: str, account_id: str, permission: str | None = None) -> 
     return found
 
 
-# service tokens
-
-
-def service_token_secret() -> bytes | None:
-    """The service-token secret: KADRA_SERVICE_TOKEN_SECRET, else the key file (None when neither exists)."""
-    current = settings.current()
-    return service_tokens.read_secret(current.service_token_secret, current.service_token_secret_file)
-
-
-_secret_cache: dict[str, tuple[float, bytes | None]] = {}
-
-
 def service_caller(bearer: str | None) -> str | None:
-    """The app name of a valid service token in `bearer` (the secret is re-read at most every 10 s)."""
-    if not bearer or not service_tokens.is_service_token(bearer):
-        return None
-    cached = _secret_cache.get("secret")
-    now = time.monotonic()
-    if cached is None or cached[0] < now:
-        cached = (now + 10, service_token_secret())
-        _secret_cache["secret"] = cached
-    return service_tokens.verify(bearer, cached[1])
+    """The app name of a valid service token in `bearer` (gateway.state's ServiceTokens)."""
+    return state.current().service_tokens.caller(bearer)
 
 
-# the caller of the hot path
+class ServiceTokens:
+    """Checks service tokens with the secret from settings, re-read at most every 10 s (a rotated key file)."""
 
-_verified: dict[str, dict] = {}
-MAX_VERIFIED = 10_000
+    REREAD_AFTER = 10.0
+
+    def __init__(self, secret: str, secret_file: str):
+        self._secret, self._secret_file = secret, secret_file
+        self._cached: tuple[float, bytes | None] | None = None
+
+    def caller(self, bearer: str | None) -> str | None:
+        """The app name of a valid service token in `bearer`."""
+        if not bearer or not service_tokens.is_service_token(bearer):
+            return None
+        now = time.monotonic()
+        if self._cached is None or self._cached[0] < now:
+            self._cached = (now + self.REREAD_AFTER, service_tokens.read_secret(self._secret, self._secret_file))
+        return service_tokens.verify(bearer, self._cached[1])
 
 
-def fast_principal():
+class VerifiedTokens:
+    """The claims of access tokens whose signature this app has verified, until they expire."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self):
+        self._claims: dict[str, dict] = {}
+
+    def get(self, token: str | None) -> dict | None:
+        claims = self._claims.get(token) if token else None
+        if claims is not None and claims["exp"] + auth.LEEWAY <= time.time():
+            self._claims.pop(token, None)
+            return None
+        return claims
+
+    def keep(self, token: str, claims: dict) -> None:
+        if len(self._claims) >= self.MAX_ENTRIES:
+            self._claims.clear()
+        self._claims[token] = claims
+
+
+def fast_principal() -> auth.Principal:
     """gateway.auth's checks for the permission-check hot path, with the signature check memoised.
 
     An access token is an immutable string: once its EdDSA signature verified, it verifies again, so
-    this process keeps the claims of tokens it has verified (until they expire) and skips only the
+    the app keeps the claims of tokens it has verified (until they expire) and skips only the
     signature; expiry and revocation (feed or identity RPC, exactly as gateway.auth does) are
     checked on every request. Everything else goes through gateway.auth unchanged.
     """
-    from flask import g
-
-    from gateway import auth
-
+    verified = state.current().verified
     token = auth.bearer_token()
-    claims = _verified.get(token) if token else None
-    if claims is None or claims["exp"] + auth.LEEWAY <= time.time():
-        _verified.pop(token, None)
-        principal = auth.authenticated(auth.current_principal)()
-        if token and not principal.device_id:
-            if len(_verified) >= MAX_VERIFIED:
-                _verified.clear()
-            _verified[token] = auth.decode_access_token(token)
+    claims = verified.get(token)
+    if claims is None:
+        principal = auth.authenticate()
+        if not principal.device_id:
+            verified.keep(token, auth.decode_access_token(token))
         return principal
-    auth._install_feed(current_app._get_current_object())
-    if auth._revoked(claims):
-        raise auth.unauthorized(detail="This session has ended. Log in again.",
-                                detail_pl="Ta sesja została zakończona. Zaloguj się ponownie.")
-    principal = auth.Principal(account_id=claims["sub"], session_id=claims["sid"], device_id=claims.get("did"))
-    g.kadra_principal = principal
-    return principal
+    state.current().feed.ensure_started()
+    return auth.admit(claims)

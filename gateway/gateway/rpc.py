@@ -32,6 +32,18 @@ HEADER_PREFIX = "nameko"
 RECONNECT_PAUSE = 1.0
 
 
+def connection_parameters(amqp_uri: str, name: str, heartbeat: int) -> pika.URLParameters:
+    """One connect attempt with short timeouts (a broker outage costs seconds, not minutes), named per process."""
+    params = pika.URLParameters(amqp_uri)
+    params.socket_timeout = 2
+    params.stack_timeout = 3
+    params.blocked_connection_timeout = 5
+    params.connection_attempts = 1
+    params.heartbeat = heartbeat
+    params.client_properties = {"connection_name": f"{name}-{os.getpid()}"}
+    return params
+
+
 class RpcError(Exception):
     """Base of what a call can raise."""
 
@@ -99,23 +111,13 @@ class RpcClient:
 
     # connection management
 
-    def _params(self) -> pika.URLParameters:
-        params = pika.URLParameters(self.amqp_uri)
-        params.socket_timeout = 2
-        params.stack_timeout = 3
-        params.blocked_connection_timeout = 5
-        params.connection_attempts = 1
-        # No heartbeats: a sync worker can sit idle for long; a dead link is
-        # found by the non-blocking poll before each publish instead.
-        params.heartbeat = 0
-        params.client_properties = {"connection_name": f"kadra-gateway-{os.getpid()}"}
-        return params
-
     def _connect(self):
         if time.monotonic() - self._last_failed_connect < RECONNECT_PAUSE:
             raise BrokerUnavailable("broker unavailable (recent connect failed)")
         try:
-            connection = pika.BlockingConnection(self._params())
+            # No heartbeats: a sync worker can sit idle for long; a dead link is
+            # found by the non-blocking poll before each publish instead.
+            connection = pika.BlockingConnection(connection_parameters(self.amqp_uri, "kadra-gateway", heartbeat=0))
             channel = connection.channel()
             reply_key = uuid.uuid4().hex
             queue = f"rpc.reply-gateway-{reply_key}"

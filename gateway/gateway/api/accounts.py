@@ -1,9 +1,10 @@
 """Sign-up: an account and its first company, whose owner it is."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.text import EmailAddress, HumanText
+
+from gateway.caller import rpc_client
 
 NAME_MAX = 200
 
@@ -37,6 +38,6 @@ def sign_up(body):
     request again succeeds. The answer never says whether the address already had an account.
     Example answer: `{"account_id": "9f1c...", "company_id": "0a1b..."}`
     """
-    return current_app.extensions["kadra_rpc"].identity.sign_up(
+    return rpc_client().identity.sign_up(
         email=body["email"], password=body["password"], full_name=body["full_name"],
         company_name=body["company_name"], locale=body["locale"])

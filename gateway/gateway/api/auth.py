@@ -1,37 +1,26 @@
 """Log in, refresh, log out, and passwords (forgot, reset, change)."""
 import logging
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.text import EmailAddress
 
-from gateway import feed, rpc
+from gateway import rpc, state
 from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
+from gateway.caller import rpc_client
 
 log = logging.getLogger(__name__)
-
-# Every identity error the /accounts, /auth and /me routes meet, and its problem code.
-REMOTE_ERRORS = {
-    "identity.exceptions.InvalidInput": "validation_failed",
-    "identity.exceptions.InvalidCredentials": "unauthorized",
-    "identity.exceptions.Throttled": "too_many_requests",
-    "identity.exceptions.InvalidToken": "bad_request",
-    "identity.exceptions.InvalidSession": "unauthorized",
-    "identity.exceptions.AccountNotFound": "unauthorized",
-    "identity.exceptions.Unavailable": "service_unavailable",
-    "identity.exceptions.EmailTaken": "conflict",
-}
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in, tokens and passwords")
 
 
 @blp.record_once
-def _register_security_scheme(state):
+def _register_security_scheme(setup_state):
     """The bearer scheme that @authenticated operations name in the OpenAPI document."""
     try:
-        api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+        api = setup_state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
         if SECURITY_SCHEME not in api.spec.components.security_schemes:
             api.spec.components.security_scheme(SECURITY_SCHEME, {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -90,7 +79,7 @@ class AuthChangePasswordSchema(Schema):
 
 
 def identity():
-    return current_app.extensions["kadra_rpc"].identity
+    return rpc_client().identity
 
 
 @blp.route("/login", methods=["POST"])
@@ -153,7 +142,7 @@ def forgot_password(body):
     try:
         identity().request_password_reset(email=body["email"], client_ip=client_ip())
     except (rpc.BrokerUnavailable, rpc.ServiceUnavailable, rpc.CallTimeout) as exc:
-        feed.call_later("identity", "request_password_reset", email=body["email"], client_ip=client_ip())
+        state.current().call_later("identity", "request_password_reset", email=body["email"], client_ip=client_ip())
         log.warning("forgot-password deferred", extra={"error": exc.__class__.__name__})
     return FORGOT_ANSWER
 

@@ -8,31 +8,20 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.contracts import service_tokens
+from kadra_defaults.errors import field_error
 from kadra_defaults.text import EmailAddress, HumanText
 
 from gateway import permissions
 from gateway.api.roles import known_permissions
 from gateway.auth import authenticated, bearer_token, current_principal
-from gateway.errors import Problem, field_error
+from gateway.caller import current_caller, current_member
+from gateway.errors import Problem
 
 ASSIGNABLE_ROLES = ("employee", "manager", "warehouse")
 NAME_MAX = 200
 
-REMOTE_ERRORS = {
-    "users.exceptions.InvalidInput": "validation_failed",
-    "users.exceptions.NotFound": "not_found",
-    "users.exceptions.Forbidden": "forbidden",
-    "users.exceptions.Conflict": "conflict",
-    "users.exceptions.TokenInvalid": "bad_request",
-    "users.exceptions.AccountRequired": "validation_failed",
-}
-
 blp = Blueprint("companies", __name__, url_prefix="/api/v1",
                 description="Companies, their members and roles, permission checks and the audit log")
-
-
-def rpc():
-    return current_app.extensions["kadra_rpc"]
 
 
 def locale() -> str:
@@ -155,9 +144,9 @@ def create_company(body):
 
     Example: `{"name": "Majama Michał Zając"}` → 201 `{"company_id": "6f1c0e8a..."}`
     """
-    principal = current_principal()
-    answer = rpc().users.create_company(principal.account_id, body["name"])
-    permissions.cache.forget(answer["company_id"], principal.account_id)
+    caller = current_caller()
+    answer = caller.rpc.users.create_company(caller.account_id, body["name"])
+    permissions.forget(answer["company_id"], caller.account_id)
     return {"company_id": answer["company_id"]}
 
 
@@ -172,9 +161,8 @@ def get_company(company_id):
     "regon": null, "address": {"street": "ul. Polna 1", "postal_code": "00-001", "city": "Warszawa",
     "country": "PL"}, "contact_email": "biuro@majafirma.pl", "contact_phone": "+48 600 100 200"}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "company.read")
-    return rpc().users.get_company(company_id, principal.account_id)
+    caller = current_member(company_id, "company.read")
+    return caller.rpc.users.get_company(company_id, caller.account_id)
 
 
 @blp.route("/companies/<string:company_id>", methods=["PATCH"])
@@ -189,12 +177,11 @@ def update_company(body, company_id):
 
     Example: `{"nip": "123-456-32-18", "contact_phone": "+48 600 100 200"}` → 200 the company
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "company.settings")
+    caller = current_member(company_id, "company.settings")
     if not body:
         raise Problem("validation_failed", errors=[field_error("body", "Give at least one field to change.",
                                                                "Podaj co najmniej jedno pole do zmiany.")])
-    return rpc().users.update_company(company_id, principal.account_id, body)
+    return caller.rpc.users.update_company(company_id, caller.account_id, body)
 
 
 @blp.route("/companies/<string:company_id>/users", methods=["GET"])
@@ -209,9 +196,8 @@ def list_users(company_id):
     "email": "jan.kowalski@majafirma.pl", "role": "owner", "role_label_pl": "właściciel / prezes",
     "role_label_en": "owner / president", "status": "active", "invitation_id": null}]`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.read")
-    return rpc().users.list_members(company_id, principal.account_id)
+    caller = current_member(company_id, "users.read")
+    return caller.rpc.users.list_members(company_id, caller.account_id)
 
 
 @blp.route("/companies/<string:company_id>/users", methods=["POST"])
@@ -228,10 +214,9 @@ def add_user(body, company_id):
     Example: `{"email": "magazyn@majafirma.pl", "role": "warehouse"}` → 201
     `{"invitation_id": "9b2e...", "expires_at": "2025-03-08T10:00:00+00:00"}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.manage")
-    answer = rpc().users.invite(company_id, principal.account_id, body["email"], body["role"],
-                                body.get("locale") or locale())
+    caller = current_member(company_id, "users.manage")
+    answer = caller.rpc.users.invite(company_id, caller.account_id, body["email"], body["role"],
+                                     body.get("locale") or locale())
     return {"invitation_id": answer["invitation_id"], "expires_at": answer["expires_at"]}
 
 
@@ -248,12 +233,11 @@ def change_role(body, company_id, account_id):
 
     Example: `{"role": "employee"}` → 200 `{"account_id": "b2...", "role": "employee"}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.manage")
+    caller = current_member(company_id, "users.manage")
     try:
-        return rpc().users.change_role(company_id, principal.account_id, account_id, body["role"])
+        return caller.rpc.users.change_role(company_id, caller.account_id, account_id, body["role"])
     finally:
-        permissions.cache.forget(company_id, account_id)
+        permissions.forget(company_id, account_id)
 
 
 @blp.route("/companies/<string:company_id>/users/<string:account_id>", methods=["DELETE"])
@@ -267,13 +251,12 @@ def remove_user(company_id, account_id):
 
     Example: `DELETE /api/v1/companies/6f1c.../users/b2...` → 204
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id,
-                        None if account_id == principal.account_id else "users.manage")
+    leaving = account_id == current_principal().account_id  # leaving needs no permission
+    caller = current_member(company_id, None if leaving else "users.manage")
     try:
-        rpc().users.remove_member(company_id, principal.account_id, account_id)
+        caller.rpc.users.remove_member(company_id, caller.account_id, account_id)
     finally:
-        permissions.cache.forget(company_id, account_id)
+        permissions.forget(company_id, account_id)
     return None
 
 
@@ -349,6 +332,5 @@ def audit_log(query, company_id):
     "subject_name": "Anna Nowak", "subject_email": "anna@majafirma.pl",
     "details": {"from": "warehouse", "to": "employee"}}], "page": 1, "per_page": 50, "total": 7}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "audit.read")
-    return rpc().users.audit_log(company_id, principal.account_id, query["page"], query["per_page"])
+    caller = current_member(company_id, "audit.read")
+    return caller.rpc.users.audit_log(company_id, caller.account_id, query["page"], query["per_page"])

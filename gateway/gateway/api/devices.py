@@ -7,24 +7,16 @@ bearer token (`@authenticated(device=True)`, the token's device = the path's).
 import base64
 import binascii
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from kadra_defaults.errors import Bilingual
 from kadra_defaults.text import HumanText
 
-from gateway.auth import authenticated, current_principal
+from gateway.auth import authenticated
+from gateway.caller import Caller, current_caller, rpc_client
 from gateway.errors import Problem
-
-REMOTE_ERRORS = {
-    "devices.exceptions.InvalidInput": "validation_failed",
-    "devices.exceptions.DeviceNotFound": "not_found",
-    "devices.exceptions.DeviceAlreadyPaired": "conflict",
-    "devices.exceptions.DeviceBlocked": "device_blocked",
-    "devices.exceptions.LoginRefused": "unauthorized",
-    "devices.exceptions.PasswordRefused": "forbidden",
-    "devices.exceptions.PinNotSet": "conflict",
-}
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="The trusted mobile device")
 
@@ -41,16 +33,11 @@ def _public_key(value: str) -> None:
         raise ValidationError(_BAD_LENGTH)
 
 
-_BAD_BASE64 = "The public key is not valid base64 (standard alphabet, padded)."
-_BAD_LENGTH = "An Ed25519 public key is base64 of exactly 32 bytes."
-_BAD_PIN = "The PIN must consist of 6 to 8 digits."
-# Polish for this module's field messages (merged into gateway/errors.py's table at start).
-FIELD_MESSAGES_PL = {
-    _BAD_BASE64: "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).",
-    _BAD_LENGTH: "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.",
-    _BAD_PIN: "PIN musi składać się z 6–8 cyfr.",
-    "Must be one of: android, ios.": "Dozwolone wartości: android, ios.",
-}
+_BAD_BASE64 = Bilingual("The public key is not valid base64 (standard alphabet, padded).",
+                        "Klucz publiczny nie jest poprawnym base64 (standardowy alfabet, z dopełnieniem).")
+_BAD_LENGTH = Bilingual("An Ed25519 public key is base64 of exactly 32 bytes.",
+                        "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów.")
+_BAD_PIN = Bilingual("The PIN must consist of 6 to 8 digits.", "PIN musi składać się z 6–8 cyfr.")
 
 
 class _Body(Schema):
@@ -115,17 +102,13 @@ class LoginSchema(_Body):
                                         metadata={"description": "base64 signature by the biometric key"})
 
 
-def _rpc():
-    return current_app.extensions["kadra_rpc"]
-
-
-def _own_device(device_id: str):
+def _own_device(device_id: str) -> Caller:
     """The caller's device token must be for this very device."""
-    principal = current_principal()
-    if principal.device_id != device_id:
+    caller = current_caller()
+    if caller.principal.device_id != device_id:
         raise Problem("forbidden", detail="This token belongs to another device.",
                       detail_pl="Ten token należy do innego urządzenia.")
-    return principal
+    return caller
 
 
 @blp.route("/activate", methods=["POST"])
@@ -144,9 +127,10 @@ def activate(body):
     "expires_in": 900}`. A second device answers 409 with `current_device: {name, platform, activated_at}`
     unless `"replace": true`, which removes the old device and ends its sessions at once.
     """
-    account = _rpc().identity.verify_credentials(body["email"], body["password"], client_ip=request.remote_addr)
-    result = _rpc().devices.activate(account, body["device_name"], body["platform"], body["public_key"],
-                                     replace=body["replace"])
+    rpc = rpc_client()
+    account = rpc.identity.verify_credentials(body["email"], body["password"], client_ip=request.remote_addr)
+    result = rpc.devices.activate(account, body["device_name"], body["platform"], body["public_key"],
+                                  replace=body["replace"])
     result.setdefault("token_type", "Bearer")
     return result
 
@@ -165,9 +149,9 @@ def set_pin(body, device_id):
     Example request: `{"pin": "482915"}`; to change: `{"pin": "730164", "current_pin": "482915",
     "challenge": "<from /challenge>", "signature": "<base64>"}`. Answer 204.
     """
-    principal = _own_device(device_id)
-    _rpc().devices.set_pin(principal.account_id, device_id, body["pin"], current_pin=body["current_pin"],
-                           challenge=body["challenge"], signature=body["signature"])
+    caller = _own_device(device_id)
+    caller.rpc.devices.set_pin(caller.account_id, device_id, body["pin"], current_pin=body["current_pin"],
+                               challenge=body["challenge"], signature=body["signature"])
     return None
 
 
@@ -182,8 +166,8 @@ def set_biometrics(body, device_id):
 
     Example request: `{"public_key": "<base64 of 32 bytes>"}`; answer 204.
     """
-    principal = _own_device(device_id)
-    _rpc().devices.set_biometric_key(principal.account_id, device_id, body["public_key"])
+    caller = _own_device(device_id)
+    caller.rpc.devices.set_biometric_key(caller.account_id, device_id, body["public_key"])
     return None
 
 
@@ -196,8 +180,8 @@ def remove_biometrics(device_id):
 
     Example: `DELETE /api/v1/devices/5b0e.../biometrics` with this device's bearer token → 204, no body.
     """
-    principal = _own_device(device_id)
-    _rpc().devices.remove_biometric_key(principal.account_id, device_id)
+    caller = _own_device(device_id)
+    caller.rpc.devices.remove_biometric_key(caller.account_id, device_id)
     return None
 
 
@@ -210,7 +194,7 @@ def issue_challenge(device_id):
 
     Example answer: `{"challenge": "q3N0...Yw", "expires_in": 120}`
     """
-    return _rpc().devices.issue_challenge(device_id)
+    return rpc_client().devices.issue_challenge(device_id)
 
 
 @blp.route("/<string:device_id>/login", methods=["POST"])
@@ -226,7 +210,7 @@ def login(body, device_id):
     `{"challenge": "q3N0...Yw", "biometric_signature": "<base64>"}`; answer 200 a token pair
     `{"access_token": "…", "refresh_token": "…", "token_type": "Bearer", "expires_in": 900}`.
     """
-    tokens = _rpc().devices.login(device_id, body["challenge"], signature=body["signature"], pin=body["pin"],
-                                  biometric_signature=body["biometric_signature"])
+    tokens = rpc_client().devices.login(device_id, body["challenge"], signature=body["signature"], pin=body["pin"],
+                                        biometric_signature=body["biometric_signature"])
     tokens.setdefault("token_type", "Bearer")
     return tokens

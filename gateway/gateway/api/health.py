@@ -1,9 +1,9 @@
 """Liveness, readiness and metrics."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from gateway import rpc
+from gateway.caller import rpc_client
 from gateway.errors import Problem
 from gateway.metrics import metrics_response
 
@@ -46,7 +46,7 @@ def readyz():
     Example answer: `{"status": "ready", "checks": {"broker": "ok", "identity": "ok", ...}}`;
     503 problem+json with `missing: ["users"]` otherwise.
     """
-    client = current_app.extensions["kadra_rpc"]
+    client = rpc_client()
     results = client.call_many([(s, "ping", (), {}) for s in SERVICES], timeout=READY_TIMEOUT)
     checks = {"broker": "ok"}
     missing = []

@@ -1,22 +1,17 @@
 """Invitations: the pending list with delivery status, resend, revoke, and accepting a link."""
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.errors import field_error
 from kadra_defaults.text import HumanText
 
 from gateway import permissions, rpc as rpc_errors
-from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
-from gateway.auth import authenticated, bearer_token, current_principal
-from gateway.errors import Problem, field_error
-
-REMOTE_ERRORS = dict(_COMPANY_ERRORS)
+from gateway.auth import authenticate, authenticated, bearer_token
+from gateway.caller import current_member, rpc_client
+from gateway.errors import Problem, error_code
 
 blp = Blueprint("invitations", __name__, url_prefix="/api/v1", description="Invitations to a company")
-
-
-def rpc():
-    return current_app.extensions["kadra_rpc"]
 
 
 class DeliverySchema(Schema):
@@ -68,9 +63,8 @@ def list_invitations(company_id):
     "expires_at": "2025-03-08T10:00:00+00:00", "expired": false,
     "delivery": {"status": "sent", "attempts": 1, "last_error": null, "sent_at": "2025-03-01T10:00:01+00:00"}}]`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.read")
-    return rpc().users.list_invitations(company_id, principal.account_id)
+    caller = current_member(company_id, "users.read")
+    return caller.rpc.users.list_invitations(company_id, caller.account_id)
 
 
 @blp.route("/companies/<string:company_id>/invitations/<string:invitation_id>/resend", methods=["POST"])
@@ -83,9 +77,8 @@ def resend_invitation(company_id, invitation_id):
 
     Example: `POST .../invitations/9b2e.../resend` → 202 `{"invitation_id": "9b2e...", "expires_at": "..."}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.manage")
-    answer = rpc().users.resend_invitation(company_id, principal.account_id, invitation_id)
+    caller = current_member(company_id, "users.manage")
+    answer = caller.rpc.users.resend_invitation(company_id, caller.account_id, invitation_id)
     return {"invitation_id": answer["invitation_id"], "expires_at": answer["expires_at"]}
 
 
@@ -99,9 +92,8 @@ def revoke_invitation(company_id, invitation_id):
 
     Example: `DELETE .../invitations/9b2e...` → 204
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "users.manage")
-    rpc().users.revoke_invitation(company_id, principal.account_id, invitation_id)
+    caller = current_member(company_id, "users.manage")
+    caller.rpc.users.revoke_invitation(company_id, caller.account_id, invitation_id)
     return None
 
 
@@ -121,19 +113,19 @@ def accept_invitation(body):
     Example: `{"token": "Zx8...", "password": "dobre-haslo-2025", "full_name": "Anna Nowak"}` → 200
     `{"company_id": "6f1c...", "role": "warehouse", "account_id": "b2..."}`
     """
-    users = rpc().users
+    users = rpc_client().users
     invitation = users.invitation_for_token(body["token"])
     account_id = _accepting_account(invitation, body)
     answer = users.accept_invitation(body["token"], account_id)
-    permissions.cache.forget(answer["company_id"], account_id)
+    permissions.forget(answer["company_id"], account_id)
     return {"company_id": answer["company_id"], "role": answer["role"], "account_id": account_id}
 
 
 def _accepting_account(invitation: dict, body: dict) -> str:
     """Who accepts: the logged-in person, the invited address's account (password), or a new account."""
     if bearer_token():
-        return authenticated(current_principal)().account_id
-    identity = rpc().identity
+        return authenticate().account_id
+    identity = rpc_client().identity
     email = invitation["email"]
     if not body.get("password"):
         raise Problem("validation_failed", detail="Log in, or give your password, to accept the invitation.",
@@ -149,7 +141,7 @@ def _accepting_account(invitation: dict, body: dict) -> str:
         created = identity.create_invited_account(email, body["password"], body["full_name"],
                                                   body.get("locale") or "pl")
     except rpc_errors.RemoteError as error:
-        if error.exc_path != "identity.exceptions.EmailTaken":
+        if error_code(error) != "email_taken":
             raise
         # Created a moment ago by another request: this is now an existing account.
         return identity.verify_credentials(email, body["password"], client_ip)["account_id"]

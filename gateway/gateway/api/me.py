@@ -7,20 +7,19 @@ request makes no RPC at all:
 - the companies with the person's role (users): users publishes `{"kind": "membership", "data":
   {"company_id", "account_id"?}}` whenever a membership changes or a company is renamed (before its RPC
   answers); a message without an account drops every copy that lists the company.
-The feed thread drops the copy, and every (re)connect of the feed drops them all, so nothing missed
-while disconnected survives. A fill that raced with a change is not kept (a generation counter); a copy
-is re-asked after a minute anyway. Without the feed (KADRA_FEED_DISABLED, or not live) both services
-are asked each time.
+The copies are gateway.copies.Profiles and Companies (what each message drops, and why nothing stale
+survives, is said there). Without the feed (KADRA_FEED_DISABLED, or not live) both services are asked
+each time.
 """
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kadra_defaults.text import EmailAddress, HumanText
 
-from gateway import feed, rpc
+from gateway import state
 from gateway.api.auth import client_ip
-from gateway.auth import authenticated, current_principal, unauthorized
+from gateway.auth import authenticated, unauthorized
+from gateway.caller import current_caller, rpc_client
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The logged-in person")
 
@@ -60,73 +59,29 @@ class MeEmailAcceptedSchema(Schema):
     detail_pl = fields.String(metadata={"example": "Sprawdź nowy adres: wysłaliśmy link potwierdzający."})
 
 
-ACCOUNT_KIND = "account"
-ACCOUNT_TTL = 60.0
-MAX_ACCOUNTS = 50_000
-
-
-class AccountCache(feed.Copies):
-    """This process's copies of account profiles ({account_id, email, full_name, locale})."""
-
-    def __init__(self):
-        super().__init__(ttl=ACCOUNT_TTL, max_entries=MAX_ACCOUNTS)
-
-    def on_change(self, data: dict) -> None:
-        """An account feed message: forget that account (or everything)."""
-        account_id = data.get("account_id") if isinstance(data, dict) else None
-        if isinstance(account_id, str):
-            self.drop(account_id)
-        else:
-            self.drop()
-
-
-class CompaniesCache(AccountCache):
-    """This process's copies of each person's companies ([{company_id, name, role}])."""
-
-    def on_change(self, data: dict) -> None:
-        """A membership feed message: forget the person's list, or every list naming the company."""
-        company_id = data.get("company_id") if isinstance(data, dict) else None
-        if not isinstance(data, dict) or isinstance(data.get("account_id"), str) or not isinstance(company_id, str):
-            super().on_change(data)
-        else:
-            self.drop(where=lambda _, rows: any(row.get("company_id") == company_id for row in rows))
-
-
-MEMBERSHIP_KIND = "membership"
-accounts_cache = AccountCache()
-companies_cache = CompaniesCache()
-_installed = {"done": False}
-
-
-def _cache_usable() -> bool:
-    """Subscribe to the feed (once); the copies count only while this process's feed is live."""
-    if current_app.config.get("KADRA_FEED_DISABLED"):
+def _copies_usable() -> bool:
+    """The copies count only while this app's feed is live (never with KADRA_FEED_DISABLED)."""
+    feed = state.current().feed
+    if not feed.enabled:
         return False
-    if not _installed["done"]:
-        feed.subscribe(ACCOUNT_KIND, accounts_cache.on_change, resync=accounts_cache.clear)
-        feed.subscribe(MEMBERSHIP_KIND, companies_cache.on_change, resync=companies_cache.clear)
-        _installed["done"] = True
     feed.ensure_started()
     return feed.live()
 
 
-def _client():
-    return current_app.extensions["kadra_rpc"]
-
-
 def _me(account_id: str) -> dict:
     """The account (identity) and its companies (users): this process's copies, or asked at once."""
-    cached = _cache_usable()
-    account = accounts_cache.get(account_id) if cached else None
-    companies = companies_cache.get(account_id) if cached else None
+    kadra = state.current()
+    cached = _copies_usable()
+    account = kadra.profiles.get(account_id) if cached else None
+    companies = kadra.companies.get(account_id) if cached else None
     if account is not None and companies is not None:
         return {**account, "companies": companies}
-    calls, generations = [], (accounts_cache.generation(), companies_cache.generation())
+    calls, generations = [], (kadra.profiles.generation(), kadra.companies.generation())
     if account is None:
         calls.append(("identity", "get_accounts", ([account_id],), {}))
     if companies is None:
         calls.append(("users", "companies_of", (account_id,), {}))
-    results = _client().call_many(calls)
+    results = kadra.rpc.call_many(calls)
     for result in results:
         if isinstance(result, Exception):
             raise result
@@ -136,11 +91,11 @@ def _me(account_id: str) -> dict:
             raise unauthorized(detail="This account no longer exists.", detail_pl="To konto już nie istnieje.")
         account = answers["identity"][0]
         if cached:
-            accounts_cache.put(account_id, account, generations[0])
+            kadra.profiles.put(account_id, account, generations[0])
     if "users" in answers:
         companies = answers["users"] or []
         if cached:
-            companies_cache.put(account_id, companies, generations[1])
+            kadra.companies.put(account_id, companies, generations[1])
     return {**account, "companies": companies}
 
 
@@ -153,7 +108,7 @@ def get_me():
     Example answer: `{"account_id": "9f1c...", "email": "anna@example.pl", "full_name": "Anna Kowalska",
     "locale": "pl", "companies": [{"company_id": "0a1b...", "name": "Kowalska Sp. z o.o.", "role": "owner"}]}`
     """
-    return _me(current_principal().account_id)
+    return _me(current_caller().account_id)
 
 
 @blp.route("", methods=["PATCH"])
@@ -162,10 +117,11 @@ def get_me():
 @blp.response(200, MeAccountSchema)
 def patch_me(body):
     """Change my name or language (of the app and of the e-mails); answers like GET /me."""
-    account_id = current_principal().account_id
-    _client().identity.update_profile(account_id=account_id, **body)
-    accounts_cache.on_change({"account_id": account_id})  # this worker at once; the others through the feed
-    return _me(account_id)
+    caller = current_caller()
+    caller.rpc.identity.update_profile(account_id=caller.account_id, **body)
+    # This worker forgets its copy at once; the others hear it from the feed.
+    state.current().profiles.on_change({"account_id": caller.account_id})
+    return _me(caller.account_id)
 
 
 @blp.route("/email", methods=["POST"])
@@ -176,9 +132,9 @@ def patch_me(body):
 def change_email(body):
     """Change my e-mail (= login): a confirmation link goes to the new address, a notice with a
     "this wasn't me" link to the old one. Nothing changes until the link is opened."""
-    principal = current_principal()
-    _client().identity.request_email_change(account_id=principal.account_id, new_email=body["new_email"],
-                                            password=body["password"], client_ip=client_ip())
+    caller = current_caller()
+    caller.rpc.identity.request_email_change(account_id=caller.account_id, new_email=body["new_email"],
+                                             password=body["password"], client_ip=client_ip())
     return {"detail": "Check the new address for a confirmation link.",
             "detail_pl": "Sprawdź nową skrzynkę: wysłaliśmy link potwierdzający."}
 
@@ -189,7 +145,7 @@ def change_email(body):
 @blp.alt_response(400, description="The token is invalid, used or expired")
 def confirm_email(body):
     """Confirm the new e-mail address with the token from the link sent to it."""
-    _client().identity.confirm_email_change(token=body["token"])
+    rpc_client().identity.confirm_email_change(token=body["token"])
 
 
 @blp.route("/email/revert", methods=["POST"])
@@ -198,7 +154,4 @@ def confirm_email(body):
 @blp.alt_response(400, description="The token is invalid, used or expired")
 def revert_email(body):
     """"This wasn't me": restore the old address and end every session of the account."""
-    _client().identity.revert_email_change(token=body["token"])
-
-
-__all__ = ["blp", "rpc"]
+    rpc_client().identity.revert_email_change(token=body["token"])

@@ -1,16 +1,9 @@
 """The person's trusted device from the web: list it, remove it, unblock it (`/me/devices`)."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from gateway.auth import authenticated, current_principal
-
-REMOTE_ERRORS = {
-    "devices.exceptions.InvalidInput": "validation_failed",
-    "devices.exceptions.DeviceNotFound": "not_found",
-    "devices.exceptions.PasswordRefused": "forbidden",
-    "devices.exceptions.Throttled": "too_many_requests",
-}
+from gateway.auth import authenticated
+from gateway.caller import current_caller
 
 blp = Blueprint("my_devices", __name__, url_prefix="/api/v1/me/devices",
                 description="The person's trusted device, seen from the web")
@@ -35,10 +28,6 @@ class UnblockSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
 
 
-def _rpc():
-    return current_app.extensions["kadra_rpc"]
-
-
 @blp.route("", methods=["GET"])
 @authenticated
 @blp.response(200, DeviceSchema(many=True))
@@ -49,7 +38,8 @@ def list_devices():
     "activated_at": "2025-03-01T09:30:00+00:00", "last_used_at": null, "biometrics": true,
     "pin_set": true, "blocked": false, "blocked_at": null}]`
     """
-    return _rpc().devices.list_devices(current_principal().account_id)
+    caller = current_caller()
+    return caller.rpc.devices.list_devices(caller.account_id)
 
 
 @blp.route("/<string:device_id>", methods=["DELETE"])
@@ -61,7 +51,8 @@ def remove_device(device_id):
 
     Example: `DELETE /api/v1/me/devices/5b0e...` with the person's bearer token → 204, no body.
     """
-    _rpc().devices.remove_device(current_principal().account_id, device_id)
+    caller = current_caller()
+    caller.rpc.devices.remove_device(caller.account_id, device_id)
     return None
 
 
@@ -76,4 +67,5 @@ def unblock_device(body, device_id):
 
     Example request: `{"password": "…"}`; answer 200 the device (`"blocked": false`).
     """
-    return _rpc().devices.unblock(current_principal().account_id, device_id, body["password"])
+    caller = current_caller()
+    return caller.rpc.devices.unblock(caller.account_id, device_id, body["password"])

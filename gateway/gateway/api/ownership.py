@@ -1,19 +1,12 @@
 """Ownership transfer: the owner offers the company to a member, who accepts by the e-mailed link."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from gateway import permissions
-from gateway.api.companies import REMOTE_ERRORS as _COMPANY_ERRORS
-from gateway.auth import authenticated, current_principal
-
-REMOTE_ERRORS = dict(_COMPANY_ERRORS)
+from gateway.auth import authenticated
+from gateway.caller import current_caller, current_member
 
 blp = Blueprint("ownership", __name__, url_prefix="/api/v1", description="Moving a company's ownership")
-
-
-def rpc():
-    return current_app.extensions["kadra_rpc"]
 
 
 class TransferSchema(Schema):
@@ -48,9 +41,8 @@ def request_transfer(body, company_id):
     Nothing changes until they accept; a newer offer replaces an older one.
     Example: `{"account_id": "b2c3..."}` → 202 `{"transfer_id": "...", "expires_at": "..."}`
     """
-    principal = current_principal()
-    permissions.require(company_id, principal.account_id, "ownership.transfer")
-    answer = rpc().users.request_ownership_transfer(company_id, principal.account_id, body["account_id"])
+    caller = current_member(company_id, "ownership.transfer")
+    answer = caller.rpc.users.request_ownership_transfer(company_id, caller.account_id, body["account_id"])
     return {"transfer_id": answer["transfer_id"], "expires_at": answer["expires_at"]}
 
 
@@ -65,7 +57,7 @@ def accept_transfer(body):
 
     Example: `{"token": "Zx8..."}` → 200 `{"company_id": "6f1c...", "role": "owner"}`
     """
-    principal = current_principal()
-    answer = rpc().users.accept_ownership(body["token"], principal.account_id)
-    permissions.cache.forget(answer["company_id"])
+    caller = current_caller()
+    answer = caller.rpc.users.accept_ownership(body["token"], caller.account_id)
+    permissions.forget(answer["company_id"])
     return answer

@@ -1,11 +1,10 @@
 """The role catalogue: roles, labels, permissions and descriptions ("Pokaż opis roli")."""
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-blp = Blueprint("roles", __name__, url_prefix="/api/v1", description="The fixed role catalogue")
+from gateway import state
 
-_catalogue: dict = {}
+blp = Blueprint("roles", __name__, url_prefix="/api/v1", description="The fixed role catalogue")
 
 
 class RoleSchema(Schema):
@@ -21,9 +20,10 @@ class RoleSchema(Schema):
 
 def catalogue() -> list[dict]:
     """The catalogue, asked of the users service once per process (it is fixed data)."""
-    if "roles" not in _catalogue:
-        _catalogue["roles"] = current_app.extensions["kadra_rpc"].call("users", "list_roles")
-    return _catalogue["roles"]
+    kadra = state.current()
+    if kadra.roles is None:
+        kadra.roles = kadra.rpc.call("users", "list_roles")
+    return kadra.roles
 
 
 def known_permissions() -> set[str]:

@@ -88,6 +88,40 @@ def test_rpc_errors_become_problem_json(make_client, error, status, code):
         assert response.headers["Retry-After"]
 
 
+@pytest.mark.parametrize("error,status,code", [
+    # a service on kadra_defaults' DomainError names its code; any status it still sends is ignored
+    (rpc.RemoteError("devices.exceptions.DeviceBlocked", "DeviceBlocked", "x",
+                     [{"code": "device_blocked", "status": 418, "detail": "Blocked."}]), 423, "device_blocked"),
+    (rpc.RemoteError("devices.exceptions.Renamed", "Renamed", "x", [{"code": "pin_not_set"}]), 409, "conflict"),
+    # a service not migrated yet: its class name in snake case
+    (rpc.RemoteError("devices.exceptions.LoginRefused", "LoginRefused", "x", [{"detail": "No."}]), 401,
+     "unauthorized"),
+    # the broker's own NotFound stays a transient failure, whatever its class name says
+    (rpc.RemoteError("amqp.exceptions.NotFound", "NotFound", "x"), 503, "service_unavailable"),
+])
+def test_service_errors_are_read_by_their_code(make_client, error, status, code):
+    response = make_client({"devices": error}).post("/api/v1/devices/abc/challenge")
+    assert response.status_code == status
+    assert response.json["code"] == code and response.json["status"] == status
+
+
+def test_a_throttled_answer_keeps_its_headers_and_extra(make_client):
+    error = rpc.RemoteError("devices.exceptions.Throttled", "Throttled", "x",
+                            [{"code": "throttled", "headers": {"Retry-After": 60}, "extra": {"retry_after": 60}}])
+    response = make_client({"devices": error}).post("/api/v1/devices/abc/challenge")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60" and response.json["retry_after"] == 60
+
+
+def test_the_gateways_own_field_messages_come_in_polish(make_client):
+    response = make_client().post("/api/v1/devices/activate", json={
+        "email": "a@b.pl", "password": "x", "device_name": "P", "platform": "win", "public_key": "AAAA"})
+    assert response.status_code == 422
+    by_field = {e["field"]: e["message_pl"] for e in response.json["errors"]}
+    assert by_field == {"platform": "Dozwolone wartości: android, ios.",
+                        "public_key": "Klucz publiczny Ed25519 to base64 dokładnie 32 bajtów."}
+
+
 @pytest.mark.parametrize("data,content_type,status,code", [
     ("{bad", "application/json", 400, "invalid_json"),
     ("a=b", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),

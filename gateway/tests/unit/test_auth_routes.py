@@ -8,7 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway import app as app_module, feed, rpc
+from gateway import app as app_module, rpc
+from gateway.spool import Spool
 from gateway.app import create_app
 
 KEY = Ed25519PrivateKey.generate()
@@ -59,10 +60,14 @@ def client(fake, monkeypatch, tmp_path):
     import gateway.api.me as me
     monkeypatch.setattr(app_module, "_api_modules", lambda: iter([accounts, auth_api, health, me]))
     monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path / "spool"))
-    monkeypatch.setattr(feed, "live", lambda: True)
-    monkeypatch.setattr(feed, "ensure_started", lambda: None)
     app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    live_feed(app, monkeypatch)
     return app.test_client()
+
+
+def live_feed(app, monkeypatch):
+    """The app's feed counts as live (revocations checked locally); KADRA_FEED_DISABLED keeps it from starting."""
+    monkeypatch.setattr(app.extensions["kadra"].feed, "live", lambda: True)
 
 
 def access(sub="acc1", sid="s1"):
@@ -125,14 +130,13 @@ def test_forgot_is_202_with_one_body_and_spools_when_the_broker_is_down(client, 
 
 
 def test_spooled_calls_are_made_once_by_the_feed_thread(tmp_path, monkeypatch, fake):
-    monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path))
-    f = feed.Feed(rpc_factory=lambda: fake)
+    f = Spool(str(tmp_path), fake)
     f.call_later("identity", "request_password_reset", email="a@example.com")
     fake.answers[("identity", "request_password_reset")] = rpc.BrokerUnavailable("down")
-    f._replay_spool()
+    f.replay()
     assert len(os.listdir(tmp_path)) == 1  # kept for later
     fake.answers[("identity", "request_password_reset")] = None
-    f._replay_spool()
+    f.replay()
     assert os.listdir(tmp_path) == []
     assert [c[1] for c in fake.calls] == ["request_password_reset"] * 2
 
@@ -198,9 +202,8 @@ def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one(fake, mo
     monkeypatch.setenv("KADRA_TRUSTED_PROXIES", proxies)
     import gateway.api.auth as auth_api
     monkeypatch.setattr(app_module, "_api_modules", lambda: iter([auth_api]))
-    monkeypatch.setattr(feed, "live", lambda: True)
-    monkeypatch.setattr(feed, "ensure_started", lambda: None)
     app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    live_feed(app, monkeypatch)
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     assert _login_from(app.test_client(), fake, **headers) == expected
 

@@ -1,17 +1,26 @@
 """The per-process copies behind GET /me: what each feed message drops, and fills that raced a change."""
 import pytest
 
-from gateway import feed
-from gateway.api.me import AccountCache, CompaniesCache
+from gateway.copies import Companies, Profiles
+
+
+class FakeFeed(dict):
+    """Stands for the app's feed: only its state (`live`) matters here."""
+
+    def live(self):
+        return self["live"]
+
+
+FEED = FakeFeed(live=True)
 
 
 @pytest.fixture(autouse=True)
-def live_feed(monkeypatch):
-    monkeypatch.setattr(feed, "live", lambda: True)
+def live_feed():
+    FEED["live"] = True
 
 
 def _filled():
-    cache = CompaniesCache()
+    cache = Companies(FEED)
     cache.put("anna", [{"company_id": "c1", "name": "Jeden", "role": "owner"},
                        {"company_id": "c2", "name": "Dwa", "role": "manager"}], cache.generation())
     cache.put("jan", [{"company_id": "c2", "name": "Dwa", "role": "employee"}], cache.generation())
@@ -42,9 +51,9 @@ def test_a_message_without_a_company_or_a_resync_drops_everything():
     assert [cache.get(a) for a in ("anna", "jan", "ewa")] == [None, None, None]
 
 
-@pytest.mark.parametrize("cache_class", [AccountCache, CompaniesCache])
+@pytest.mark.parametrize("cache_class", [Profiles, Companies])
 def test_a_fill_that_raced_a_change_is_not_kept(cache_class):
-    cache = cache_class()
+    cache = cache_class(FEED)
     asked_at = cache.generation()
     cache.on_change({"company_id": "c9", "account_id": "someone-else"})
     cache.put("anna", [], asked_at)
@@ -53,8 +62,8 @@ def test_a_fill_that_raced_a_change_is_not_kept(cache_class):
     assert cache.get("anna") == []
 
 
-def test_nothing_is_kept_while_the_feed_is_down(monkeypatch):
-    monkeypatch.setattr(feed, "live", lambda: False)
-    cache = CompaniesCache()
+def test_nothing_is_kept_while_the_feed_is_down():
+    FEED["live"] = False
+    cache = Companies(FEED)
     cache.put("anna", [], cache.generation())
     assert cache.get("anna") is None

@@ -1,24 +1,29 @@
-"""The gateway's membership cache and service tokens, without a broker: the feed's state is patched."""
+"""The gateway's membership cache and service tokens, without a broker: the feed is a stand-in."""
 import threading
 
 import pytest
 
-from gateway import feed, permissions
-from gateway.permissions import MembershipCache
+from gateway import permissions, state
+from gateway.copies import Memberships
 
 MANAGER = {"role": "manager", "permissions": ["users.manage"]}
 EMPLOYEE = {"role": "employee", "permissions": ["invoices.write"]}
 
 
+class FakeFeed(dict):
+    """Stands for the app's feed: only its state (`live`) matters here."""
+
+    def live(self):
+        return self["live"]
+
+
 @pytest.fixture
-def live(monkeypatch):
-    state = {"live": True}
-    monkeypatch.setattr(feed, "live", lambda: state["live"])
-    return state
+def live():
+    return FakeFeed(live=True)
 
 
 def test_live_feed_answers_from_the_cache(live):
-    cache, calls = MembershipCache(), []
+    cache, calls = Memberships(live), []
     fetch = lambda: calls.append(1) or MANAGER  # noqa: E731
     assert cache.lookup("c", "a", fetch) == MANAGER
     assert cache.lookup("c", "a", fetch) == MANAGER
@@ -26,7 +31,7 @@ def test_live_feed_answers_from_the_cache(live):
 
 
 def test_a_change_message_makes_the_next_lookup_ask_again(live):
-    cache = MembershipCache()
+    cache = Memberships(live)
     cache.lookup("c", "a", lambda: MANAGER)
     cache.on_change({"company_id": "c", "account_id": "a"})
     assert cache.lookup("c", "a", lambda: EMPLOYEE) == EMPLOYEE
@@ -35,7 +40,7 @@ def test_a_change_message_makes_the_next_lookup_ask_again(live):
 
 
 def test_a_change_during_a_fill_is_not_overwritten_by_the_stale_answer(live):
-    cache = MembershipCache()
+    cache = Memberships(live)
     asked, release = threading.Event(), threading.Event()
 
     def slow_fetch():
@@ -53,7 +58,7 @@ def test_a_change_during_a_fill_is_not_overwritten_by_the_stale_answer(live):
 
 
 def test_without_the_feed_every_lookup_asks_the_service(live):
-    cache, calls = MembershipCache(), []
+    cache, calls = Memberships(live), []
     live["live"] = False
     for _ in range(3):
         cache.lookup("c", "a", lambda: calls.append(1) or MANAGER)
@@ -61,13 +66,13 @@ def test_without_the_feed_every_lookup_asks_the_service(live):
 
 
 def test_resync_forgets_everything(live):
-    cache = MembershipCache()
+    cache = Memberships(live)
     cache.lookup("c", "a", lambda: MANAGER)
     cache.clear()
     assert cache.lookup("c", "a", lambda: None) is None
 
 
 def test_ids_of_the_wrong_shape_are_not_members_without_asking(monkeypatch):
-    monkeypatch.setattr(permissions, "install", lambda: pytest.fail("should not get this far"))
+    monkeypatch.setattr(state, "current", lambda: pytest.fail("should not get this far"))
     assert permissions.membership("../etc", "a") is None
     assert permissions.membership("f" * 32, "bad id!") is None
