@@ -3,6 +3,7 @@
 A subprocess, because this test process has both loaded (nameko's pytest plugin).
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -19,7 +20,9 @@ print(json.dumps({"statuses": statuses, "loaded": loaded}))
 
 
 def test_neither_nameko_nor_eventlet_is_imported():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+    # Another test may have imported gunicorn_conf, which points PROMETHEUS_MULTIPROC_DIR at a folder of its own.
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["statuses"] == [200, 200, 200, 404]
