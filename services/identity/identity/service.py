@@ -33,8 +33,7 @@ from kadra_defaults.providers import RequestId
 
 from identity import passwords, schemas, tokens
 from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSession,
-                                 InvalidToken, Throttled, Unavailable, bad_session, bad_token, credentials,
-                                 email_taken, invalid, throttled)
+                                 InvalidToken, Throttled, Unavailable)
 from identity.pacing import DurationMatcher
 from identity.storage import OUTBOX_COLLECTIONS, account_view, identity_store, new_id, normalise_email
 
@@ -84,13 +83,13 @@ class IdentityService(HealthMixin):
     @rpc(expected_exceptions=(AccountNotFound,))
     def open_session(self, account_id, device_id=None):
         if self.store.account(account_id) is None:
-            raise AccountNotFound({"detail": "No such account.", "detail_pl": "Nie ma takiego konta."})
+            raise AccountNotFound()
         return self._open_session(account_id, device_id)
 
     @rpc(expected_exceptions=INPUT)
     def end_sessions(self, account_id=None, device_id=None):
         if not account_id and not device_id:
-            raise invalid("account_id", "Name an account or a device.", "Podaj konto lub urządzenie.")
+            raise InvalidInput.on("account_id", "Name an account or a device.", "Podaj konto lub urządzenie.")
         ended = self._end_sessions(account_id=account_id, device_id=device_id, reason="ended",
                                    cutoff_account=bool(account_id and not device_id))
         return {"ended": ended}
@@ -117,14 +116,14 @@ class IdentityService(HealthMixin):
             self.store.insert_account(self._new_account(account_id, data, passwords.hash_password(data["password"]),
                                                         status="active"))
         except DuplicateKeyError:
-            raise email_taken() from None
+            raise EmailTaken() from None
         return {"account_id": account_id}
 
     @rpc(expected_exceptions=(Throttled, AccountNotFound))
     def check_password(self, account_id, password, client_ip=None):
         account = self.store.account(account_id)
         if account is None:
-            raise AccountNotFound({"detail": "No such account.", "detail_pl": "Nie ma takiego konta."})
+            raise AccountNotFound()
         return self._password_matches(account, password, client_ip)
 
     # -- sign-up ---------------------------------------------------------------------------------
@@ -177,8 +176,8 @@ class IdentityService(HealthMixin):
         except RemoteError as exc:
             if exc.exc_type in ("InvalidInput", "ValidationError"):
                 self.store.delete_pending_account(doc["_id"])
-                raise invalid("company_name", "The company name was refused.", "Nazwa firmy została odrzucona.")
-            raise self._unavailable() from None
+                raise InvalidInput.on("company_name", "The company name was refused.", "Nazwa firmy została odrzucona.")
+            raise Unavailable() from None
         self.store.activate_account(doc["_id"], company["company_id"])
         return company["company_id"]
 
@@ -202,7 +201,7 @@ class IdentityService(HealthMixin):
     @rpc(expected_exceptions=(InvalidSession,))
     def refresh(self, refresh_token):
         if not isinstance(refresh_token, str) or not 20 <= len(refresh_token) <= 200:
-            raise bad_session()
+            raise InvalidSession()
         old_hash = tokens.digest(refresh_token)
         chain = tokens.refresh_chain(refresh_token)
         if chain is not None:
@@ -217,7 +216,7 @@ class IdentityService(HealthMixin):
             log.warning("refresh token reuse: session family ended", extra={"session_id": rotated["reused"]})
             self._end_sessions(session_ids=[rotated["reused"]], reason="refresh_reuse")
         if "session" not in rotated:
-            raise bad_session()
+            raise InvalidSession()
         session = rotated["session"]
         access = tokens.access_token(session["account_id"], session["_id"], session.get("device_id"))
         return tokens.pair(access, new_token)
@@ -266,14 +265,14 @@ class IdentityService(HealthMixin):
     @rpc(expected_exceptions=(InvalidInput, InvalidToken))
     def reset_password(self, token, new_password):
         if not isinstance(token, str) or not 20 <= len(token) <= 200:
-            raise bad_token()
+            raise InvalidToken()
         digest = tokens.digest(token)
         peek = self.store.onetime(digest, "reset")
         account = self.store.account(peek["account_id"]) if peek else None
         self._policy(new_password, "new_password", account["email"] if account else None)
         doc = self.store.consume_onetime(digest, "reset")
         if doc is None or account is None:
-            raise bad_token()
+            raise InvalidToken()
         self._set_password(account, new_password, via="reset")
         self._end_sessions(account_id=account["_id"], reason="password_reset", cutoff_account=True)
         self.store.record_success(account["email_norm"])
@@ -285,7 +284,7 @@ class IdentityService(HealthMixin):
         account = self._account_or_raise(account_id)
         self._policy(new_password, "new_password", account["email"])
         if not self._password_matches(account, current_password, client_ip):
-            raise invalid("current_password", "The current password is wrong.", "Obecne hasło jest nieprawidłowe.")
+            raise InvalidInput.on("current_password", "The current password is wrong.", "Obecne hasło jest nieprawidłowe.")
         self._set_password(account, new_password, via="change")
         self._end_sessions(account_id=account_id, except_session=session_id, reason="password_change")
         return None
@@ -302,9 +301,9 @@ class IdentityService(HealthMixin):
         data = schemas.load(schemas.NewEmailSchema(), {"new_email": new_email})
         new = data["new_email"]
         if normalise_email(new) == account["email_norm"]:
-            raise invalid("new_email", "This is already your e-mail address.", "To już jest Twój adres e-mail.")
+            raise InvalidInput.on("new_email", "This is already your e-mail address.", "To już jest Twój adres e-mail.")
         if not self._password_matches(account, password, client_ip):
-            raise invalid("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
+            raise InvalidInput.on("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
         taken = self.store.account_by_email(new, active_only=False) is not None
         undo = tokens.new_secret()
         notice = mail_event("email_change_notice", {**self._recipient(account), "new_email": new, "undo_token": undo})
@@ -329,7 +328,7 @@ class IdentityService(HealthMixin):
         except DuplicateKeyError:
             changed = None
         if changed is None:
-            raise bad_token()
+            raise InvalidToken()
         self._account_changed(doc["account_id"])
         self._event("email_changed", {"account_id": doc["account_id"], "new_email": changed["email"]})
         return None
@@ -340,14 +339,14 @@ class IdentityService(HealthMixin):
         doc = self._consume(token, "email_revert")
         account = self.store.account(doc["account_id"])
         if account is None:
-            raise bad_token()
+            raise InvalidToken()
         self.store.void_onetime(account["_id"], "email_confirm")
         old = doc["data"]["old_email"]
         if normalise_email(old) != account["email_norm"]:
             try:
                 self.store.change_email(account["_id"], account["email_norm"], old)
             except DuplicateKeyError:
-                raise bad_token() from None
+                raise InvalidToken() from None
             self._account_changed(account["_id"])
             self._event("email_changed", {"account_id": account["_id"], "new_email": old, "reverted": True})
         self._end_sessions(account_id=account["_id"], reason="email_revert", cutoff_account=True)
@@ -363,7 +362,7 @@ class IdentityService(HealthMixin):
             return account_view(self._account_or_raise(account_id))
         doc = self.store.update_profile(account_id, data)
         if doc is None:
-            raise AccountNotFound({"detail": "No such account.", "detail_pl": "Nie ma takiego konta."})
+            raise AccountNotFound()
         self._account_changed(account_id)
         return account_view(doc)
 
@@ -394,14 +393,14 @@ class IdentityService(HealthMixin):
     def _account_or_raise(self, account_id) -> dict:
         account = self.store.account(account_id) if isinstance(account_id, str) else None
         if account is None:
-            raise AccountNotFound({"detail": "No such account.", "detail_pl": "Nie ma takiego konta."})
+            raise AccountNotFound()
         return account
 
     @staticmethod
     def _policy(password, field: str, email: str | None) -> None:
         errors = passwords.policy_errors(password, field, email)
         if errors:
-            raise InvalidInput({"errors": errors})
+            raise InvalidInput(errors=errors)
 
     @staticmethod
     def _recipient(account: dict) -> dict:
@@ -411,16 +410,16 @@ class IdentityService(HealthMixin):
     def _check_credentials(self, email, password, client_ip) -> dict:
         """The account for this pair, or InvalidCredentials; throttled per address and per client."""
         if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
-            raise credentials()
+            raise InvalidCredentials()
         norm = normalise_email(email)
         account_later = self.store.account_by_email_later(norm)  # beside the throttle look-ups
         wait, seen = self.store.throttle_read(norm, client_ip)
         account = account_later()
         if wait > 0:
-            raise throttled(wait)
+            raise Throttled.after(wait)
         if not passwords.verify_password(account["password_hash"] if account else None, password):
             self._failure(norm, account, client_ip)
-            raise credentials()
+            raise InvalidCredentials()
         self.store.record_success(norm, seen)
         self._maybe_rehash(account, password)
         return account
@@ -429,7 +428,7 @@ class IdentityService(HealthMixin):
         """Re-confirmation of a known account's password, counted like a login."""
         wait = self.store.throttle_state(account["email_norm"], client_ip)
         if wait > 0:
-            raise throttled(wait)
+            raise Throttled.after(wait)
         if not isinstance(password, str) or not passwords.verify_password(account["password_hash"], password):
             self._failure(account["email_norm"], account, client_ip)
             return False
@@ -468,10 +467,10 @@ class IdentityService(HealthMixin):
 
     def _consume(self, token, kind: str) -> dict:
         if not isinstance(token, str) or not 20 <= len(token) <= 200:
-            raise bad_token()
+            raise InvalidToken()
         doc = self.store.consume_onetime(tokens.digest(token), kind)
         if doc is None:
-            raise bad_token()
+            raise InvalidToken()
         return doc
 
     def _open_session(self, account_id: str, device_id: str | None) -> dict:
@@ -518,10 +517,5 @@ class IdentityService(HealthMixin):
         except eventlet.Timeout:
             if quiet:
                 return None
-            raise self._unavailable() from None
+            raise Unavailable() from None
 
-    @staticmethod
-    def _unavailable() -> Unavailable:
-        return Unavailable({"detail": "Creating the company did not finish. Try again in a moment.",
-                            "detail_pl": "Tworzenie firmy nie zostało ukończone. Spróbuj ponownie za chwilę.",
-                            "headers": {"Retry-After": "5"}})
