@@ -46,7 +46,8 @@ class Throttled(IdentityError):
     @classmethod
     def after(cls, wait: float) -> "Throttled":
         seconds = max(1, math.ceil(wait))
-        return cls(f"Too many attempts. Try again in {seconds} s.", f"Zbyt wiele prób. Spróbuj ponownie za {seconds} s.",
+        return cls(f"Too many attempts. Try again in {seconds} s.",
+                   f"Zbyt wiele prób. Spróbuj ponownie za {seconds} s.",
                    headers={"Retry-After": seconds}, extra={"retry_after": seconds})
 
 
@@ -60,7 +61,8 @@ class EmailTaken(IdentityError):
 class InvalidToken(IdentityError):
     """A one-time token is unknown, used, voided or expired."""
 
-    message = ("This link is invalid, used or expired.", "Ten link jest nieprawidłowy, został już użyty lub wygasł.")
+    message = ("This link is invalid, used or expired.",
+               "Ten link jest nieprawidłowy, został już użyty lub wygasł.")
     field = "token"
     field_message = ("Invalid, used or expired token.", "Token jest nieprawidłowy, użyty lub wygasły.")
 
