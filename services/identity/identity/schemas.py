@@ -57,7 +57,4 @@ class NewEmailSchema(_Base):
 
 def load(schema: Schema, data: dict) -> dict:
     """The kit's `load`, raising identity's own InvalidInput (the gateway maps errors by their module)."""
-    try:
-        return errors.load(schema, data)
-    except errors.InvalidInput as error:
-        raise InvalidInput(errors=error.errors) from None
+    return errors.load(schema, data, InvalidInput)
