@@ -1,4 +1,4 @@
-"""identity's store on the real database (no services): throttle counters, their windows and the sweep."""
+"""identity's throttle store on the real database (no services): counters, their windows and the sweep."""
 from datetime import timedelta
 
 import pytest
@@ -12,8 +12,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def store(real_parts):
+    """The throttle counters of an IdentityStore on a database of its own."""
     with store_on_own_database(IdentityStore, "identity_store") as store:
-        yield store
+        yield store.throttle
 
 
 @pytest.fixture
@@ -52,9 +53,9 @@ def test_the_sweep_removes_throttle_counters_nothing_reads_any_more(store):
     assert ids == {"e:a@example.com", "c:192.0.2.1", "e:locked@example.com", "r:a@example.com"}
 
     now = clock.now()
-    assert store.sweep_throttle(now + timedelta(minutes=30)) == 0      # all still in use
-    assert store.sweep_throttle(now + timedelta(hours=3)) == 2        # the windows are long closed
+    assert store.sweep(now + timedelta(minutes=30)) == 0               # all still in use
+    assert store.sweep(now + timedelta(hours=3)) == 2                 # the windows are long closed
     assert {d["_id"] for d in store.db.throttle.find({}, {"_id": 1})} == {"e:a@example.com", "e:locked@example.com"}
-    assert store.sweep_throttle(now + timedelta(hours=25)) == 1       # a day-old streak; the pending notice stays
+    assert store.sweep(now + timedelta(hours=25)) == 1                # a day-old streak; the pending notice stays
     assert [d["_id"] for d in store.db.throttle.find({}, {"_id": 1})] == ["e:locked@example.com"]
     assert store.count_in_window("r:a@example.com", 3600) == 1        # a swept window starts again

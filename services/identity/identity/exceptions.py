@@ -1,78 +1,78 @@
-"""What identity raises. The first argument is a dict the gateway passes through:
-`{"detail", "detail_pl", "errors", "status", "headers", "extra"}` (see gateway.errors)."""
+"""What identity raises: DomainErrors (kadra_defaults.errors), their words, field and headers as class defaults.
+
+Raise them bare (`raise InvalidCredentials()`); the two that carry a value have a classmethod
+(`Throttled.after(seconds)`, `InvalidInput.on(field, message, message_pl)`). The gateway maps them by
+name (gateway/api/auth.py) and passes detail, detail_pl, errors, headers and extra through.
+"""
+import math
+
+from kadra_defaults import errors
+from kadra_defaults.errors import DomainError, field_error, field_errors
 
 
-class IdentityError(Exception):
-    def __init__(self, details: dict | None = None):
-        super().__init__(details or {})
+class InvalidInput(errors.InvalidInput):
+    """Some fields are invalid: `errors` names them; the detail is the general one, however many there are."""
+
+    @classmethod
+    def on(cls, field: str, message: str, message_pl: str) -> "InvalidInput":
+        return cls(errors=[field_error(field, message, message_pl)])
+
+    @classmethod
+    def from_messages(cls, messages) -> "InvalidInput":
+        return cls(errors=field_errors(messages))
 
 
-class InvalidInput(IdentityError):
-    """Some fields are invalid: `errors` names them (422 validation_failed)."""
-
-
-class InvalidCredentials(IdentityError):
+class InvalidCredentials(DomainError):
     """The e-mail and password don't match an active account (one message for every case)."""
 
-
-class Throttled(IdentityError):
-    """Too many failures: wait `retry_after` seconds (429 with Retry-After)."""
-
-    @property
-    def retry_after(self) -> int:
-        return int(self.args[0].get("extra", {}).get("retry_after", 0))
+    message = ("The e-mail address or the password is wrong.", "Nieprawidłowy adres e-mail lub hasło.")
 
 
-class EmailTaken(IdentityError):
+class Throttled(DomainError):
+    """Too many failures: wait `extra.retry_after` seconds (Retry-After)."""
+
+    @classmethod
+    def after(cls, wait: float) -> "Throttled":
+        seconds = max(1, math.ceil(wait))
+        return cls(f"Too many attempts. Try again in {seconds} s.",
+                   f"Zbyt wiele prób. Spróbuj ponownie za {seconds} s.",
+                   headers={"Retry-After": seconds}, extra={"retry_after": seconds})
+
+
+class EmailTaken(DomainError):
     """An account with this e-mail exists (internal callers only; never said over HTTP to strangers)."""
 
-
-class InvalidToken(IdentityError):
-    """A one-time token is unknown, used, voided or expired (400)."""
-
-
-class InvalidSession(IdentityError):
-    """A refresh token is unknown, spent, expired, or its session has ended (401)."""
+    message = ("An account with this e-mail address exists.", "Konto z tym adresem e-mail już istnieje.")
+    field = "email"
 
 
-class Unavailable(IdentityError):
-    """A service identity needs did not answer in time (503); a retry is safe."""
+class InvalidToken(DomainError):
+    """A one-time token is unknown, used, voided or expired."""
+
+    message = ("This link is invalid, used or expired.",
+               "Ten link jest nieprawidłowy, został już użyty lub wygasł.")
+    token_message = ("Invalid, used or expired token.", "Token jest nieprawidłowy, użyty lub wygasły.")
+
+    def __init__(self, *args, **kwargs):  # its field error has words of its own, not the detail's
+        kwargs.setdefault("errors", [field_error("token", *self.token_message)])
+        super().__init__(*args, **kwargs)
 
 
-class AccountNotFound(IdentityError):
+class InvalidSession(DomainError):
+    """A refresh token is unknown, spent, expired, or its session has ended."""
+
+    message = ("The session has ended. Log in again.", "Sesja została zakończona. Zaloguj się ponownie.")
+
+
+class Unavailable(DomainError):
+    """A service identity needs (users, for sign-up) did not answer in time; a retry is safe."""
+
+    message = ("Creating the company did not finish. Try again in a moment.",
+               "Tworzenie firmy nie zostało ukończone. Spróbuj ponownie za chwilę.")
+    headers = {"Retry-After": "5"}
+
+
+class AccountNotFound(DomainError):
     """No active account with this id."""
 
-
-def invalid(field: str, message: str, message_pl: str) -> InvalidInput:
-    return InvalidInput({"errors": [{"field": field, "message": message, "message_pl": message_pl}]})
-
-
-def credentials() -> InvalidCredentials:
-    return InvalidCredentials({"detail": "The e-mail address or the password is wrong.",
-                               "detail_pl": "Nieprawidłowy adres e-mail lub hasło."})
-
-
-def throttled(retry_after: float) -> Throttled:
-    seconds = max(1, int(-(-retry_after // 1)))
-    return Throttled({"detail": f"Too many attempts. Try again in {seconds} s.",
-                      "detail_pl": f"Zbyt wiele prób. Spróbuj ponownie za {seconds} s.",
-                      "headers": {"Retry-After": str(seconds)}, "extra": {"retry_after": seconds}})
-
-
-def bad_token() -> InvalidToken:
-    return InvalidToken({"detail": "This link is invalid, used or expired.",
-                         "detail_pl": "Ten link jest nieprawidłowy, został już użyty lub wygasł.",
-                         "errors": [{"field": "token", "message": "Invalid, used or expired token.",
-                                     "message_pl": "Token jest nieprawidłowy, użyty lub wygasły."}]})
-
-
-def bad_session() -> InvalidSession:
-    return InvalidSession({"detail": "The session has ended. Log in again.",
-                           "detail_pl": "Sesja została zakończona. Zaloguj się ponownie."})
-
-
-def email_taken() -> EmailTaken:
-    return EmailTaken({"detail": "An account with this e-mail address exists.",
-                       "detail_pl": "Konto z tym adresem e-mail już istnieje.",
-                       "errors": [{"field": "email", "message": "An account with this e-mail address exists.",
-                                   "message_pl": "Konto z tym adresem e-mail już istnieje."}]})
+    message = ("No such account.", "Nie ma takiego konta.")

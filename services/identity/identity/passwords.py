@@ -10,6 +10,10 @@ after Unicode NFKC normalisation, which is also what is hashed, so the same
 password typed on another keyboard matches), any Unicode, never truncated;
 not one of the most common passwords (data/common-passwords.txt, generated
 by scripts/make_common_passwords.py from zxcvbn's list); not the e-mail address.
+
+Every check of a password is counted (storage.throttle): per address, the 5th failure in a row starts a
+wait that doubles up to 15 minutes and sends the person one notice; per client address, 100 failures in
+15 minutes. A change ends the person's other sessions.
 """
 import functools
 import os
@@ -18,7 +22,15 @@ import unicodedata
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kadra_defaults import clock
+from kadra_defaults.errors import field_error
 from kadra_defaults.hashing import offload
+from kadra_defaults.outbox import mail_event
+from kadra_defaults.storage import in_parallel
+
+from identity import accounts, sessions
+from identity.exceptions import InvalidCredentials, InvalidInput, Throttled
+from identity.storage.accounts import normalise_email
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 (the minimum).
 ARGON2_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
@@ -74,22 +86,97 @@ def common_passwords() -> frozenset:
 def policy_errors(password, field: str = "password", email: str | None = None) -> list[dict]:
     """Field errors (English and Polish) for a password that breaks the policy; [] when it is fine."""
     if not isinstance(password, str):
-        return [_error(field, "Not a valid string.", "Wartość musi być tekstem.")]
+        return [field_error(field, "Not a valid string.", "Wartość musi być tekstem.")]
     value = normalise(password)
     if len(value) < MIN_LENGTH:
-        return [_error(field, f"The password needs at least {MIN_LENGTH} characters.",
-                       f"Hasło musi mieć co najmniej {MIN_LENGTH} znaków.")]
+        return [field_error(field, f"The password needs at least {MIN_LENGTH} characters.",
+                            f"Hasło musi mieć co najmniej {MIN_LENGTH} znaków.")]
     if len(value) > MAX_LENGTH:
-        return [_error(field, f"The password may have at most {MAX_LENGTH} characters.",
-                       f"Hasło może mieć najwyżej {MAX_LENGTH} znaków.")]
+        return [field_error(field, f"The password may have at most {MAX_LENGTH} characters.",
+                            f"Hasło może mieć najwyżej {MAX_LENGTH} znaków.")]
     if value.lower() in common_passwords():
-        return [_error(field, "This password is one of the most common ones and easy to guess. Choose another.",
-                       "To hasło jest jednym z najpopularniejszych i łatwo je odgadnąć. Wybierz inne.")]
+        return [field_error(field, "This password is one of the most common ones and easy to guess. Choose another.",
+                            "To hasło jest jednym z najpopularniejszych i łatwo je odgadnąć. Wybierz inne.")]
     if email and value.strip().lower() == email.strip().lower():
-        return [_error(field, "The password must not be your e-mail address.",
-                       "Hasło nie może być Twoim adresem e-mail.")]
+        return [field_error(field, "The password must not be your e-mail address.",
+                            "Hasło nie może być Twoim adresem e-mail.")]
     return []
 
 
-def _error(field: str, message: str, message_pl: str) -> dict:
-    return {"field": field, "message": message, "message_pl": message_pl}
+def require_policy(password, field: str, email: str | None) -> None:
+    """InvalidInput naming `field` when the password breaks the policy."""
+    errors = policy_errors(password, field, email)
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+# -- counted checks ---------------------------------------------------------------------------------
+
+def check_login(deps, email, password, client_ip=None) -> dict:
+    """The account for this pair, or InvalidCredentials; throttled per address and per client."""
+    if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
+        raise InvalidCredentials()
+    norm = normalise_email(email)
+    account, (wait, seen) = in_parallel(lambda: deps.store.accounts.by_email(norm),
+                                        lambda: deps.store.throttle.wait(norm, client_ip))
+    if wait > 0:
+        raise Throttled.after(wait)
+    if not verify_password(account["password_hash"] if account else None, password):
+        _failed(deps, norm, account, client_ip)
+        raise InvalidCredentials()
+    deps.store.throttle.record_success(norm, seen)
+    _rehash_if_old(deps, account, password)
+    return account
+
+
+def confirm(deps, account: dict, password, client_ip=None) -> bool:
+    """Re-confirmation of a known account's password (before a change), counted like a login."""
+    wait, _ = deps.store.throttle.wait(account["email_norm"], client_ip)
+    if wait > 0:
+        raise Throttled.after(wait)
+    if not isinstance(password, str) or not verify_password(account["password_hash"], password):
+        _failed(deps, account["email_norm"], account, client_ip)
+        return False
+    deps.store.throttle.record_success(account["email_norm"])
+    _rehash_if_old(deps, account, password)
+    return True
+
+
+def _failed(deps, norm: str, account: dict | None, client_ip) -> None:
+    """Count the failure; the one that starts a lockout also mails the person and tells the audit log."""
+    def lockout_event(locked_until):
+        if account is None or locked_until is None:
+            return None
+        return mail_event("login_locked_out", {**accounts.recipient(account), "locked_until": locked_until.isoformat()})
+
+    result = deps.store.throttle.record_failure(norm, client_ip, lockout_event)
+    if result["notified"]:
+        deps.outbox.kick()
+        deps.events.dispatch_quietly("login_locked_out", {"account_id": account["_id"],
+                                                          "locked_until": result["locked_until"].isoformat()})
+
+
+def _rehash_if_old(deps, account: dict, password: str) -> None:
+    if needs_rehash(account["password_hash"]):
+        deps.store.accounts.upgrade_hash(account["_id"], account["password_hash"], hash_password(password))
+
+
+# -- changes ----------------------------------------------------------------------------------------
+
+def change(deps, account_id, session_id, current_password, new_password, client_ip=None) -> None:
+    """A new password for a logged-in person who knows the current one; their other sessions end."""
+    account = accounts.active(deps, account_id)
+    require_policy(new_password, "new_password", account["email"])
+    if not confirm(deps, account, current_password, client_ip):
+        raise InvalidInput.on("current_password", "The current password is wrong.",
+                              "Obecne hasło jest nieprawidłowe.")
+    set_new(deps, account, new_password, via="change")
+    sessions.end(deps, account_id=account_id, except_session=session_id, reason="password_change")
+
+
+def set_new(deps, account: dict, new_password: str, via: str) -> None:
+    """Store the new hash and, in the same write, the "your password changed" e-mail."""
+    event = mail_event("password_changed", {**accounts.recipient(account), "changed_at": clock.now().isoformat(),
+                                            "via": via})
+    deps.store.accounts.set_password(account["_id"], hash_password(new_password), event)
+    deps.outbox.kick()

@@ -1,7 +1,7 @@
 """What identity's RPCs accept: marshmallow schemas; a bad field raises InvalidInput naming it."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kadra_defaults.errors import field_errors
+from kadra_defaults import errors
 from kadra_defaults.text import EmailAddress, HumanText
 
 from identity.exceptions import InvalidInput
@@ -56,7 +56,5 @@ class NewEmailSchema(_Base):
 
 
 def load(schema: Schema, data: dict) -> dict:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise InvalidInput({"errors": field_errors(exc.messages)}) from None
+    """The kit's `load`, raising identity's own InvalidInput (the gateway maps errors by their module)."""
+    return errors.load(schema, data, InvalidInput)

@@ -6,7 +6,7 @@ import pytest
 
 from identity import tokens
 from identity.keys import ensure_keys, load_public
-from identity.storage import wait_for
+from identity.storage.throttle import wait_for
 
 
 def test_lockout_schedule_5_free_then_doubling_to_15_minutes():

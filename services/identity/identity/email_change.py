@@ -1,0 +1,83 @@
+"""E-mail (login) change: a confirmation link to the new address, a notice with an undo link to the old one.
+
+Confirming sets the new address. Undoing ("this wasn't me", 7 days) puts the old address back, voids
+pending confirmations and ends every session and access token of the account.
+"""
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from kadra_defaults import clock
+from kadra_defaults.outbox import mail_event
+
+from identity import accounts, passwords, schemas, sessions, tokens
+from identity.exceptions import InvalidInput, InvalidToken
+from identity.storage.accounts import normalise_email
+
+EMAIL_CONFIRM_TTL = 24 * 3600
+EMAIL_UNDO_TTL = 7 * 24 * 3600
+
+
+def request(deps, account_id, new_email, password, client_ip=None) -> None:
+    """An address that has an account gets no confirmation (and the caller is told nothing else)."""
+    account = accounts.active(deps, account_id)
+    new = schemas.load(schemas.NewEmailSchema(), {"new_email": new_email})["new_email"]
+    if normalise_email(new) == account["email_norm"]:
+        raise InvalidInput.on("new_email", "This is already your e-mail address.", "To już jest Twój adres e-mail.")
+    if not passwords.confirm(deps, account, password, client_ip):
+        raise InvalidInput.on("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
+    onetime = deps.store.onetime
+    taken = deps.store.accounts.by_email(new, active_only=False) is not None
+    undo = tokens.new_secret()
+    notice = mail_event("email_change_notice", {**accounts.recipient(account), "new_email": new, "undo_token": undo})
+    onetime.void(account_id, "email_confirm")
+    onetime.insert(tokens.digest(undo), "email_revert", account_id, EMAIL_UNDO_TTL,
+                   data={"old_email": account["email"]}, events=(notice,))
+    if not taken:
+        confirm_token = tokens.new_secret()
+        event = mail_event("email_change_requested", {
+            **accounts.recipient(account), "to": new, "new_email": new, "token": confirm_token,
+            "expires_at": (clock.now() + timedelta(seconds=EMAIL_CONFIRM_TTL)).isoformat()})
+        onetime.insert(tokens.digest(confirm_token), "email_confirm", account_id, EMAIL_CONFIRM_TTL,
+                       data={"old_norm": account["email_norm"], "new_email": new}, events=(event,))
+    deps.outbox.kick()
+
+
+def confirm(deps, token) -> None:
+    doc = _consume(deps, token, "email_confirm")
+    try:
+        changed = deps.store.accounts.change_email(doc["account_id"], doc["data"]["old_norm"], doc["data"]["new_email"])
+    except DuplicateKeyError:
+        changed = None
+    if changed is None:
+        raise InvalidToken()
+    deps.feed.account_changed(doc["account_id"])
+    deps.events.dispatch_quietly("email_changed", {"account_id": doc["account_id"], "new_email": changed["email"]})
+
+
+def revert(deps, token) -> None:
+    """"This wasn't me": the old address back, pending confirmations void, every session ended."""
+    doc = _consume(deps, token, "email_revert")
+    account = deps.store.accounts.by_id(doc["account_id"])
+    if account is None:
+        raise InvalidToken()
+    deps.store.onetime.void(account["_id"], "email_confirm")
+    old = doc["data"]["old_email"]
+    if normalise_email(old) != account["email_norm"]:
+        try:
+            deps.store.accounts.change_email(account["_id"], account["email_norm"], old)
+        except DuplicateKeyError:
+            raise InvalidToken() from None
+        deps.feed.account_changed(account["_id"])
+        deps.events.dispatch_quietly("email_changed", {"account_id": account["_id"], "new_email": old,
+                                                       "reverted": True})
+    sessions.end(deps, account_id=account["_id"], reason="email_revert", cutoff_account=True)
+
+
+def _consume(deps, token, kind: str) -> dict:
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        raise InvalidToken()
+    doc = deps.store.onetime.consume(tokens.digest(token), kind)
+    if doc is None:
+        raise InvalidToken()
+    return doc

@@ -1,0 +1,56 @@
+"""One-time tokens (password reset, e-mail change confirmation and undo), each consumed at most once.
+
+A token is stored as its hash (the document's `_id`), with its kind, account, expiry and the e-mail
+events it sends (the outbox, in the same insert). Consuming it is a claim (kit: claims).
+"""
+from datetime import timedelta
+
+from pymongo import ASCENDING
+
+from kadra_defaults import clock
+from kadra_defaults.outbox import outbox_fields
+from kadra_defaults.storage import Store
+
+ONETIME = "onetime_tokens"
+
+
+class OneTime(Store):
+    """The one-time tokens collection."""
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db[ONETIME].create_index([("account_id", ASCENDING), ("kind", ASCENDING)], name="account_kind")
+        db[ONETIME].create_index([("expires_at", ASCENDING)], name="expires")
+
+    def insert(self, token_hash: str, kind: str, account_id: str | None, ttl: float,
+               data: dict | None = None, events: tuple = ()) -> None:
+        now = clock.now()
+        self.db[ONETIME].insert_one({
+            "_id": token_hash, "kind": kind, "account_id": account_id, "data": data or {}, "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False,
+            **outbox_fields(*events)})
+
+    def void(self, account_id: str, kind: str) -> None:
+        """Every live token of this kind for this account stops working."""
+        self.db[ONETIME].update_many({"account_id": account_id, "kind": kind, "used_at": None, "voided": False},
+                                     {"$set": {"voided": True}})
+
+    def peek(self, token_hash: str, kind: str) -> dict | None:
+        """The token's document, live or not, without consuming it."""
+        return self.db[ONETIME].find_one({"_id": token_hash, "kind": kind})
+
+    def consume(self, token_hash: str, kind: str) -> dict | None:
+        """The token's document if it was live and this call is the one that consumed it; None otherwise."""
+        now = clock.now()
+        doc = self.db[ONETIME].find_one(
+            {"_id": token_hash, "kind": kind, "used_at": None, "voided": False, "expires_at": {"$gt": now}})
+        if doc is None or not self.claim(f"onetime:{token_hash}", doc["expires_at"]):
+            return None
+        self.db[ONETIME].update_one({"_id": token_hash}, {"$set": {"used_at": now}})
+        doc["used_at"] = now
+        return doc
+
+    def sweep(self, now) -> int:
+        """Forget tokens a day past their expiry (one whose e-mail is still pending stays)."""
+        return self.db[ONETIME].delete_many({"expires_at": {"$lt": now - timedelta(days=1)},
+                                             "outbox_pending": {"$ne": True}}).deleted_count

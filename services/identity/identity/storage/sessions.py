@@ -1,0 +1,128 @@
+"""Sessions and their refresh tokens: each refresh token rotates at most once.
+
+A session's refresh tokens form a chain `<session id>.<generation>.<secret>`. Generation 0's hash is
+the session's `refresh_hash`; spending generation g is the claim `<session id>:<g>` (a unique insert into
+the spent collection, kit: claims), and that claim carries the hash and expiry of generation g+1. So a
+refresh is two key look-ups made in parallel (kit: key look-ups, parallel key reads) and one insert, never
+a scan or an update (an insert costs about half an update on FerretDB). Tokens from before chains are
+found by their hash and rotate into a chain.
+"""
+from datetime import timedelta
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from kadra_defaults import clock
+from kadra_defaults.storage import Store, in_parallel
+
+from identity.tokens import REFRESH_TTL
+
+SESSIONS, SPENT = "sessions", "spent_refresh_tokens"
+
+
+class Sessions(Store):
+    """Live and ended sessions, and the spent refresh tokens."""
+
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db[SESSIONS].create_index([("refresh_hash", ASCENDING)], unique=True, name="refresh_hash_unique")
+        db[SESSIONS].create_index([("account_id", ASCENDING)], name="account")
+        db[SESSIONS].create_index([("device_id", ASCENDING)], name="device")
+        db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
+
+    def open(self, session_id: str, account_id: str, device_id: str | None, refresh_hash: str) -> None:
+        now = clock.now()
+        self.db[SESSIONS].insert_one({
+            "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
+            "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL), "created_at": now, "rotated_at": now,
+            "ended_at": None})
+
+    def get(self, session_id) -> dict | None:
+        return self.by_key(SESSIONS, session_id)
+
+    def by_refresh(self, refresh_hash: str) -> dict | None:
+        """The session of a refresh token from before chains."""
+        return self.db[SESSIONS].find_one({"refresh_hash": refresh_hash})
+
+    def rotate(self, old_hash: str, new_hash: str) -> dict:
+        """Swap the session's current refresh hash for a new one (tokens without a generation).
+
+        {"session": doc} on success; {"reused": session_id} when the token was spent already
+        (also by a concurrent call: the spent-token insert is the claim, exactly one wins); {} when
+        the token is unknown, expired or its session ended. The rotated token is generation 0 of
+        the session's chain (see `rotate_chain`).
+        """
+        now = clock.now()
+        session = self.db[SESSIONS].find_one(
+            {"refresh_hash": old_hash, "ended_at": None, "refresh_expires_at": {"$gt": now}})
+        if session is None:
+            spent = self.by_key(SPENT, old_hash)
+            return {"reused": spent["session_id"]} if spent else {}
+        try:
+            self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
+                                       "expires_at": now + timedelta(seconds=REFRESH_TTL)})
+        except DuplicateKeyError:
+            return {"reused": session["_id"]}
+        self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
+            "refresh_hash": new_hash, "rotated_at": now, "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL)}})
+        return {"session": session}
+
+    def _link(self, session_id: str, generation: int) -> tuple[dict | None, str | None, object]:
+        """(session, expected hash, its expiry) for generation `generation` of the session's chain."""
+        if generation == 0:
+            session = self.get(session_id)
+            return session, (session or {}).get("refresh_hash"), (session or {}).get("refresh_expires_at")
+        session, link = in_parallel(lambda: self.get(session_id),
+                                    lambda: self.by_key(SPENT, f"{session_id}:{generation - 1}"))
+        link = link or {}
+        return session, link.get("next_hash"), link.get("next_expires_at")
+
+    def rotate_chain(self, session_id: str, generation: int, old_hash: str, new_hash: str) -> dict:
+        """Spend generation `generation` and store generation+1's hash; answers like `rotate`."""
+        now = clock.now()
+        session, expected, expires = self._link(session_id, generation)
+        if session is None or expected is None or expected != old_hash:
+            return {}
+        key = f"{session_id}:{generation}"
+        if session.get("ended_at") is not None or expires is None or not expires > now:
+            return {"reused": session_id} if self.by_key(SPENT, key) else {}
+        next_expires = now + timedelta(seconds=REFRESH_TTL)
+        try:
+            self.db[SPENT].insert_one({"_id": key, "session_id": session_id, "next_hash": new_hash,
+                                       "next_expires_at": next_expires, "expires_at": next_expires})
+        except DuplicateKeyError:
+            return {"reused": session_id}
+        return {"session": session}
+
+    def of_current_token(self, session_id: str, generation: int, token_hash: str) -> dict | None:
+        """The session whose current (unspent) chained refresh token this is, or None."""
+        session, expected, _ = self._link(session_id, generation)
+        if session is None or expected != token_hash:
+            return None
+        if self.by_key(SPENT, f"{session_id}:{generation}") is not None:
+            return None
+        return session
+
+    def end(self, *, account_id=None, device_id=None, session_ids=None, except_session=None,
+            reason: str = "ended") -> list[dict]:
+        """End the matching live sessions; returns them (for the revocations)."""
+        query: dict = {"ended_at": None}
+        if account_id is not None:
+            query["account_id"] = account_id
+        if device_id is not None:
+            query["device_id"] = device_id
+        if session_ids is not None:
+            query["_id"] = {"$in": list(session_ids)}
+        if len(query) == 1:
+            raise ValueError("ending sessions needs a filter")
+        sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
+        if except_session:
+            sessions = [s for s in sessions if s["_id"] != except_session]
+        if sessions:
+            self.db[SESSIONS].update_many({"_id": {"$in": [s["_id"] for s in sessions]}, "ended_at": None},
+                                          {"$set": {"ended_at": clock.now(), "ended_reason": reason}})
+        return sessions
+
+    def sweep(self, now) -> int:
+        """Forget spent refresh tokens that could no longer be presented."""
+        return self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count
