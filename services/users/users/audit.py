@@ -76,14 +76,8 @@ def notice(svc, company_id, account_id, actor_account_id, event_type, old_role=N
 
 
 def _payload(message) -> dict:
-    """The event's payload: from its envelope, or the message itself when it is a bare payload.
-
-    The bare form is what devices sends today; remove that fallback once devices sends envelopes.
-    """
-    if not isinstance(message, dict):
-        return {}
-    payload = payload_of(message)
-    return payload if payload is not None else message
+    """The event's payload from its envelope (every service sends envelopes: contracts.events); {} otherwise."""
+    return payload_of(message) or {}
 
 
 def _entry_view(entry: dict) -> dict:

@@ -13,6 +13,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from kadra_defaults import clock
+from kadra_defaults.contracts.events import envelope
 from kadra_defaults.contracts.mail import load_payload
 from users.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
 from users.links import hash_of
@@ -325,7 +326,9 @@ def test_device_and_identity_events_land_in_every_company_of_the_person_once(ser
     entries = list(db[AUDIT].find({"action": "device_paired"}))
     assert sorted(e["company_id"] for e in entries) == sorted([company_id, other])
     assert entries[0]["details"] == {"device_name": "Pixel", "platform": "android"}
-    service.on_login_locked_out({"account_id": people["employee"], "locked_until": "2030-01-01T00:00:00Z"})
+    # identity sends its events in the envelope (contracts.events), as every service does now
+    service.on_login_locked_out(envelope("login_locked_out", {"account_id": people["employee"],
+                                                              "locked_until": "2030-01-01T00:00:00Z"}))
     assert db[AUDIT].count_documents({"action": "login_locked_out"}) == 2
 
 
