@@ -90,6 +90,13 @@ def _delays(env, name, default):
     return values
 
 
+def _long_secret(value: str) -> str:
+    """HS256 wants a key of at least 32 bytes (RFC 7518 3.2); a shorter one is refused, not warned about."""
+    if value and len(value.encode()) < 32:
+        raise ValidationError("too short")
+    return value
+
+
 def _flag(env, name, default):
     return env.bool(name, default)
 
@@ -121,8 +128,9 @@ SPECS = (
          "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     Spec("KADRA_JWT_PRIVATE_KEY_FILE", ".kadra/keys/jwt-ed25519.pem", _text, "a file path"),
     Spec("KADRA_JWT_PUBLIC_KEY_FILE", ".kadra/keys/jwt-ed25519.pub.pem", _text, "a file path"),
-    Spec("KADRA_SERVICE_TOKEN_SECRET", "", lambda env, name, default: env.str(name, default), "a secret",
-         secret=True),
+    Spec("KADRA_SERVICE_TOKEN_SECRET", "",
+         lambda env, name, default: _long_secret(env.str(name, default)),
+         "a secret of at least 32 bytes (e.g. 64 hex digits)", secret=True),
     Spec("KADRA_SERVICE_TOKEN_SECRET_FILE", ".kadra/keys/service-token.secret", _text, "a file path"),
     Spec("KADRA_TRUSTED_PROXIES", 0, _whole(0, 16), "a whole number of proxies (0 or more)"),
     Spec("KADRA_HASH_CONCURRENCY", None, _whole(1, 1024), "a whole number (1 or more; default: the CPU count)"),
@@ -134,6 +142,13 @@ SPECS = (
     Spec("KADRA_NOTIFY_JOURNAL_DIR", os.path.join(tempfile.gettempdir(), "kadra-notify-journal"), _text,
          "a directory"),
     Spec("KADRA_ALLOW_CLOCK_CONTROL", False, _flag, "1 or 0 (tests only)"),
+    # Abuse limits (kadra_defaults.limits): 0 turns one off. A busy office's normal day never meets them.
+    Spec("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", 20, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_RESETS_PER_CLIENT_HOUR", 30, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_INVITATIONS_PER_COMPANY_DAY", 200, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY", 100, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY", 10, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY", 5, _whole(0), "a whole number (0: no limit)"),
 )
 
 
@@ -171,6 +186,12 @@ class Settings:
     notify_stop_grace: float
     notify_journal_dir: str
     allow_clock_control: bool
+    limit_signups_per_client_hour: int
+    limit_resets_per_client_hour: int
+    limit_invitations_per_company_day: int
+    limit_invitations_per_inviter_day: int
+    limit_companies_per_account_day: int
+    limit_email_changes_per_account_day: int
 
     def database_name(self, service: str) -> str:
         """Each service has its own database: `<prefix>_<service>`."""

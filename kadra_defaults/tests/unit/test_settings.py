@@ -30,6 +30,8 @@ def test_every_default_works_on_one_machine(env):
     ("KADRA_RPC_TIMEOUT", "-1", "KADRA_RPC_TIMEOUT must be a number of seconds above 0, got '-1'"),
     ("KADRA_MONGO_URI", "postgres://x", "KADRA_MONGO_URI must be a mongodb:// or mongodb+srv:// URI"),
     ("KADRA_TRUSTED_PROXIES", "one", "KADRA_TRUSTED_PROXIES must be a whole number of proxies"),
+    ("KADRA_SERVICE_TOKEN_SECRET", "short", "KADRA_SERVICE_TOKEN_SECRET must be a secret of at least 32 bytes"),
+    ("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", "-1", "KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR must be a whole number"),
 ])
 def test_a_bad_value_names_the_variable_and_what_it_accepts(env, name, value, expected):
     env.setenv(name, value)
