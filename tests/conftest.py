@@ -108,8 +108,50 @@ def system_env(vhost, run_id, smtp_server, tmp_path_factory):
         "KADRA_ALLOW_CLOCK_CONTROL": "1",
         # As behind the ingress in deploy/k8s; a request without X-Forwarded-For keeps its own address.
         "KADRA_TRUSTED_PROXIES": "1",
+        # Every request of this suite comes from 127.0.0.1: the per-client abuse limits would count them all
+        # as one client. They are tested on `strict_system`; the per-account and per-company ones keep
+        # their defaults here (the suite's accounts and companies are fresh).
+        "KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR": "0",
+        "KADRA_LIMIT_RESETS_PER_CLIENT_HOUR": "0",
     })
     return env
+
+
+# The abuse limits of `strict_system`: low, so a test meets each in a few requests.
+STRICT_LIMITS = {
+    "KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR": "3",
+    "KADRA_LIMIT_RESETS_PER_CLIENT_HOUR": "3",
+    "KADRA_LIMIT_INVITATIONS_PER_COMPANY_DAY": "6",
+    "KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY": "4",
+    "KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY": "2",
+    "KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def strict_system(system_env, smtp_server, tmp_path_factory):
+    """A second Kadra with low abuse limits (STRICT_LIMITS) and its own vhost, databases and ports; its
+    e-mails go to the same SMTP server. Tests tell clients apart with X-Forwarded-For (one trusted proxy)."""
+    run = uuid.uuid4().hex[:8]
+    vhost = f"kadra-strict-{run}"
+    create_vhost(vhost)
+    gateway_port = free_port()
+    env = dict(system_env, **STRICT_LIMITS)
+    env.update({"KADRA_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "KADRA_MONGO_DB_PREFIX": f"ks{run}",
+                "KADRA_GATEWAY_PORT": str(gateway_port), "KADRA_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+                "KADRA_GATEWAY_SPOOL_DIR": str(tmp_path_factory.mktemp("strict-spool"))})
+    log_dir = str(tmp_path_factory.mktemp("strict-logs"))
+    running = System(env, log_dir, gateway_port=gateway_port, health_ports={name: free_port() for name in SERVICES},
+                     gateway_workers=2)
+    running.env_used = env
+    running.start()
+    try:
+        running.wait_ready(timeout=120)
+        yield running
+    finally:
+        running.stop()
+        _drop_databases(env["KADRA_MONGO_DB_PREFIX"])
+        delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")

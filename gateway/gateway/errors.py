@@ -69,6 +69,8 @@ SERVICE_ERRORS = {
     "login_refused": "unauthorized",
     "password_refused": "forbidden",
     "pin_not_set": "conflict",
+    # any service: an abuse limit met (kadra_defaults.limits)
+    "rate_limited": "too_many_requests",
 }
 
 # Failures of a dependency behind a service (its database, the broker): 503, not 500.
