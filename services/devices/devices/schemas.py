@@ -3,6 +3,8 @@
 `load(schema, data)` returns the clean data or raises InvalidInput whose `errors` name each wrong
 field in English and Polish (kadra_defaults.errors).
 """
+import re
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from kadra_defaults.errors import Bilingual, field_errors
@@ -13,6 +15,11 @@ from devices.exceptions import InvalidInput
 
 PLATFORMS = ("android", "ios")
 DEVICE_NAME_MAX = 80
+# ASCII only: str.isalnum and str.isdigit accept "²", "٣" and other letters and digits.
+_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_PIN_DIGITS = re.compile(r"[0-9]{%d,%d}" % (pins.MIN_LENGTH, pins.MAX_LENGTH))
+_BAD_ENTERED_PIN = (f"The PIN is {pins.MIN_LENGTH} to {pins.MAX_LENGTH} digits (0-9).",
+                    f"PIN to od {pins.MIN_LENGTH} do {pins.MAX_LENGTH} cyfr (0-9).")
 
 
 def _error(message: str, message_pl: str) -> ValidationError:
@@ -38,8 +45,14 @@ def _platform(value) -> None:
 
 
 def _id(value) -> None:
-    if not (0 < len(value) <= 64) or not value.isalnum():
+    if not _ID.fullmatch(value):
         raise _error("Not a valid id.", "Nieprawidłowy identyfikator.")
+
+
+def _entered_pin(value) -> None:
+    """A PIN typed to prove it (login, the PIN change, the biometric step): 6-8 ASCII digits; checked, not judged."""
+    if not _PIN_DIGITS.fullmatch(value):
+        raise _error(*_BAD_ENTERED_PIN)
 
 
 class _Strict(Schema):
@@ -74,13 +87,18 @@ class OwnedDeviceSchema(DeviceRefSchema):
 
 class SetPinSchema(OwnedDeviceSchema):
     pin = fields.String(required=True, validate=_pin)
-    current_pin = fields.String(load_default=None, allow_none=True)
+    current_pin = fields.String(load_default=None, allow_none=True, validate=_entered_pin)
     challenge = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class BiometricKeySchema(OwnedDeviceSchema):
+    """The biometric key, with its proof: a fresh challenge signed by the device key, and the PIN."""
+
     public_key = fields.String(required=True, validate=_public_key)
+    pin = fields.String(required=True, validate=_entered_pin)
+    challenge = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class LoginSchema(DeviceRefSchema):
@@ -103,8 +121,8 @@ class LoginSchema(DeviceRefSchema):
                                               "Podpisz wyzwanie kluczem urządzenia (albo wyślij biometric_signature).")]
         if not data.get("pin"):
             missing["pin"] = ["Missing data for required field."]
-        elif not data["pin"].isdigit():
-            missing["pin"] = [Bilingual("The PIN must consist of digits only.", "PIN może składać się wyłącznie z cyfr.")]
+        elif not _PIN_DIGITS.fullmatch(data["pin"]):
+            missing["pin"] = [Bilingual(*_BAD_ENTERED_PIN)]
         if missing:
             raise ValidationError(missing)
 

@@ -51,11 +51,13 @@ class DevicesService(HealthMixin):
             "account_id": account_id, "device_id": device_id, "pin": pin, "current_pin": current_pin,
             "challenge": challenge, "signature": signature}))
 
-    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
-    def set_biometric_key(self, account_id: str, device_id: str, public_key: str) -> None:
-        """Register the biometric key (a second Ed25519 key the phone unlocks only with biometrics)."""
+    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked, LoginRefused, PinNotSet))
+    def set_biometric_key(self, account_id: str, device_id: str, public_key: str, pin: str | None = None,
+                          challenge: str | None = None, signature: str | None = None) -> None:
+        """Register or replace the biometric key; needs a fresh challenge signed by the device key and the PIN."""
         credentials.set_biometric_key(self, schemas.load(schemas.BiometricKeySchema, {
-            "account_id": account_id, "device_id": device_id, "public_key": public_key}))
+            "account_id": account_id, "device_id": device_id, "public_key": public_key, "pin": pin,
+            "challenge": challenge, "signature": signature}))
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
     def remove_biometric_key(self, account_id: str, device_id: str) -> None:
