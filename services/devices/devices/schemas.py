@@ -15,6 +15,7 @@ from devices.exceptions import InvalidInput
 
 PLATFORMS = ("android", "ios")
 DEVICE_NAME_MAX = 80
+CAUSES = ("password_reset", "email_revert")  # what recovery removes the trusted device for
 # ASCII only: str.isalnum and str.isdigit accept "²", "٣" and other letters and digits.
 _ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _PIN_DIGITS = re.compile(r"[0-9]{%d,%d}" % (pins.MIN_LENGTH, pins.MAX_LENGTH))
@@ -129,6 +130,23 @@ class LoginSchema(DeviceRefSchema):
 
 class UnblockSchema(OwnedDeviceSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class RecipientSchema(_Strict):
+    """Whom identity wants the notice sent to (the account's address, after the recovery)."""
+
+    to = fields.Email(required=True)
+    locale = fields.String(load_default="pl", validate=validate.OneOf(("pl", "en")))
+    full_name = fields.String(load_default="", allow_none=True)
+
+
+class RecoverySchema(_Strict):
+    """identity's word that a recovery completed (or is completing) for the account."""
+
+    account_id = fields.String(required=True, validate=_id)
+    cause = fields.String(required=True, validate=validate.OneOf(CAUSES))
+    recipient = fields.Nested(RecipientSchema, required=True)
+    stale_after = fields.Float(required=True, allow_nan=False)
 
 
 def load(schema: type[Schema], data: dict) -> dict:

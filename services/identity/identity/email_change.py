@@ -1,7 +1,9 @@
 """E-mail (login) change: a confirmation link to the new address, a notice with an undo link to the old one.
 
 Confirming sets the new address. Undoing ("this wasn't me", 7 days) puts the old address back, voids
-pending confirmations and ends every session and access token of the account.
+pending confirmations, removes the trusted device (whoever asked for the change knew the password, and a
+device is paired with it: identity.recovery.end_trusted_device, before the link is spent) and ends every
+session and access token of the account.
 """
 from datetime import timedelta
 
@@ -10,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from kadra_defaults import clock
 from kadra_defaults.outbox import mail_event
 
-from identity import accounts, passwords, schemas, sessions, tokens
+from identity import accounts, passwords, recovery, schemas, sessions, tokens
 from identity.exceptions import InvalidInput, InvalidToken
 from identity.storage.accounts import normalise_email
 
@@ -56,11 +58,18 @@ def confirm(deps, token) -> None:
 
 
 def revert(deps, token) -> None:
-    """"This wasn't me": the old address back, pending confirmations void, every session ended."""
-    doc = _consume(deps, token, "email_revert")
+    """"This wasn't me": the old address back, pending confirmations void, the trusted device removed, every
+    session ended."""
+    doc = _live(deps, token, "email_revert")
     account = deps.store.accounts.by_id(doc["account_id"])
     if account is None:
         raise InvalidToken()
+    # Before the link is spent: without devices' answer, a 503 leaves the link as it was for the retry.
+    # The notice goes to the address being restored: the real owner's.
+    owner = {**accounts.recipient(account), "to": doc["data"]["old_email"]}
+    recovery.end_trusted_device(deps, account["_id"], "email_revert", owner)
+    doc = _consume(deps, token, "email_revert")
+    account = deps.store.accounts.by_id(doc["account_id"]) or account  # as it is now, after the wait
     deps.store.onetime.void(account["_id"], "email_confirm")
     old = doc["data"]["old_email"]
     if normalise_email(old) != account["email_norm"]:
@@ -72,6 +81,17 @@ def revert(deps, token) -> None:
         deps.events.dispatch_quietly("email_changed", {"account_id": account["_id"], "new_email": old,
                                                        "reverted": True})
     sessions.end(deps, account_id=account["_id"], reason="email_revert", cutoff_account=True)
+    recovery.end_trusted_device(deps, account["_id"], "email_revert", owner, required=False)
+
+
+def _live(deps, token, kind: str) -> dict:
+    """The document of a live one-time token, not consumed; InvalidToken otherwise."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        raise InvalidToken()
+    doc = recovery.live(deps.store.onetime.peek(tokens.digest(token), kind))
+    if doc is None:
+        raise InvalidToken()
+    return doc
 
 
 def _consume(deps, token, kind: str) -> dict:

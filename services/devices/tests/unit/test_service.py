@@ -269,3 +269,40 @@ def test_a_malformed_challenge_is_a_refused_login_not_an_error(service, challeng
         service.login(device["_id"], challenge, biometric_signature="eA==")
     service.store.spend_challenge.assert_not_called()
 
+
+def test_recovery_removes_the_device_with_its_notice_without_calling_identity_back(service):
+    device = _device()
+    service.store.device_of_account.side_effect = [device, None]
+    service.store.delete_device.return_value = device
+    recipient = {"to": "anna.back@example.com", "locale": "en", "full_name": "Anna"}
+    import time
+    result = service.end_for_recovery(ACCOUNT["account_id"], "password_reset", recipient, time.time() + 30)
+    assert result == {"device_ids": [device["_id"]]}
+    args, kwargs = service.store.delete_device.call_args
+    assert args[0] == device["_id"] and args[2] == "recovery"
+    (envelope,) = kwargs["envelopes"]
+    assert envelope["type"] == "device_removed" and envelope["payload"]["to"] == "anna.back@example.com"
+    assert envelope["payload"]["cause"] == "password_reset" and envelope["payload"]["locale"] == "en"
+    service.identity.end_sessions.assert_not_called()  # identity ends them: it is waiting for this answer
+    event_type, payload = service.events.dispatch.call_args.args
+    assert event_type == "device_removed" and payload["reason"] == "recovery"
+    wrap(event_type, payload)
+
+
+def test_a_recovery_request_nobody_waits_for_any_more_removes_nothing(service):
+    import time
+    result = service.end_for_recovery(ACCOUNT["account_id"], "email_revert",
+                                      {"to": "anna@example.com", "locale": "pl"}, time.time() - 1)
+    assert result["device_ids"] == []
+    service.store.delete_device.assert_not_called()
+
+
+@pytest.mark.parametrize("overrides,field", [({"cause": "bored"}, "cause"), ({"recipient": {"to": "x"}}, "recipient"),
+                                             ({"account_id": "\u00b2" * 32}, "account_id")])
+def test_a_bad_recovery_request_names_the_field(service, overrides, field):
+    import time
+    args = {"account_id": ACCOUNT["account_id"], "cause": "password_reset",
+            "recipient": {"to": "anna@example.com"}, "stale_after": time.time() + 30, **overrides}
+    with pytest.raises(InvalidInput) as bad:
+        service.end_for_recovery(**args)
+    assert any(e["field"].startswith(field) for e in bad.value.args[0]["errors"])
