@@ -3,13 +3,15 @@
 Confirming sets the new address. Undoing ("this wasn't me", 7 days) puts the old address back, voids
 pending confirmations, removes the trusted device (whoever asked for the change knew the password, and a
 device is paired with it: identity.recovery.end_trusted_device, before the link is spent) and ends every
-session and access token of the account.
+session and access token of the account. Requests are limited per account
+(KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY): each sends e-mail to an address the requester chose.
 """
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults import clock
+from kadra_defaults import clock, settings
+from kadra_defaults.limits import DAY, Limit
 from kadra_defaults.outbox import mail_event
 
 from identity import accounts, passwords, recovery, schemas, sessions, tokens
@@ -18,6 +20,8 @@ from identity.storage.accounts import normalise_email
 
 EMAIL_CONFIRM_TTL = 24 * 3600
 EMAIL_UNDO_TTL = 7 * 24 * 3600
+EMAIL_CHANGES = Limit("email_changes", "e-mail address change requests for this account",
+                      "próśb o zmianę adresu e-mail tego konta", DAY)
 
 
 def request(deps, account_id, new_email, password, client_ip=None) -> None:
@@ -28,6 +32,8 @@ def request(deps, account_id, new_email, password, client_ip=None) -> None:
         raise InvalidInput.on("new_email", "This is already your e-mail address.", "To już jest Twój adres e-mail.")
     if not passwords.confirm(deps, account, password, client_ip):
         raise InvalidInput.on("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
+    # Counted once the password is right (wrong ones are the lockout's), before anything is sent.
+    EMAIL_CHANGES.take(deps.store.db, account_id, settings.current().limit_email_changes_per_account_day)
     onetime = deps.store.onetime
     taken = deps.store.accounts.by_email(new, active_only=False) is not None
     undo = tokens.new_secret()

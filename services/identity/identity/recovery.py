@@ -1,6 +1,8 @@
 """Recovery: a forgotten password is reset through a 30-minute link sent by e-mail.
 
-The request answers the same, and does the same work, for every address, known or not. A reset ends every session of the account and every
+The request answers the same, and does the same work, for every address, known or not; it is limited per
+client address (KADRA_LIMIT_RESETS_PER_CLIENT_HOUR: a limit met is 429 for a known and an unknown address
+alike — it is about the client, not the address). A reset ends every session of the account and every
 access token issued until then, and removes the trusted device (recovery means the old password may have
 been in other hands, and a device is paired with the password; a voluntary change keeps it).
 
@@ -19,7 +21,8 @@ from datetime import timedelta
 
 import eventlet
 
-from kadra_defaults import clock
+from kadra_defaults import clock, settings
+from kadra_defaults.limits import HOUR, Limit
 from kadra_defaults.outbox import mail_event
 
 from identity import accounts, passwords, schemas, sessions, tokens
@@ -33,6 +36,9 @@ RESET_TTL = 30 * 60
 # nobody can bury a person's mailbox in reset links. Further requests answer the same 202 and send nothing.
 RESET_MAILS = 3
 RESET_MAIL_WINDOW = 60 * 60
+# Reset requests per client address (an abuse limit: our e-mails to any number of addresses).
+RESETS = Limit("password_resets", "password-reset requests from this network address",
+               "próśb o ustawienie nowego hasła z tego adresu sieciowego", HOUR)
 
 # How long a recovery waits for devices to remove the trusted device before answering 503, and how long
 # devices may still act on the request (wall-clock seconds; generous, for clock skew between machines).
@@ -54,6 +60,7 @@ def request_reset(deps, email, client_ip=None) -> None:
     """Always the same answer and the same work; a known address gets an e-mail with a 30-minute link."""
     data = schemas.load(schemas.EmailSchema(), {"email": email})
     store = deps.store
+    RESETS.take(store.db, client_ip, settings.current().limit_resets_per_client_hour)  # before the address is read
     account = store.accounts.by_email(data["email"])
     # counted for every address, known or not: the same writes either way
     requests = store.throttle.count_in_window(_requests_key(data["email"]), RESET_MAIL_WINDOW)

@@ -16,6 +16,7 @@ from nameko.timer import timer
 
 from kadra_defaults.contracts.publishing import Events, Feed
 from kadra_defaults.health import HealthMixin
+from kadra_defaults.limits import RateLimited
 from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 from kadra_defaults.storage import Mongo
@@ -101,7 +102,7 @@ class IdentityService(HealthMixin):
 
     # -- recovery ----------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput,))
+    @rpc(expected_exceptions=(InvalidInput, RateLimited))
     def request_password_reset(self, email, client_ip=None):
         recovery.request_reset(self, email, client_ip)
 
@@ -111,7 +112,7 @@ class IdentityService(HealthMixin):
 
     # -- e-mail (login) change ---------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound))
+    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound, RateLimited))
     def request_email_change(self, account_id, new_email, password, client_ip=None):
         email_change.request(self, account_id, new_email, password, client_ip)
 

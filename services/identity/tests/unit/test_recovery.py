@@ -109,3 +109,7 @@ def test_the_second_look_after_the_new_password_never_fails_the_reset(service):
     assert call.call_count == 2
     recovery.passwords.set_new.assert_called_once()
 
+
+def test_the_limits_are_named_for_people():
+    assert recovery.RESETS.window == 3600 and email_change.EMAIL_CHANGES.window == 86400
+    assert "network address" in recovery.RESETS.what_en and "adresu sieciowego" in recovery.RESETS.what_pl
