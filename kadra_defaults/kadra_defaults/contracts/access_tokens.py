@@ -203,7 +203,10 @@ class PublicKeys(_Watched):
                 continue
             kid = os.path.basename(path)[:-len(PUBLIC_SUFFIX)] if self._folder else thumbprint(key)
             keys[kid] = key
-        if keys != self._keys:
+        if not keys:
+            log.warning("no verifying key: every access token is refused",
+                        extra={"folder": self._folder, "file": self._file})
+        elif keys != self._keys:
             log.info("verifying keys", extra={"kids": sorted(keys)})
         self._keys = keys
 

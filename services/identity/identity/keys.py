@@ -35,9 +35,9 @@ class KeysError(ValueError):
     """A step that would break token signing or checking; the message says why."""
 
 
-def _write(path: str, data: bytes, mode: int) -> None:
+def _write(path: str, data: bytes, mode: int, folder_mode: int = 0o700) -> None:
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.makedirs(folder, mode=folder_mode, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
@@ -100,7 +100,7 @@ class Ring:
             return None
 
     def _publish(self, kid: str, key: Ed25519PrivateKey) -> None:
-        _write(os.path.join(self.public, kid + PUBLIC_SUFFIX), public_pem(key.public_key()), 0o644)
+        _write(os.path.join(self.public, kid + PUBLIC_SUFFIX), public_pem(key.public_key()), 0o644, 0o755)
 
     def _store(self, kid: str, key: Ed25519PrivateKey) -> None:
         _write(os.path.join(self.folder, kid + PRIVATE_SUFFIX), private_pem(key), 0o600)
