@@ -3,8 +3,8 @@
 Fixtures: `browser` (one per session), `page` (a fresh browser context per test: its own storage, so its own
 language and session; fails the test on any script error, CSP violation or request to another origin),
 `new_page()` (another person's browser), `shot(page, name)` (a screenshot under artifacts/screenshots/<test>/),
-`owner` (a signed-up owner with their company, through the API), `require_routes(...)` (skip while a route
-the test needs has not landed yet).
+`owner` (a signed-up owner with their company, through the API and the e-mailed link), `require_routes(...)`
+(skip while a route the test needs has not landed yet).
 """
 import os
 import re
@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.support import browser as support
+from tests.support import signup
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
@@ -128,12 +129,11 @@ def unique_email(prefix: str) -> str:
 
 
 def sign_up(api, *, full_name="Jan Kowalski", company_name="Majama Michał Zając", locale="pl") -> dict:
+    """A person who signed up through the API and followed the e-mailed link."""
     email = unique_email("jan.kowalski")
     body = {"email": email, "password": PASSWORD, "full_name": full_name, "company_name": company_name,
             "locale": locale}
-    response = api.post(api.url("/api/v1/accounts"), json=body)
-    assert response.status_code == 201, response.text
-    return dict(body, **response.json())
+    return dict(body, **signup.sign_up(api, email, PASSWORD, full_name, company_name, locale))
 
 
 def api_login(api, email: str, password: str = PASSWORD) -> dict:
