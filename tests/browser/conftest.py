@@ -161,6 +161,53 @@ def relative(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
 
 
+def sign_up_in_browser(page, api, mailbox, shot=None, *, english: bool = False, full_name: str = "Jan Kowalski",
+                       company_name: str = "Majama Michał Zając") -> dict:
+    """Journey 1 in the browser: the sign-up page ("check your e-mail"), the link from the e-mail, "Potwierdź",
+    then the login. The page's language is switched on the sign-up page for `english`. Returns the owner as
+    the `owner` fixture does."""
+    from playwright.sync_api import expect
+
+    email = unique_email("jan.kowalski")
+    page.goto("/app/signup")
+    if english:
+        page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Create an account" if english else "Załóż konto")).to_be_visible()
+    page.get_by_label("Full name:" if english else "Imię i nazwisko:").fill(full_name)
+    page.get_by_label("E-mail address:" if english else "Adres e-mail:").fill(email)
+    page.get_by_label("Password:" if english else "Hasło:").fill(PASSWORD)
+    page.get_by_label("Company name:" if english else "Nazwa firmy:").fill(company_name)
+    page.get_by_role("button", name="Create the account" if english else "Załóż konto").click()
+    sent = page.locator("#signup-sent")
+    expect(sent).to_contain_text(email)
+    expect(sent).to_contain_text("Check your e-mail" if english else "Sprawdź pocztę")
+    expect(sent).to_be_focused()
+    if shot:
+        shot(page, "signup-check-your-email")
+
+    _, mail = signup.wait_for_confirmation(email, mailbox)
+    page.goto(relative(token_link(mail, "confirm-account")))
+    expect(page.get_by_role("heading", name="Confirm your new account" if english else "Potwierdź założenie konta"))\
+        .to_be_visible()
+    assert "token=" not in page.url  # the token left the address bar; it was never sent to the server
+    button = page.get_by_role("button", name="Confirm and create the account" if english else "Potwierdź i załóż konto")
+    expect(button).to_be_focused()
+    if shot:
+        shot(page, "confirm-account")
+    page.keyboard.press("Enter")
+    expect(page.locator("#link-done")).to_have_text("Your account is ready. You can log in now." if english
+                                                    else "Konto założone. Możesz się zalogować.")
+    if shot:
+        shot(page, "account-confirmed")
+    page.get_by_role("link", name="Go to log in" if english else "Przejdź do logowania").click()
+    page.wait_for_url(re.compile(r"/app/login$"))
+    me = api.get(api.url("/api/v1/me"), headers=api_login(api, email)).json()
+    (company,) = me["companies"]
+    assert (company["name"], company["role"]) == (company_name, "owner")
+    return {"email": email, "password": PASSWORD, "full_name": full_name, "company_name": company_name,
+            "account_id": me["account_id"], "company_id": company["company_id"]}
+
+
 def log_in(page, email: str, password: str = PASSWORD, *, english: bool = False):
     page.goto("/app/login")
     page.get_by_label("E-mail address:" if english else "Adres e-mail:").fill(email)
