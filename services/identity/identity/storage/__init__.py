@@ -11,7 +11,7 @@ No transactions or TTL indexes: every document carries its own expiry, checked o
 from datetime import timedelta
 
 from kadra_defaults import clock
-from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_claims
+from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_attempts, sweep_claims
 
 from identity.storage.accounts import ACCOUNTS, Accounts
 from identity.storage.onetime import ONETIME, OneTime
@@ -50,4 +50,5 @@ class IdentityStore(Store):
             "spent": self.sessions.sweep(now),
             "claims": sweep_claims(self.db, now - timedelta(days=2)),  # the tokens they spent are gone by then
             "throttle": self.throttle.sweep(now),
+            "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit counts past their window
         }
