@@ -5,31 +5,22 @@ KADRA_SMTP_HOST set, e-mail goes to that server and no local sink starts.
 """
 import os
 import signal
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from system import ROOT, SERVICES, System  # noqa: E402
+from system import ROOT, SERVICES, System, free_port  # noqa: E402
 
 
-
-def ensure_jwt_keys(private_path: str, public_path: str) -> None:
-    """An Ed25519 key pair for access tokens on this machine, made once (production mounts its own)."""
-    if os.path.exists(private_path) and os.path.exists(public_path):
-        return
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    os.makedirs(os.path.dirname(private_path), mode=0o700, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(public_path, "wb") as f:
-        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo))
-    print(f"[run] made a token signing key pair in {os.path.dirname(private_path)}", flush=True)
+def management_port(env: dict) -> int:
+    """KADRA_MANAGEMENT_PORT when set, else 9000 (the default) when it is free, else any free port."""
+    if env.get("KADRA_MANAGEMENT_PORT"):
+        return int(env["KADRA_MANAGEMENT_PORT"])
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 9000)) != 0:
+            return 9000
+    return free_port()
 
 
 def main() -> int:
@@ -42,6 +33,9 @@ def main() -> int:
     env.setdefault("KADRA_GATEWAY_PORT", "8000")
     port = int(env["KADRA_GATEWAY_PORT"])
     env.setdefault("KADRA_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    # The key ring (rotate with `kadra-keys add|sign|retire`); a pair made by an earlier `make run` in the
+    # single files is taken in on first start under its thumbprint kid, so its tokens keep working.
+    env.setdefault("KADRA_JWT_KEYS_DIR", os.path.join(state, "keys", "jwt"))
     env.setdefault("KADRA_JWT_PRIVATE_KEY_FILE", os.path.join(state, "keys", "jwt-ed25519.pem"))
     env.setdefault("KADRA_JWT_PUBLIC_KEY_FILE", os.path.join(state, "keys", "jwt-ed25519.pub.pem"))
     sink = None
@@ -49,11 +43,10 @@ def main() -> int:
         env["KADRA_SMTP_HOST"], env["KADRA_SMTP_PORT"] = "127.0.0.1", env.get("KADRA_SMTP_PORT") or "1025"
         sink = {"smtp": f"127.0.0.1:{env['KADRA_SMTP_PORT']}", "http": os.environ.get("KADRA_MAILSINK_HTTP", "127.0.0.1:8025"),
                 "dir": os.path.join(state, "mail")}
-    ensure_jwt_keys(env["KADRA_JWT_PRIVATE_KEY_FILE"], env["KADRA_JWT_PUBLIC_KEY_FILE"])
     base = int(env.get("KADRA_HEALTH_PORT_BASE", "8101"))
     health_ports = {name: base + i for i, name in enumerate(SERVICES)}
     system = System(env, os.path.join(state, "log"), gateway_port=port,
-                    health_ports=health_ports, mailsink=sink)
+                    health_ports=health_ports, mailsink=sink, management_port=management_port(env))
 
     stopping = False
 
@@ -65,7 +58,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     print("[run] starting the four services and the gateway ...", flush=True)
-    system.start()
+    try:
+        system.start()  # kadra-keys first: the signing keys are made on first start
+    except RuntimeError as error:
+        print(f"[run] {error}", file=sys.stderr)
+        return 1
     try:
         system.wait_ready(timeout=120, progress=lambda m: print(f"[run] {m}", flush=True))
     except RuntimeError as error:
@@ -77,7 +74,9 @@ Kadra is running.
   API            {system.base_url}/api/v1
   API docs       {system.base_url}/api/docs   (OpenAPI: {system.base_url}/api/v1/openapi.json)
   Web app        {system.base_url}/app/
-  Readiness      {system.base_url}/readyz   Metrics: {system.base_url}/metrics
+  Readiness      {system.base_url}/readyz   Metrics: {system.management_url}/metrics (management port)
+  Token keys     {system.base_url}/.well-known/jwks.json   (rotate: .venv/bin/kadra-keys add|sign|retire,
+                 with KADRA_JWT_KEYS_DIR={env['KADRA_JWT_KEYS_DIR']})
   E-mails        {('http://' + sink['http'] + '/  (files in ' + sink['dir'] + ')') if sink else 'sent to ' + env['KADRA_SMTP_HOST'] + ':' + env.get('KADRA_SMTP_PORT', '')}
   Logs           {system.log_dir}/<name>.log
 Press Ctrl-C to stop.

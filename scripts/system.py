@@ -6,6 +6,7 @@ up by scripts/infra.sh before this runs.
 """
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,14 +20,31 @@ SERVICES = ("identity", "users", "devices", "notify")
 BIN = os.path.dirname(sys.executable)
 
 
+def free_port() -> int:
+    """A port nothing listens on now, below the kernel's ephemeral range (one the kernel hands out may be
+    taken by an outgoing connection of the starting services before our server binds it)."""
+    for _ in range(1000):
+        port = random.SystemRandom().randrange(20000, 25600)  # below RabbitMQ's 25672; the tests pick 26000-32000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-25600")
+
+
 class System:
     """The processes of one running Kadra, each with its own log file."""
 
     def __init__(self, env: dict, log_dir: str, *, gateway_port: int, health_ports: dict,
-                 mailsink: dict | None = None, gateway_workers: int | None = None):
+                 mailsink: dict | None = None, gateway_workers: int | None = None,
+                 management_port: int | None = None):
         self.env = env
         self.log_dir = log_dir
         self.gateway_port = gateway_port
+        # The gateway's /metrics port: a free one unless given (two systems on one machine never share it).
+        self.management_port = management_port or free_port()
         self.health_ports = health_ports
         self.mailsink = mailsink
         self.gateway_workers = gateway_workers
@@ -36,6 +54,11 @@ class System:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def management_url(self) -> str:
+        """The gateway's management port (/metrics, /healthz, /readyz)."""
+        return f"http://127.0.0.1:{self.management_port}"
 
     def _spawn(self, name: str, argv: list, extra_env: dict | None = None):
         env = dict(self.env, **(extra_env or {}))
@@ -49,14 +72,23 @@ class System:
         self._spawn(name, [os.path.join(BIN, "kadra-service"), name],
                     {"KADRA_HEALTH_PORT": str(self.health_ports[name]), "KADRA_ROOT": ROOT})
 
+    def ensure_keys(self):
+        """`kadra-keys`, as compose's first start runs it: the signing keys this environment names exist."""
+        proc = subprocess.run([os.path.join(BIN, "kadra-keys")], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"kadra-keys failed: {proc.stderr.strip()}")
+        return proc.stdout
+
     def start_gateway(self):
-        extra = {"KADRA_GATEWAY_PORT": str(self.gateway_port)}
+        extra = {"KADRA_GATEWAY_PORT": str(self.gateway_port), "KADRA_MANAGEMENT_PORT": str(self.management_port)}
         if self.gateway_workers:
             extra["KADRA_GATEWAY_WORKERS"] = str(self.gateway_workers)
         self._spawn("gateway", [os.path.join(BIN, "kadra-gateway")], extra)
 
     def start(self):
-        """Start everything (mail sink first, so no early e-mail bounces)."""
+        """Start everything (keys first; the mail sink next, so no early e-mail bounces)."""
+        self.ensure_keys()
         if self.mailsink:
             self._spawn("mailsink", [sys.executable, os.path.join(ROOT, "scripts", "mailsink.py"),
                                      "--smtp", self.mailsink["smtp"], "--http", self.mailsink["http"],
@@ -76,9 +108,7 @@ class System:
             os.kill(self.procs["gateway"].pid, signal.SIGHUP)
             return
         old = self.procs.pop(name)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.health_ports[name] = port
         self.start_service(name)
         deadline = time.monotonic() + timeout

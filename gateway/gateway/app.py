@@ -8,11 +8,12 @@ from flask import Flask, g, request
 
 from kadra_defaults import settings
 from kadra_defaults.contracts import feed as feed_contract
+from kadra_defaults.contracts.access_tokens import public_keys_of
 from kadra_defaults.errors import field_error
 from kadra_defaults.logs import setup_logging
 from kadra_defaults.tracing import new_request_id, set_request_id
 from gateway import errors, metrics, spool, state
-from gateway.auth import PublicKey, Revocations
+from gateway.auth import Revocations
 from gateway.copies import Companies, Memberships, Profiles
 from gateway.feed import Feed
 from gateway.openapi import KadraApi
@@ -51,7 +52,63 @@ def create_app(config: dict | None = None) -> Flask:
     for module in _api_modules():
         api.register_blueprint(module.blp)
     _install_request_context(app)
+    app.wsgi_app = ByPort(app.wsgi_app, _management_app(app.extensions[state.EXTENSION], app.config),
+                          settings.current().management_port)
     return app
+
+
+class ByPort:
+    """WSGI: a request that came in on the management port reaches the management app, any other the API.
+
+    gunicorn binds both ports (gateway.gunicorn_conf); the port is the listening socket's own (what the
+    connection was accepted on), never a header a client could send.
+    """
+
+    def __init__(self, public, management, management_port: int):
+        self.public, self.management, self.management_port = public, management, management_port
+
+    def __call__(self, environ, start_response):
+        app = self.management if local_port(environ) == self.management_port else self.public
+        return app(environ, start_response)
+
+
+def local_port(environ) -> int | None:
+    """The port this server accepted the request on: the socket's (gunicorn), else SERVER_PORT (werkzeug)."""
+    sock = environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            name = sock.getsockname()
+        except OSError:
+            return None
+        return name[1] if isinstance(name, tuple) else None
+    try:
+        return int(environ.get("SERVER_PORT") or 0)
+    except ValueError:
+        return None
+
+
+def _management_app(kadra: state.State, config) -> Flask:
+    """The management port's app (KADRA_MANAGEMENT_PORT): /metrics, /healthz and /readyz, nothing of the API.
+
+    Prometheus scrapes it from inside the cluster (deploy/k8s: NetworkPolicy, annotations); the
+    public port answers /metrics with 404. It shares the API app's state (the RPC client readyz uses).
+    """
+    from gateway.api import health
+
+    management = Flask("gateway.management")
+    management.config.update(TESTING=config.get("TESTING", False), JSON_SORT_KEYS=False)
+    management.extensions[state.EXTENSION] = kadra
+    errors.register(management)
+    management.add_url_rule("/metrics", "metrics", metrics.metrics_response)
+    management.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    management.add_url_rule("/readyz", "readyz", health.readiness)
+
+    @management.after_request
+    def no_store(response):
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return management
 
 
 def _state(app: Flask) -> state.State:
@@ -62,7 +119,7 @@ def _state(app: Flask) -> state.State:
     kadra = state.State(
         rpc=rpc, feed=feed, spool=spool.Spool(spool.folder_for(current.gateway_spool_dir, current.amqp_uri), rpc),
         revocations=Revocations(), memberships=Memberships(feed), profiles=Profiles(feed), companies=Companies(feed),
-        public_key=PublicKey(app.config.get("JWT_PUBLIC_KEY"), current.jwt_public_key_file),
+        public_keys=public_keys_of(current, app.config.get("JWT_PUBLIC_KEY")), issuer=current.public_url,
         service_tokens=ServiceTokens(current.service_token_secret, current.service_token_secret_file),
         verified=VerifiedTokens())
 

@@ -11,9 +11,13 @@ Without a valid access token the answer is 401 problem+json `unauthorized`
 with `WWW-Authenticate: Bearer`; a valid token that is not device-bound on a
 `device=True` route gets 403 `forbidden`.
 
-A token is valid when its EdDSA signature checks with the public key from
-KADRA_JWT_PUBLIC_KEY_FILE (no other algorithm is accepted), `aud` is
-"kadra", `typ` is "access", it has not expired, and it is not revoked.
+A token is valid when its header names (`kid`) one of the published keys
+(the key ring's `<kid>.pub.pem` files, or the single KADRA_JWT_PUBLIC_KEY_FILE;
+kadra_defaults.contracts.access_tokens, re-read while running), its EdDSA
+signature checks with that key (no other algorithm is accepted), `iss` is
+KADRA_PUBLIC_URL, `aud` is "kadra", `typ` is "access", it has not expired,
+and it is not revoked. The same keys are published at /.well-known/jwks.json
+(gateway.api.jwks).
 Revocations (by session `sid`, by device `did`, or by account `sub` with a
 cutoff on `iat`) come from identity over the gateway feed (gateway.feed)
 within a second; while the feed is not live (broker restart, worker start)
@@ -34,14 +38,15 @@ from dataclasses import dataclass
 import jwt
 from flask import g, request
 
+from kadra_defaults.contracts.access_tokens import ALGORITHM, AUDIENCE
 from gateway import state
 from gateway.errors import Problem
 
 log = logging.getLogger(__name__)
 
-AUDIENCE = "kadra"
-ALGORITHMS = ["EdDSA"]
-REQUIRED_CLAIMS = ["sub", "sid", "aud", "typ", "exp", "iat"]
+ALGORITHMS = [ALGORITHM]
+REQUIRED_CLAIMS = ["iss", "sub", "sid", "aud", "typ", "exp", "iat"]
+KID = "kid"  # verified claims carry the kid of the key that verified them
 # A few seconds of clock difference between identity and the gateway are tolerated.
 LEEWAY = 5
 SECURITY_SCHEME = "bearerAuth"
@@ -117,22 +122,6 @@ class Revocations:
         return len(self._sids) + len(self._dids) + len(self._subs)
 
 
-class PublicKey:
-    """The public key access tokens are checked with: given (tests pass a PEM), else read from its file once."""
-
-    def __init__(self, pem: bytes | str | None, path: str):
-        self._key = pem or None
-        self._path = path
-
-    def get(self):
-        if self._key is None:
-            from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-            with open(self._path, "rb") as f:
-                self._key = load_pem_public_key(f.read())
-        return self._key
-
-
 def unauthorized(detail: str = "A valid access token is required.",
                  detail_pl: str = "Wymagany jest ważny token dostępu.", error: str | None = "invalid_token"):
     challenge = 'Bearer realm="kadra"' + (f', error="{error}"' if error else "")
@@ -140,9 +129,16 @@ def unauthorized(detail: str = "A valid access token is required.",
 
 
 def decode_access_token(token: str) -> dict:
-    """The claims of a valid access token (signature, aud, typ, exp); raises jwt.InvalidTokenError."""
-    claims = jwt.decode(token, state.current().public_key.get(), algorithms=ALGORITHMS, audience=AUDIENCE,
+    """The claims of a valid access token (kid, signature, iss, aud, typ, exp); raises jwt.InvalidTokenError."""
+    kadra = state.current()
+    key = kadra.public_keys.get(jwt.get_unverified_header(token).get("kid"))
+    if key is None:
+        raise jwt.InvalidTokenError("no kid, or a kid that is not published")
+    claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=AUDIENCE, issuer=kadra.issuer,
                         leeway=LEEWAY, options={"require": REQUIRED_CLAIMS, "verify_signature": True})
+    # Which key vouched for these claims: admit() refuses them once it is retired, even where the
+    # claims were kept after one signature check (gateway.permissions.VerifiedTokens).
+    claims[KID] = jwt.get_unverified_header(token)["kid"]
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("sid"), str):
@@ -161,7 +157,10 @@ def _revoked(claims: dict) -> bool:
 
 
 def admit(claims: dict) -> Principal:
-    """The caller named by verified claims (decode_access_token), unless revoked; kept for current_principal()."""
+    """The caller named by verified claims (decode_access_token), unless revoked or signed with a key no
+    longer published; kept for current_principal()."""
+    if state.current().public_keys.get(claims.get(KID)) is None:
+        raise unauthorized()
     if _revoked(claims):
         raise unauthorized(detail="This session has ended. Log in again.",
                            detail_pl="Ta sesja została zakończona. Zaloguj się ponownie.")

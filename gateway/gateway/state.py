@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 if TYPE_CHECKING:
-    from gateway.auth import PublicKey, Revocations
+    from kadra_defaults.contracts.access_tokens import PublicKeys
+    from gateway.auth import Revocations
     from gateway.copies import Companies, Memberships, Profiles
     from gateway.feed import Feed
     from gateway.permissions import ServiceTokens, VerifiedTokens
@@ -30,7 +31,8 @@ class State:
     memberships: Memberships
     profiles: Profiles
     companies: Companies
-    public_key: PublicKey
+    public_keys: PublicKeys  # the published keys, by kid (re-read while running)
+    issuer: str  # the `iss` of our access tokens: KADRA_PUBLIC_URL
     service_tokens: ServiceTokens
     verified: VerifiedTokens
     roles: list | None = field(default=None)  # the role catalogue, asked once (fixed data)

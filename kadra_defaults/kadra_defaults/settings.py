@@ -122,12 +122,16 @@ SPECS = (
     Spec("KADRA_GATEWAY_THREADS", 4, _whole(1, 256), "a whole number of threads (1-256)"),
     Spec("KADRA_GATEWAY_SPOOL_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
     Spec("KADRA_HEALTH_PORT", 8080, _whole(1, 65535), PORT),
+    Spec("KADRA_MANAGEMENT_PORT", 9000, _whole(1, 65535), PORT),
     Spec("KADRA_RPC_TIMEOUT", 4.0, _seconds(0, exclusive=True), "a number of seconds above 0"),
     Spec("KADRA_LOG_LEVEL", "INFO",
          lambda env, name, default: _choice("debug", "info", "warning", "error", "critical")(env, name, default).upper(),
          "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     Spec("KADRA_JWT_PRIVATE_KEY_FILE", ".kadra/keys/jwt-ed25519.pem", _text, "a file path"),
     Spec("KADRA_JWT_PUBLIC_KEY_FILE", ".kadra/keys/jwt-ed25519.pub.pem", _text, "a file path"),
+    # The key ring (kadra_defaults.contracts.access_tokens); empty: the two single files above.
+    Spec("KADRA_JWT_KEYS_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
+    Spec("KADRA_JWT_PUBLIC_KEYS_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
     Spec("KADRA_SERVICE_TOKEN_SECRET", "",
          lambda env, name, default: _long_secret(env.str(name, default)),
          "a secret of at least 32 bytes (e.g. 64 hex digits)", secret=True),
@@ -172,10 +176,13 @@ class Settings:
     gateway_threads: int
     gateway_spool_dir: str
     health_port: int
+    management_port: int
     rpc_timeout: float
     log_level: str
     jwt_private_key_file: str
     jwt_public_key_file: str
+    jwt_keys_dir: str
+    jwt_public_keys_dir: str
     service_token_secret: str
     service_token_secret_file: str
     trusted_proxies: int

@@ -237,8 +237,12 @@ def test_network_policies(rendered):
                     if not ports or port in ports:
                         yield rule
 
-        # Ingress from anywhere: the gateway's port only, never a service.
+        # Ingress from anywhere: the gateway's public port only, never a service or the management port.
         assert any("from" not in r for r in allows(gateway, "ingress", 8000))
+        assert not any("from" not in r for r in allows(gateway, "ingress", 9000)), "metrics would be public"
+        scrape = [f for r in allows(gateway, "ingress", 9000) for f in r["from"]]
+        assert scrape and all(f == {"namespaceSelector": {"matchLabels": {"kadra.io/scrape-metrics": "true"}}}
+                              for f in scrape), scrape
         for s in services:
             assert not any("from" not in r for r in allows(s, "ingress", 8080))
             assert list(allows(s, "egress", 5672)) and list(allows(s, "egress", 27017))
@@ -261,10 +265,63 @@ def test_secrets_are_referenced_not_inlined(rendered):
                     if any(s in e["name"] for s in ("URI", "SECRET", "PASSWORD", "USER")):
                         assert "valueFrom" in e, f"{name}: {e['name']} inlined"
             vols = {v["name"]: v for v in w["spec"]["template"]["spec"].get("volumes", [])}
-            if w["metadata"]["name"] == "kadra-gateway":
-                assert [i["key"] for i in vols["jwt-public"]["secret"]["items"]] == ["public.pem"]
-            elif w["metadata"]["name"] != "kadra-identity":
-                assert not any("secret" in v for v in vols.values()), "only identity/gateway mount keys"
+            secrets = sorted(v["secret"]["secretName"] for v in vols.values() if "secret" in v)
+            expected = {"kadra-gateway": ["kadra-jwt-public"],  # never a private key
+                        "kadra-identity": ["kadra-jwt-keys", "kadra-jwt-public"]}.get(w["metadata"]["name"], [])
+            assert secrets == expected, f"{name}: {w['metadata']['name']} mounts {secrets}"
+            for v in vols.values():
+                # whole Secrets: a key added or a signing-kid changed reaches the running pod
+                assert "items" not in v.get("secret", {}), f"{name}: {v['name']} mounts chosen keys only"
+            for c in w["spec"]["template"]["spec"]["containers"]:
+                assert not any("subPath" in m for m in c.get("volumeMounts", [])), "a subPath mount never updates"
+
+
+def test_the_gateway_s_metrics_are_on_the_management_port_only(rendered):
+    for name, objs in overlays(rendered):
+        gateway = next(w for w in workloads(objs) if w["metadata"]["name"] == "kadra-gateway")
+        pod = gateway["spec"]["template"]
+        ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+        assert ports == {"http": 8000, "management": 9000}
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == "9000"
+        services = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"}
+        assert [p["targetPort"] for p in services["kadra-gateway"]["spec"]["ports"]] == ["http"]
+        assert [p["targetPort"] for p in services["kadra-gateway-management"]["spec"]["ports"]] == ["management"]
+        config = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("kadra-config"))
+        assert config["data"]["KADRA_MANAGEMENT_PORT"] == "9000"
+
+
+def test_dev_makes_its_keys_on_first_start_and_holds_none(rendered):
+    dev = rendered["dev"]
+    job = next(o for o in dev if o["kind"] == "Job")
+    pod = job["spec"]["template"]["spec"]
+    assert pod["containers"][0]["args"][:2] == ["kadra-keys", "kubernetes"]
+    assert pod["serviceAccountName"] == "kadra-keys" and pod["containers"][0]["securityContext"]["runAsNonRoot"]
+    role = next(o for o in dev if o["kind"] == "Role" and o["metadata"]["name"] == "kadra-keys")
+    for rule in role["rules"]:
+        assert rule["resources"] == ["secrets"]
+        assert rule["verbs"] == ["create"] or rule["resourceNames"] == ["kadra-jwt-keys", "kadra-jwt-public"]
+    for secret in (o for o in dev if o["kind"] == "Secret"):
+        assert not secret["metadata"]["name"].startswith("kadra-jwt"), "the keys come from the Job, not git"
+    # the Job may reach the API server; the default deny holds for the rest
+    pols = [o for o in dev if o["kind"] == "NetworkPolicy"
+            and selector_matches(o["spec"]["podSelector"], job["spec"]["template"]["metadata"]["labels"])]
+    assert any(p["metadata"]["name"] == "kadra-keys-apiserver-egress" for p in pols)
+
+
+def test_no_private_key_is_in_the_repository():
+    """A private key in git proves nothing about who signed a token (only placeholders may be)."""
+    import re
+
+    pem = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----(.*?)-----END", re.S)
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in tracked.decode().split("\0"):
+        path = ROOT / rel
+        if not rel or not path.is_file() or path.stat().st_size > 1_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        for match in pem.finditer(text):
+            body = re.sub(r"\s", "", match.group(2))
+            assert len(body) < 40, f"{rel} holds a private key"
 
 
 # --------------------------------------------------------------- image and compose
@@ -297,22 +354,32 @@ def test_compose_file():
     import yaml
     compose = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
     svcs = compose["services"]
-    assert set(svcs) == {"mongodb", "rabbitmq", "mailpit", *OURS}
+    assert set(svcs) == {"mongodb", "rabbitmq", "mailpit", "kadra-keys", *OURS}
     assert svcs["mongodb"]["image"] == "mongo:7"
     assert "management" in svcs["rabbitmq"]["image"]
     assert "8025:8025" in " ".join(svcs["mailpit"]["ports"])
-    assert svcs["gateway"]["ports"] == ["8000:8000"]
+    assert svcs["gateway"]["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:9000:9000"]
     for name, s in svcs.items():
-        assert "healthcheck" in s, name
+        # nothing is published beyond this machine
+        assert all(str(p).startswith("127.0.0.1:") for p in s.get("ports", [])), (name, s.get("ports"))
+        assert "healthcheck" in s or name == "kadra-keys", name
     for name in OURS:
         s = svcs[name]
         assert s["image"] == "kadra:dev"
         assert s["build"] == {"context": "..", "dockerfile": "deploy/docker/Dockerfile"}
         assert s["user"] == "10001:10001" and s["read_only"] is True
-        assert all(d["condition"] == "service_healthy" for d in s["depends_on"].values())
+        assert all(d["condition"] == ("service_completed_successfully" if other == "kadra-keys" else "service_healthy")
+                   for other, d in s["depends_on"].items())
         assert "mongodb" not in s["depends_on"] if name == "gateway" else "mongodb" in s["depends_on"]
     assert svcs["gateway"]["command"] == ["kadra-gateway"]
     assert svcs["identity"]["command"] == ["kadra-service", "identity"]
     assert "KADRA_MONGO_URI" not in svcs["gateway"]["environment"]
-    for secret in compose["secrets"].values():
-        assert (ROOT / "deploy" / secret["file"]).exists()
+    # the keys: made on first start into volumes, never a file of the repository
+    assert "secrets" not in compose
+    keys = svcs["kadra-keys"]
+    assert keys["command"] == ["kadra-keys"] and keys["restart"] == "no"
+    assert {"identity", "gateway"} <= {n for n, s in svcs.items() if "kadra-keys" in s.get("depends_on", {})}
+    assert [v.split(":")[0] for v in svcs["gateway"]["volumes"]] == ["jwt-public"]
+    assert all(v.endswith(":ro") for v in svcs["gateway"]["volumes"] + svcs["identity"]["volumes"])
+    assert {v.split(":")[0] for v in svcs["identity"]["volumes"]} == {"jwt-private", "jwt-public"}
+    assert {"jwt-private", "jwt-public"} <= set(compose["volumes"])

@@ -1,4 +1,5 @@
-"""Access tokens the gateway refuses, and what a reset or password change does to earlier tokens."""
+"""Access tokens the gateway refuses, another app verifying ours through the published keys (JWKS), and what
+a reset or password change does to earlier tokens."""
 import base64
 import json
 import time
@@ -10,6 +11,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from kadra_defaults.contracts.access_tokens import thumbprint
 from tests.support.identity import PASSWORD, bearer, login, mail_tokens, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +26,15 @@ def _real_key(system_env):
 
 def _claims(person, **overrides):
     now = int(time.time())
-    claims = {"sub": person["account_id"], "sid": uuid.uuid4().hex, "aud": "kadra", "typ": "access",
-              "iat": now, "exp": now + 900}
+    claims = {"iss": person["iss"], "sub": person["account_id"], "sid": uuid.uuid4().hex, "aud": "kadra",
+              "typ": "access", "iat": now, "exp": now + 900}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
+
+
+def _sign(claims, key, kid):
+    """Signed with EdDSA by `key`, naming `kid` in the header (None: no kid)."""
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid} if kid else None)
 
 
 def _b64(data: bytes) -> str:
@@ -36,45 +43,100 @@ def _b64(data: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def person(system):
+    """A person, with the `iss` and `kid` of the tokens identity gives them (the crafted tokens copy both)."""
     api = requests.Session()
     api.url = lambda path: system.base_url + path
-    return sign_up(api)
+    person = sign_up(api)
+    real = login(api, person["email"])["access_token"]
+    person["iss"] = jwt.decode(real, options={"verify_signature": False})["iss"]
+    person["kid"] = jwt.get_unverified_header(real)["kid"]
+    return person
+
+
+def test_access_tokens_name_their_key_and_issuer(api, person, system):
+    token = login(api, person["email"])["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "EdDSA" and header["typ"] == "at+jwt" and header["kid"]
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == system.env["KADRA_PUBLIC_URL"]
+
+
+def test_another_app_verifies_an_access_token_with_pyjwt_and_our_jwks(api, person, system):
+    """What the product's other apps do: PyJWKClient fetches /.well-known/jwks.json, picks the key by kid."""
+    jwks = api.get(api.url("/.well-known/jwks.json"))
+    assert jwks.status_code == 200 and jwks.headers["Content-Type"].startswith("application/json")
+    assert "max-age" in jwks.headers["Cache-Control"]
+    for key in jwks.json()["keys"]:
+        assert {k: key[k] for k in ("kty", "crv", "use", "alg")} == {"kty": "OKP", "crv": "Ed25519", "use": "sig",
+                                                                     "alg": "EdDSA"}
+        assert len(base64.urlsafe_b64decode(key["x"] + "==")) == 32
+    token = login(api, person["email"])["access_token"]
+    client = jwt.PyJWKClient(api.url("/.well-known/jwks.json"))
+    signing_key = client.get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, signing_key.key, algorithms=["EdDSA"], audience="kadra",
+                        issuer=system.env["KADRA_PUBLIC_URL"])
+    assert claims["sub"] == person["account_id"] and claims["typ"] == "access"
+    # and it refuses what our gateway refuses: another issuer or audience
+    with pytest.raises(jwt.InvalidIssuerError):
+        jwt.decode(token, signing_key.key, algorithms=["EdDSA"], audience="kadra", issuer="https://evil.example")
+    with pytest.raises(jwt.InvalidAudienceError):
+        jwt.decode(token, signing_key.key, algorithms=["EdDSA"], audience="another-app")
+    forged = _sign(_claims(person), Ed25519PrivateKey.generate(), person["kid"])
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forged, client.get_signing_key_from_jwt(forged).key, algorithms=["EdDSA"], audience="kadra")
+
+
+def test_the_jwks_is_not_under_the_api_prefix_and_the_metrics_are_not_public(api, system):
+    assert api.get(api.url("/api/v1/.well-known/jwks.json")).status_code == 404
+    response = api.get(api.url("/metrics"))
+    assert response.status_code == 404 and response.headers["Content-Type"] == "application/problem+json"
+    assert "kadra_http_requests_total" not in response.text
 
 
 def test_a_token_signed_with_the_real_key_is_accepted(api, person, system_env):
     # the control: the crafted tokens below differ from this one in one way each
     tokens = login(api, person["email"])
     session_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
-    token = jwt.encode(_claims(person, sid=session_id), _real_key(system_env), algorithm="EdDSA")
+    token = _sign(_claims(person, sid=session_id), _real_key(system_env), person["kid"])
     assert api.get(api.url("/api/v1/me"), headers=bearer(token)).status_code == 200
 
 
-@pytest.mark.parametrize("case", ["alg-none", "wrong-key", "expired", "wrong-aud", "refresh-as-access",
-                                  "typ-refresh", "hs256-with-public-key", "no-token"])
+@pytest.mark.parametrize("case", ["alg-none", "wrong-key", "wrong-key-real-kid", "expired", "wrong-aud",
+                                  "refresh-as-access", "typ-refresh", "hs256-with-public-key", "no-kid",
+                                  "unknown-kid", "wrong-iss", "no-iss", "no-token"])
 def test_bad_access_tokens_get_401(api, person, system_env, case):
-    key = _real_key(system_env)
+    key, kid = _real_key(system_env), person["kid"]
     if case == "alg-none":
-        token = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode()) + "." + \
+        token = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode()) + "." + \
             _b64(json.dumps(_claims(person)).encode()) + "."
     elif case == "wrong-key":
-        token = jwt.encode(_claims(person), Ed25519PrivateKey.generate(), algorithm="EdDSA")
+        other = Ed25519PrivateKey.generate()
+        token = _sign(_claims(person), other, thumbprint(other.public_key()))
+    elif case == "wrong-key-real-kid":
+        token = _sign(_claims(person), Ed25519PrivateKey.generate(), kid)
     elif case == "expired":
-        token = jwt.encode(_claims(person, iat=int(time.time()) - 1000, exp=int(time.time()) - 60), key,
-                           algorithm="EdDSA")
+        token = _sign(_claims(person, iat=int(time.time()) - 1000, exp=int(time.time()) - 60), key, kid)
     elif case == "wrong-aud":
-        token = jwt.encode(_claims(person, aud="another-app"), key, algorithm="EdDSA")
+        token = _sign(_claims(person, aud="another-app"), key, kid)
     elif case == "refresh-as-access":
         token = login(api, person["email"])["refresh_token"]
     elif case == "typ-refresh":
-        token = jwt.encode(_claims(person, typ="refresh"), key, algorithm="EdDSA")
+        token = _sign(_claims(person, typ="refresh"), key, kid)
     elif case == "hs256-with-public-key":
         import hashlib
         import hmac
         with open(system_env["KADRA_JWT_PUBLIC_KEY_FILE"], "rb") as f:
             public = f.read()
-        signing_input = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
+        signing_input = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode()) + "." + \
             _b64(json.dumps(_claims(person)).encode())
         token = signing_input + "." + _b64(hmac.new(public, signing_input.encode(), hashlib.sha256).digest())
+    elif case == "no-kid":
+        token = _sign(_claims(person), key, None)
+    elif case == "unknown-kid":
+        token = _sign(_claims(person), key, "another-key")
+    elif case == "wrong-iss":
+        token = _sign(_claims(person, iss="https://evil.example"), key, kid)
+    elif case == "no-iss":
+        token = _sign(_claims(person, iss=None), key, kid)
     else:
         token = None
     headers = bearer(token) if token else {}

@@ -34,6 +34,7 @@ def run_env(tmp_path, run_id, real_parts):
         "KADRA_SMTP_PORT": str(free_port()),
         "KADRA_MAILSINK_HTTP": f"127.0.0.1:{free_port()}",
         "KADRA_HEALTH_PORT_BASE": str(free_port_block(len(SERVICES))),
+        "KADRA_MANAGEMENT_PORT": str(free_port()),
     })
     yield env
     delete_vhost(vhost)
@@ -57,8 +58,19 @@ def test_run_starts_everything_prints_where_and_stops_on_ctrl_c(run_env, tmp_pat
         assert f"http://127.0.0.1:{port}/api/v1" in output  # the environment's port wins
         assert f"http://{run_env['KADRA_MAILSINK_HTTP']}/" in output
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
-        assert os.path.exists(tmp_path / "keys" / "jwt-ed25519.pem")
-        assert oct(os.stat(tmp_path / "keys" / "jwt-ed25519.pem").st_mode & 0o777) == "0o600"
+        # the signing key: made on first start into the key ring, private to this user, and published
+        ring = tmp_path / "keys" / "jwt"
+        (private,) = [n for n in os.listdir(ring) if n.endswith(".pem") and not n.endswith(".pub.pem")]
+        assert oct(os.stat(ring / private).st_mode & 0o777) == "0o600"
+        kid = private[:-len(".pem")]
+        assert (ring / "signing-kid").read_text().strip() == kid
+        jwks = requests.get(f"http://127.0.0.1:{port}/.well-known/jwks.json", timeout=10).json()
+        assert [k["kid"] for k in jwks["keys"]] == [kid]
+        # metrics on the management port it printed, not on the public one
+        management = f"http://127.0.0.1:{run_env['KADRA_MANAGEMENT_PORT']}"
+        assert f"{management}/metrics" in output
+        assert requests.get(f"{management}/metrics", timeout=10).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 404
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)

@@ -34,13 +34,20 @@ def test_each_service_answers_rpc_and_writes_and_reads_its_own_database(api, mon
                 assert mongo[f"{prefix}_{other}"]["heartbeat"].find_one({"_id": service}) is None
 
 
-def test_healthz_and_metrics(api):
+def test_healthz_and_metrics(api, system):
     assert api.get(api.url("/healthz")).json() == {"status": "ok"}
     api.get(api.url("/readyz"))
-    metrics = api.get(api.url("/metrics"))
+    # metrics on the management port only (KADRA_MANAGEMENT_PORT), never on the public one
+    metrics = api.get(system.management_url + "/metrics")
     assert metrics.status_code == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")
     assert 'kadra_http_requests_total{method="GET",route="/readyz"' in metrics.text
+    public = api.get(api.url("/metrics"))
+    assert public.status_code == 404 and "kadra_http_requests_total" not in public.text
+    assert api.get(system.management_url + "/readyz").status_code == 200
+    assert api.get(system.management_url + "/healthz").json() == {"status": "ok"}
+    # and the management port serves nothing of the API
+    assert api.get(system.management_url + "/api/v1/openapi.json").status_code == 404
 
 
 @pytest.mark.parametrize("method,path,body,headers,status", [

@@ -1,16 +1,19 @@
-"""Liveness, readiness and metrics."""
+"""Liveness and readiness, on the public port and on the management port (gateway.app).
+
+Metrics are served on the management port only (KADRA_MANAGEMENT_PORT, gateway.app._management_app):
+request counts per route and status say too much about who is being refused to be public.
+"""
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from gateway import rpc
 from gateway.caller import rpc_client
 from gateway.errors import Problem
-from gateway.metrics import metrics_response
 
 SERVICES = ("identity", "users", "devices", "notify")
 READY_TIMEOUT = 2.0
 
-blp = Blueprint("health", __name__, description="Liveness, readiness and metrics of the gateway")
+blp = Blueprint("health", __name__, description="Liveness and readiness of the gateway")
 
 
 class LiveSchema(Schema):
@@ -46,6 +49,11 @@ def readyz():
     Example answer: `{"status": "ready", "checks": {"broker": "ok", "identity": "ok", ...}}`;
     503 problem+json with `missing: ["users"]` otherwise.
     """
+    return readiness()
+
+
+def readiness() -> dict:
+    """The readiness answer (both ports); Problem service_unavailable naming what did not answer."""
     client = rpc_client()
     results = client.call_many([(s, "ping", (), {}) for s in SERVICES], timeout=READY_TIMEOUT)
     checks = {"broker": "ok"}
@@ -76,13 +84,3 @@ def _describe(error: Exception) -> str:
     if isinstance(error, rpc.RemoteError) and "pymongo" in error.exc_path:
         return "database unavailable"
     return "error"
-
-
-@blp.route("/metrics")
-@blp.doc(summary="Prometheus metrics", responses={200: {
-    "description": "Prometheus text exposition format",
-    "content": {"text/plain": {"schema": {"type": "string"}, "example":
-                'kadra_http_requests_total{method="GET",route="/readyz",status="200"} 3.0\n'}}}})
-def metrics():
-    """Requests, latencies and errors per route (Prometheus text format)."""
-    return metrics_response()

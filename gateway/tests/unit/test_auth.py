@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import jsonify
 
+from kadra_defaults import settings
+from kadra_defaults.contracts.access_tokens import thumbprint
 from gateway import auth, rpc
 from gateway.app import create_app
 from gateway.auth import Principal, authenticated, current_principal
@@ -36,12 +38,17 @@ class FakeRpc:
         return rpc._ServiceProxy(self, service)
 
 
-def token(key=KEY, **overrides):
+KID = thumbprint(KEY.public_key())
+
+
+def token(key=KEY, kid=KID, **overrides):
+    """A token as identity signs it, but for `overrides` (None drops a claim; kid=None drops the kid)."""
     now = int(time.time())
-    claims = {"sub": "acc1", "sid": "sess1", "aud": "kadra", "typ": "access", "iat": now, "exp": now + 900}
+    claims = {"iss": settings.current().public_url, "sub": "acc1", "sid": "sess1", "aud": "kadra", "typ": "access",
+              "iat": now, "exp": now + 900}
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid} if kid else None)
 
 
 @pytest.fixture
@@ -96,19 +103,23 @@ def test_missing_token_is_401_problem_with_bearer_challenge(client):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def _none_token():
-    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).rstrip(b"=").decode()
+def _b64json(data: dict) -> bytes:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
+
+
+def _claims() -> dict:
     now = int(time.time())
-    body = base64.urlsafe_b64encode(json.dumps({"sub": "acc1", "sid": "s", "aud": "kadra", "typ": "access",
-                                                "iat": now, "exp": now + 900}).encode()).rstrip(b"=").decode()
-    return f"{header}.{body}."
+    return {"iss": settings.current().public_url, "sub": "acc1", "sid": "s", "aud": "kadra", "typ": "access",
+            "iat": now, "exp": now + 900}
+
+
+def _none_token():
+    # the published kid and the right claims: only the algorithm is wrong
+    return (_b64json({"alg": "none", "typ": "JWT", "kid": KID}) + b"." + _b64json(_claims()) + b".").decode()
 
 
 def _hs256_with_public_key():
-    now = int(time.time())
-    header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()).rstrip(b"=")
-    body = base64.urlsafe_b64encode(json.dumps({"sub": "acc1", "sid": "s", "aud": "kadra", "typ": "access",
-                                                "iat": now, "exp": now + 900}).encode()).rstrip(b"=")
+    header, body = _b64json({"alg": "HS256", "typ": "JWT", "kid": KID}), _b64json(_claims())
     import hashlib
     import hmac
     sig = base64.urlsafe_b64encode(hmac.new(PUBLIC_PEM, header + b"." + body, hashlib.sha256).digest()).rstrip(b"=")
@@ -119,6 +130,12 @@ def _hs256_with_public_key():
     pytest.param(lambda: _none_token(), id="alg-none"),
     pytest.param(lambda: _hs256_with_public_key(), id="alg-confusion-hs256"),
     pytest.param(lambda: token(key=OTHER_KEY), id="wrong-key"),
+    pytest.param(lambda: token(key=OTHER_KEY, kid=thumbprint(OTHER_KEY.public_key())), id="unpublished-key"),
+    pytest.param(lambda: token(kid=None), id="no-kid"),
+    pytest.param(lambda: token(kid="no-such-key"), id="unknown-kid"),
+    pytest.param(lambda: token(kid="../../etc/passwd"), id="path-as-kid"),
+    pytest.param(lambda: token(iss="https://evil.example.com"), id="wrong-iss"),
+    pytest.param(lambda: token(iss=None), id="no-iss"),
     pytest.param(lambda: token(exp=int(time.time()) - 60, iat=int(time.time()) - 1000), id="expired"),
     pytest.param(lambda: token(aud="other"), id="wrong-aud"),
     pytest.param(lambda: token(aud=None), id="no-aud"),

@@ -8,6 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kadra_defaults import settings
+from kadra_defaults.contracts.access_tokens import thumbprint
 from gateway import app as app_module, rpc
 from gateway.spool import Spool
 from gateway.app import create_app
@@ -73,8 +75,8 @@ def live_feed(app, monkeypatch):
 def access(sub="acc1", sid="s1"):
     now = int(time.time())
     return {"Authorization": "Bearer " + jwt.encode(
-        {"sub": sub, "sid": sid, "aud": "kadra", "typ": "access", "iat": now, "exp": now + 900}, KEY,
-        algorithm="EdDSA")}
+        {"iss": settings.current().public_url, "sub": sub, "sid": sid, "aud": "kadra", "typ": "access",
+         "iat": now, "exp": now + 900}, KEY, algorithm="EdDSA", headers={"kid": thumbprint(KEY.public_key())})}
 
 
 def test_login_passes_the_client_address_and_maps_errors(client, fake):

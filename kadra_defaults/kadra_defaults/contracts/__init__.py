@@ -5,6 +5,7 @@
 - ``feed``     the gateway feed: the fan-out exchange services tell every gateway worker through,
                and the messages it carries;
 - ``service_tokens``  the bearer tokens the product's other apps use (JWT, HS256);
+- ``access_tokens``  what identity signs and every verifier checks (EdDSA, kid, iss), and the key ring;
 - ``publishing``  the nameko side: ``Events`` (dispatch, always in the envelope) and ``Feed``
                (publish with confirms). The gateway never imports it (it runs no nameko).
 """

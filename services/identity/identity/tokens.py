@@ -1,7 +1,9 @@
 """Access tokens (JWT, EdDSA/Ed25519), refresh tokens and one-time tokens.
 
-Access tokens: 15 minutes, claims sub, sid, aud="kadra", typ="access", iat,
-exp, jti (and did when bound to the trusted device). Their times are wall-clock
+Access tokens: 15 minutes, claims iss (KADRA_PUBLIC_URL), sub, sid, aud="kadra",
+typ="access", iat, exp, jti (and did when bound to the trusted device); the
+header names the signing key (`kid`). The contract, the key ring and how it is
+re-read while running: kadra_defaults.contracts.access_tokens. Their times are wall-clock
 time (time.time()), never the test-shiftable service clock, because the
 gateway checks them against its own wall clock.
 
@@ -9,7 +11,6 @@ Refresh tokens and one-time tokens: 256 bits from `secrets`, handed out once,
 stored only as their SHA-256 (a fast hash is right for random secrets of
 this size: there is nothing to guess).
 """
-import functools
 import hashlib
 import secrets
 import time
@@ -18,32 +19,36 @@ import uuid
 import jwt
 
 from kadra_defaults import settings
-from identity.keys import load_private
+from kadra_defaults.contracts.access_tokens import ALGORITHM, AUDIENCE, HEADER_TYP, SigningKeys, signing_keys_of
 
-AUDIENCE = "kadra"
-ALGORITHM = "EdDSA"
 ACCESS_TTL = 15 * 60
 REFRESH_TTL = 30 * 24 * 3600
 # How long a revocation must be remembered: the longest access-token life, plus the gateway's leeway.
 REVOCATION_TTL = ACCESS_TTL + 30
 
 
-@functools.lru_cache(maxsize=4)
-def _private_key(path: str):
-    return load_private(path)
+_signing: dict = {}
 
 
-def signing_key():
-    return _private_key(settings.current().jwt_private_key_file)
+def signing_keys() -> SigningKeys:
+    """This process's signing key ring (one per key settings; it re-reads its files by itself)."""
+    current = settings.current()
+    where = (current.jwt_keys_dir, current.jwt_public_keys_dir, current.jwt_private_key_file)
+    found = _signing.get(where)
+    if found is None:
+        _signing.clear()
+        found = _signing[where] = signing_keys_of(current)
+    return found
 
 
 def access_token(account_id: str, session_id: str, device_id: str | None = None, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    claims = {"sub": account_id, "sid": session_id, "aud": AUDIENCE, "typ": "access",
-              "iat": issued, "exp": issued + ACCESS_TTL, "jti": uuid.uuid4().hex}
+    signing = signing_keys().current()
+    claims = {"iss": settings.current().public_url, "sub": account_id, "sid": session_id, "aud": AUDIENCE,
+              "typ": "access", "iat": issued, "exp": issued + ACCESS_TTL, "jti": uuid.uuid4().hex}
     if device_id:
         claims["did"] = device_id
-    return jwt.encode(claims, signing_key(), algorithm=ALGORITHM, headers={"typ": "at+jwt"})
+    return jwt.encode(claims, signing.key, algorithm=ALGORITHM, headers={"typ": HEADER_TYP, "kid": signing.kid})
 
 
 def new_secret() -> str:

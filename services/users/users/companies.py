@@ -1,20 +1,31 @@
 """Companies: creating one with its owner, its data, and the users table (members and invitations)."""
 import secrets
 
-from kadra_defaults import clock
+from kadra_defaults import clock, settings
+from kadra_defaults.limits import DAY, Limit
 
 from users import members, roles, schemas
 from users.exceptions import Forbidden, InvalidInput, NotFound
 from users.schemas import iso
 
 COMPANY_FIELDS = ("name", "nip", "regon", "address", "contact_email", "contact_phone")
+# Each company's name goes into the subject of its invitation e-mails: companies made on a person's
+# say-so (POST /companies) are at most KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY per account a day.
+PER_ACCOUNT = Limit("companies-account", "new companies", "nowych firm", DAY)
 
 
 def create(svc, owner_account_id, name, creation_key):
-    """A company whose owner is the caller; the same creation_key always answers the same company."""
+    """A company whose owner is the caller; the same creation_key always answers the same company.
+
+    Without a creation key (POST /companies) it is counted against the per-account daily limit. With
+    one it is the company of a sign-up (identity passes its creation key, which makes the sign-up's
+    retries idempotent): not counted, since a sign-up makes exactly one.
+    """
     data = schemas.load(schemas.CompanyCreateSchema(), {"name": name})
     if not isinstance(owner_account_id, str) or not owner_account_id:
         raise InvalidInput("An account id is required.", "Wymagany identyfikator konta.", field="owner_account_id")
+    if not (isinstance(creation_key, str) and creation_key):
+        PER_ACCOUNT.take(svc.store.db, owner_account_id, settings.current().limit_companies_per_account_day)
     key = creation_key if isinstance(creation_key, str) and creation_key else secrets.token_hex(16)
     now = clock.now()
     company, created = svc.store.companies.create(owner_account_id, data["name"].strip(), key, now)

@@ -5,10 +5,16 @@ as the invitation (the outbox), so an invitation that exists has its e-mail on t
 invitation per address and company; the link works once, for the invited address only.
 
 Accepting crosses into identity (see `accept`): who the accepting account is, identity says.
+
+Every invitation e-mail, a first one or a re-send, goes from our domain to an address the inviter
+chose and names a company the inviter named: at most KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY per
+inviter and KADRA_LIMIT_INVITATIONS_PER_COMPANY_DAY per company a day (kadra_defaults.limits: 429
+with Retry-After), counted before the invitation is written.
 """
 from datetime import timedelta
 
-from kadra_defaults import clock
+from kadra_defaults import clock, settings
+from kadra_defaults.limits import DAY, Limit
 from kadra_defaults.outbox import mail_event, outbox_fields
 
 from users import links, members, people, roles, schemas
@@ -16,6 +22,16 @@ from users.exceptions import Conflict, Forbidden, NotFound, TokenInvalid
 from users.schemas import iso
 
 INVITATION_DAYS = 7
+PER_INVITER = Limit("invitations-inviter", "invitations sent by you", "zaproszeń wysłanych przez Ciebie", DAY)
+PER_COMPANY = Limit("invitations-company", "invitations from this company", "zaproszeń z tej firmy", DAY)
+
+
+def _count_e_mail(svc, company_id, actor_account_id):
+    """One more invitation e-mail today: the inviter's count first (an inviter over their own limit spends
+    nothing of the company's), then the company's; RateLimited when either is met."""
+    current = settings.current()
+    PER_INVITER.take(svc.store.db, actor_account_id, current.limit_invitations_per_inviter_day)
+    PER_COMPANY.take(svc.store.db, company_id, current.limit_invitations_per_company_day)
 
 
 def invite(svc, company_id, actor_account_id, email, role, locale):
@@ -28,6 +44,7 @@ def invite(svc, company_id, actor_account_id, email, role, locale):
     existing = svc.identity.find_account(address)
     if existing and svc.store.memberships.get(company_id, existing["account_id"]):
         raise Conflict.already_member()
+    _count_e_mail(svc, company_id, actor_account_id)
     now = clock.now()
     token, token_hash = links.new_link()
     expires_at = now + timedelta(days=INVITATION_DAYS)
@@ -69,6 +86,7 @@ def pending(svc, company_id, actor_account_id):
 def resend(svc, company_id, actor_account_id, invitation_id):
     """A new link (valid INVITATION_DAYS from now) by e-mail; the old link stops working."""
     invitation = _manageable(svc, company_id, actor_account_id, invitation_id)
+    _count_e_mail(svc, company_id, actor_account_id)
     now = clock.now()
     token, token_hash = links.new_link()
     expires_at = now + timedelta(days=INVITATION_DAYS)

@@ -55,5 +55,5 @@ class IdentityStore(Store):
             "claims": sweep_claims(self.db, now - timedelta(days=2)),  # the tokens they spent are gone by then
             "throttle": self.throttle.sweep(now),
             "signups": self.signups.sweep(now),
-            "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit numbers (kit)
+            "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit counts past their window
         }

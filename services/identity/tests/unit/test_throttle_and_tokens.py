@@ -4,6 +4,7 @@ import time
 import jwt
 import pytest
 
+from kadra_defaults.contracts.access_tokens import thumbprint
 from identity import tokens
 from identity.keys import ensure_keys, load_public
 from identity.storage.throttle import wait_for
@@ -22,10 +23,12 @@ def keys(tmp_path, monkeypatch):
     return load_public(public)
 
 
-def test_access_token_claims_and_algorithm(keys):
+def test_access_token_claims_and_algorithm(keys, monkeypatch):
+    monkeypatch.setenv("KADRA_PUBLIC_URL", "https://kadra.example.com")
     token = tokens.access_token("acc", "sess", "dev")
-    assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
-    claims = jwt.decode(token, keys, algorithms=["EdDSA"], audience="kadra")
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "EdDSA" and header["typ"] == "at+jwt" and header["kid"] == thumbprint(keys)
+    claims = jwt.decode(token, keys, algorithms=["EdDSA"], audience="kadra", issuer="https://kadra.example.com")
     assert claims["sub"] == "acc" and claims["sid"] == "sess" and claims["did"] == "dev"
     assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 900
     assert abs(claims["iat"] - time.time()) < 5
