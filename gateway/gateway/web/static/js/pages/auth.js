@@ -58,8 +58,7 @@ export async function signup(ctx) {
       // The same answer for every address: the next step is in the e-mail (a link, or a notice to an owner).
       const sent = h("div", {class: "done"},
         h("p", {class: "notice ok", role: "status", id: "signup-sent", tabindex: "-1"}, t("signup_sent", {email: body.email})),
-        h("p", {}, t("signup_sent_hint")),
-        h("p", {}, h("a", {href: "/app/login"}, t("go_login"))));
+        h("p", {}, t("signup_sent_hint")));
       f.replaceWith(sent);
       sent.querySelector("#signup-sent").focus();
     }

@@ -40,7 +40,9 @@ export async function confirmAccount(ctx) {
       document.getElementById("link-done").focus();
     }
   });
-  card(ctx, t("confirm_account_title"), h("p", {}, t("confirm_account_intro")), f);
+  // A used link, or an address with an account by now: the login is one step away.
+  card(ctx, t("confirm_account_title"), h("p", {}, t("confirm_account_intro")), f,
+    h("p", {}, `${t("have_account")} `, h("a", {href: "/app/login"}, t("login_title"))));
   f.querySelector("button").focus();
 }
 
