@@ -46,11 +46,13 @@ class Party:
 
     @classmethod
     def sign_up(cls, base: str, name: str) -> "Party":
+        from tests.support import signup
+
         email = f"fuzz.{name}.{uuid.uuid4().hex[:10]}@example.pl"
-        answer = requests.post(f"{base}{API}/accounts", timeout=30, json={
-            "email": email, "password": PASSWORD, "full_name": f"Fuzz {name}", "company_name": f"Fuzz {name} sp. z o.o."})
-        answer.raise_for_status()
-        party = cls(base, email, answer.json()["account_id"], answer.json()["company_id"])
+        session = requests.Session()
+        session.url = lambda path: base + path
+        made = signup.sign_up(session, email, PASSWORD, f"Fuzz {name}", f"Fuzz {name} sp. z o.o.")
+        party = cls(base, email, made["account_id"], made["company_id"])
         party.login()
         return party
 

@@ -47,6 +47,10 @@ const T = {
   full_name: ["Imię i nazwisko:", "Full name:"],
   company_name: ["Nazwa firmy:", "Company name:"],
   password_hint: ["Co najmniej 12 znaków.", "At least 12 characters."],
+  signup_sent: ["Sprawdź pocztę: wysłaliśmy wiadomość na adres {email}. Aby założyć konto, otwórz link potwierdzający z tej wiadomości (ważny 24 godziny).",
+                "Check your e-mail: we have sent a message to {email}. To create the account, open the confirmation link in it (valid 24 hours)."],
+  signup_sent_hint: ["Nie widzisz wiadomości? Zajrzyj do folderu ze spamem. Jeśli masz już konto z tym adresem, napisaliśmy, jak się zalogować.",
+                     "No message? Look in the spam folder. If you already have an account with this address, we wrote how to log in."],
   forgot_title: ["Przypomnij hasło", "Remind password"],
   forgot_intro: ["Podaj adres e-mail, którym logujesz się do aplikacji. Wyślemy na niego link do ustawienia nowego hasła.",
                  "Give the e-mail address you log in with. We will send a link to set a new password to it."],
@@ -63,6 +67,11 @@ const T = {
   go_login: ["Przejdź do logowania", "Go to log in"],
 
   // e-mail links
+  confirm_account_title: ["Potwierdź założenie konta", "Confirm your new account"],
+  confirm_account_intro: ["Po potwierdzeniu założymy Twoje konto i firmę, której będziesz właścicielem. Zalogujesz się adresem e-mail i hasłem podanym przy rejestracji.",
+                          "Once you confirm, we create your account and the company you own. You log in with the e-mail address and password you gave when signing up."],
+  confirm_account_button: ["Potwierdź i załóż konto", "Confirm and create the account"],
+  confirm_account_done: ["Konto założone. Możesz się zalogować.", "Your account is ready. You can log in now."],
   invite_title: ["Zaproszenie do firmy", "Invitation to a company"],
   invite_intro: ["Ustaw hasło, aby przyjąć zaproszenie. Jeśli masz już konto w aplikacji, podaj swoje obecne hasło (imię i nazwisko nie jest wtedy potrzebne).",
                  "Set a password to accept the invitation. If you already have an account, give your current password (no full name needed then)."],
