@@ -16,9 +16,9 @@ keyboard matches), any Unicode, never truncated, no composition rules; and not g
   repeats, sequences, years, look-alike characters). A refusal says what made it guessable, in Polish
   and English.
 
-Every check of a password is counted (storage.throttle): per address, the 5th failure in a row starts a
-wait that doubles up to 15 minutes and sends the person one notice; per client address, 100 failures in
-15 minutes. A change ends the person's other sessions.
+Every check of a password is counted before it is made (storage.throttle): per address, at most 5 checks
+before a wait that doubles up to 15 minutes (one notice e-mail per lockout), whatever runs in parallel; per
+client address, 100 failures in 15 minutes. A change ends the person's other sessions.
 """
 import functools
 import os
@@ -187,39 +187,39 @@ def check_login(deps, email, password, client_ip=None) -> dict:
     if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
         raise InvalidCredentials()
     norm = normalise_email(email)
-    account, (wait, seen) = in_parallel(lambda: deps.store.accounts.by_email(norm),
-                                        lambda: deps.store.throttle.wait(norm, client_ip))
-    if wait > 0:
-        raise Throttled.after(wait)
+    account, attempt = in_parallel(lambda: deps.store.accounts.by_email(norm),
+                                   lambda: deps.store.throttle.begin(norm, client_ip))
+    if not attempt.allowed:
+        raise Throttled.after(attempt.wait)
     if not verify_password(account["password_hash"] if account else None, password):
-        _failed(deps, norm, account, client_ip)
+        _failed(deps, attempt, account, client_ip)
         raise InvalidCredentials()
-    deps.store.throttle.record_success(norm, seen)
+    deps.store.throttle.succeeded(attempt)
     _rehash_if_old(deps, account, password)
     return account
 
 
 def confirm(deps, account: dict, password, client_ip=None) -> bool:
     """Re-confirmation of a known account's password (before a change), counted like a login."""
-    wait, _ = deps.store.throttle.wait(account["email_norm"], client_ip)
-    if wait > 0:
-        raise Throttled.after(wait)
+    attempt = deps.store.throttle.begin(account["email_norm"], client_ip)
+    if not attempt.allowed:
+        raise Throttled.after(attempt.wait)
     if not isinstance(password, str) or not verify_password(account["password_hash"], password):
-        _failed(deps, account["email_norm"], account, client_ip)
+        _failed(deps, attempt, account, client_ip)
         return False
-    deps.store.throttle.record_success(account["email_norm"])
+    deps.store.throttle.succeeded(attempt)
     _rehash_if_old(deps, account, password)
     return True
 
 
-def _failed(deps, norm: str, account: dict | None, client_ip) -> None:
+def _failed(deps, attempt, account: dict | None, client_ip) -> None:
     """Count the failure; the one that starts a lockout also mails the person and tells the audit log."""
     def lockout_event(locked_until):
         if account is None or locked_until is None:
             return None
         return mail_event("login_locked_out", {**accounts.recipient(account), "locked_until": locked_until.isoformat()})
 
-    result = deps.store.throttle.record_failure(norm, client_ip, lockout_event)
+    result = deps.store.throttle.failed(attempt, client_ip, lockout_event)
     if result["notified"]:
         deps.outbox.kick()
         deps.events.dispatch_quietly("login_locked_out", {"account_id": account["_id"],
