@@ -181,6 +181,24 @@ def test_wrong_current_passwords_count_towards_the_same_lockout(api):
     assert status == 429
 
 
+def test_the_owners_parallel_logins_all_go_through(api):
+    """8 connections logging in over and over with the right password (as the bench does): a check that
+    succeeds ends its streak, so the requests waiting for a number go on in the next one; none is refused."""
+    person = sign_up(api)
+
+    def logins(_):
+        http = session_from(api, "127.0.0.35")
+        try:
+            return [http.post(api.url("/api/v1/auth/login"), json={"email": person["email"], "password": PASSWORD},
+                              timeout=60).status_code for _ in range(5)]
+        finally:
+            http.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [status for batch in pool.map(logins, range(8)) for status in batch]
+    assert statuses == [200] * 40, statuses
+
+
 @pytest.fixture
 def two_identity_replicas(system_env, tmp_path):
     """A Kadra of its own with two identity processes behind one gateway (login needs nothing else): its

@@ -12,6 +12,10 @@ password, write the count", which let 11 of 40 parallel guesses through (issue 1
   made; a check that succeeds ends the streak (`succeeded`: the next check starts a new one), so a
   reservation whose check is still running, or whose process died, holds the wait as a failure would.
 - a streak that began more than 24 h ago is over: the next check starts a new one.
+- a request refused while checks of its streak may still be running (the last number is under CHECK_SETTLE
+  old) waits for them, up to CHECK_SETTLE: if one succeeds, it goes on in the next streak (the owner's
+  parallel logins all pass); guesses never end a streak, so they are refused once the checks are done. A
+  request refused after that is refused at once.
 - the check that is the 5th failure stores the lockout notice e-mail with its counter (once per streak).
 
 The address's document `e:<address>` names its current streak — `base` (random, made with the document) and
@@ -22,6 +26,7 @@ number (the one after the streak they saw), so they meet in one streak, never on
 Other documents, all looked up by `_id` alone (kit: key look-ups; this collection holds a counter for every
 address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e-mails in a window.
 """
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +48,10 @@ CLIENT_MAX_FAILURES = 100         # failed logins from one client address per wi
 # A reservation is kept until its streak is surely over (a streak lives 24 h from its start, and every
 # reservation is made after that start), with an hour to spare.
 RESERVATION_KEPT = FAILURES_FORGOTTEN_AFTER + 3600.0
+# How long a password check may take (an argon2id verify is ~50 ms; a busy replica's queue more): a request
+# refused while checks of its streak may be running waits up to this long for one of them to succeed.
+CHECK_SETTLE = 1.0
+SETTLE_POLL = 0.02
 # What a counter counted before streaks were numbered (issue 14): dropped when its next streak starts, and the
 # sweep forgets a counter that still has them a day after its last failure.
 LEGACY_FIELDS = ("failures", "locked_until", "last_failure_at")
@@ -89,32 +98,62 @@ class Throttle(Store):
     def begin(self, email_norm: str, client_ip: str | None) -> Attempt:
         """Reserve a number for one password check of `email_norm` before it is made (`Attempt.allowed`),
         or say how long to wait (`Attempt.wait`): the client's failures in its window, or the address's
-        streak. Refused attempts reserve nothing and so never lengthen a wait."""
+        streak. Refused attempts reserve nothing and so never lengthen a wait.
+
+        Refused while checks of the streak may still be running (its last number is younger than
+        CHECK_SETTLE), it waits for them, up to CHECK_SETTLE: if one succeeds, the streak is over and this
+        check goes on in the next one. So the owner's parallel logins (8 at once in the bench) all go
+        through, while guesses, which never end a streak, are refused as soon as the checks are done."""
+        deadline = time.monotonic() + CHECK_SETTLE
+        while True:
+            attempt, last_reserved = self._reserve(email_norm, client_ip)
+            if attempt.allowed or last_reserved is None:
+                return attempt
+            settles = min(deadline, time.monotonic()
+                          + (last_reserved + timedelta(seconds=CHECK_SETTLE) - clock.now()).total_seconds())
+            if settles <= time.monotonic():
+                return attempt
+            # Wait until the streak ends or its checks are surely done; then look again (with the wait
+            # counted from then), which answers at once.
+            self._streak_ends(email_norm, attempt.streak, settles)
+
+    def _reserve(self, email_norm: str, client_ip: str | None) -> tuple[Attempt, datetime | None]:
+        """One try of `begin`: (the attempt, and when refused by the streak, when its last number was taken)."""
         now = clock.now()
         email_doc, client_doc = in_parallel(lambda: self.by_key(THROTTLE, f"e:{email_norm}"),
                                             lambda: self.by_key(THROTTLE, f"c:{client_ip}") if client_ip else None)
         client_wait = _client_wait(client_doc, now)
         if client_wait > 0:
-            return Attempt(email_norm, wait=client_wait)
+            return Attempt(email_norm, wait=client_wait), None
         streak = self._current_streak(email_norm, email_doc, now)
         key = _key(email_norm, streak)
         expires = now + timedelta(seconds=RESERVATION_KEPT)
         number = self.attempts.reserve(key, FREE_FAILURES, expires)
-        if number is None:
-            # 1..5 are taken: the next number only once the last one's wait is over. The hint may lag or
-            # have lost an update (FerretDB), so the last number is found by looking forward from it.
-            last = max(self.attempts.used(key), FREE_FAILURES)
-            while self.attempts.taken(key, last + 1):
-                last += 1
-            now = clock.now()  # after the reservations read, some of which may be younger than the first `now`
-            reserved = self.attempts.reserved_at(key, last) or now
-            opens = reserved + timedelta(seconds=wait_for(last))
-            if opens > now:
-                return Attempt(email_norm, streak, wait=(opens - now).total_seconds())
-            number = self.attempts.reserve(key, last + 1, expires)
-            if number is None:  # another request took it this instant: its check starts the next wait
-                return Attempt(email_norm, streak, wait=wait_for(last + 1))
-        return Attempt(email_norm, streak, number)
+        if number is not None:
+            return Attempt(email_norm, streak, number), None
+        # 1..5 are taken: the next number only once the last one's wait is over. The hint may lag or have
+        # lost an update (FerretDB), so the last number is found by looking forward from it.
+        last = max(self.attempts.used(key), FREE_FAILURES)
+        while self.attempts.taken(key, last + 1):
+            last += 1
+        now = clock.now()  # after the reservations were read, some of which may be younger than the first `now`
+        reserved = self.attempts.reserved_at(key, last) or now
+        opens = reserved + timedelta(seconds=wait_for(last))
+        if opens > now:
+            return Attempt(email_norm, streak, wait=(opens - now).total_seconds()), reserved
+        number = self.attempts.reserve(key, last + 1, expires)
+        if number is None:  # another request took it this instant: its check starts the next wait
+            return Attempt(email_norm, streak, wait=wait_for(last + 1)), now
+        return Attempt(email_norm, streak, number), None
+
+    def _streak_ends(self, email_norm: str, streak: tuple, until: float) -> bool:
+        """Whether the address's streak moves on from `streak` before `until` (time.monotonic())."""
+        while time.monotonic() < until:
+            time.sleep(SETTLE_POLL)
+            doc = self.by_key(THROTTLE, f"e:{email_norm}")
+            if doc is None or (doc.get("base", "0"), int(doc.get("streak", 0))) != streak:
+                return True
+        return False
 
     def _current_streak(self, email_norm: str, doc: dict | None, now: datetime) -> tuple:
         """(base, number) of the address's current streak; a streak 24 h old is replaced by the next."""
