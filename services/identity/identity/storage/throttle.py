@@ -12,10 +12,10 @@ password, write the count", which let 11 of 40 parallel guesses through (issue 1
   made; a check that succeeds ends the streak (`succeeded`: the next check starts a new one), so a
   reservation whose check is still running, or whose process died, holds the wait as a failure would.
 - a streak that began more than 24 h ago is over: the next check starts a new one.
-- a request refused while checks of its streak may still be running (the last number is under CHECK_SETTLE
-  old) waits for them, up to CHECK_SETTLE: if one succeeds, it goes on in the next streak (the owner's
-  parallel logins all pass); guesses never end a streak, so they are refused once the checks are done. A
-  request refused after that is refused at once.
+- a request refused while checks of its streak are still running waits for them (up to CHECK_SETTLE): if
+  one succeeds, it goes on in the next streak, so the owner's parallel logins all pass (50 device
+  activations at once in the tests); if they all fail (each failure leaves a claim `checked:<key>:<n>`), it
+  is refused at once. Guesses never end a streak, so they are refused as soon as the checks are done.
 - the check that is the 5th failure stores the lockout notice e-mail with its counter (once per streak).
 
 The address's document `e:<address>` names its current streak — `base` (random, made with the document) and
@@ -26,6 +26,7 @@ number (the one after the streak they saw), so they meet in one streak, never on
 Other documents, all looked up by `_id` alone (kit: key look-ups; this collection holds a counter for every
 address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e-mails in a window.
 """
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,8 @@ from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
 from kadra_defaults.outbox import with_outbox
-from kadra_defaults.storage import AttemptCounter, Store, in_parallel, new_id, sweep_attempts
+from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Store, claim, in_parallel, new_id,
+                                    sweep_attempts)
 
 THROTTLE = "throttle"
 
@@ -48,10 +50,11 @@ CLIENT_MAX_FAILURES = 100         # failed logins from one client address per wi
 # A reservation is kept until its streak is surely over (a streak lives 24 h from its start, and every
 # reservation is made after that start), with an hour to spare.
 RESERVATION_KEPT = FAILURES_FORGOTTEN_AFTER + 3600.0
-# How long a password check may take (an argon2id verify is ~50 ms; a busy replica's queue more): a request
-# refused while checks of its streak may be running waits up to this long for one of them to succeed.
-CHECK_SETTLE = 1.0
-SETTLE_POLL = 0.02
+# How long a request refused while checks of its streak run waits for them at most (a check is ~50 ms; many
+# at once queue on a replica's cores), and a check unfinished after that counts as failed (its process died).
+CHECK_SETTLE = 10.0
+SETTLE_POLL = 0.015        # the address's document (a success ends the streak): one key read
+FAILURES_POLL_EVERY = 6    # polls; the failures' claims (up to 5 key reads, in parallel)
 # What a counter counted before streaks were numbered (issue 14): dropped when its next streak starts, and the
 # sweep forgets a counter that still has them a day after its last failure.
 LEGACY_FIELDS = ("failures", "locked_until", "last_failure_at")
@@ -100,25 +103,28 @@ class Throttle(Store):
         or say how long to wait (`Attempt.wait`): the client's failures in its window, or the address's
         streak. Refused attempts reserve nothing and so never lengthen a wait.
 
-        Refused while checks of the streak may still be running (its last number is younger than
-        CHECK_SETTLE), it waits for them, up to CHECK_SETTLE: if one succeeds, the streak is over and this
-        check goes on in the next one. So the owner's parallel logins (8 at once in the bench) all go
-        through, while guesses, which never end a streak, are refused as soon as the checks are done."""
+        Refused while checks of the streak are still running, it waits for them (up to CHECK_SETTLE): if one
+        succeeds, the streak is over and this check goes on in the next one. So the owner's parallel logins
+        (8 at once in the bench) all go through, while guesses, which never end a streak, are refused as
+        soon as the checks are done."""
         deadline = time.monotonic() + CHECK_SETTLE
+        settled = False
         while True:
-            attempt, last_reserved = self._reserve(email_norm, client_ip)
-            if attempt.allowed or last_reserved is None:
+            attempt, last = self._reserve(email_norm, client_ip)
+            if attempt.allowed or last is None or settled:
                 return attempt
-            settles = min(deadline, time.monotonic()
-                          + (last_reserved + timedelta(seconds=CHECK_SETTLE) - clock.now()).total_seconds())
-            if settles <= time.monotonic():
+            key, number, reserved = last
+            until = min(deadline, time.monotonic()
+                        + (reserved + timedelta(seconds=CHECK_SETTLE) - clock.now()).total_seconds())
+            if until <= time.monotonic():
                 return attempt
-            # Wait until the streak ends or its checks are surely done; then look again (with the wait
-            # counted from then), which answers at once.
-            self._streak_ends(email_norm, attempt.streak, settles)
+            # When the streak ends, try again in the next one; when its checks are all done (failed), or the
+            # time is up, look once more only for the wait counted from now.
+            settled = not self._checks_end_streak(email_norm, attempt.streak, key, number, until)
 
-    def _reserve(self, email_norm: str, client_ip: str | None) -> tuple[Attempt, datetime | None]:
-        """One try of `begin`: (the attempt, and when refused by the streak, when its last number was taken)."""
+    def _reserve(self, email_norm: str, client_ip: str | None) -> tuple[Attempt, tuple | None]:
+        """One try of `begin`: the attempt, and when the streak refused it, (its key, its last number, when
+        that was taken)."""
         now = clock.now()
         email_doc, client_doc = in_parallel(lambda: self.by_key(THROTTLE, f"e:{email_norm}"),
                                             lambda: self.by_key(THROTTLE, f"c:{client_ip}") if client_ip else None)
@@ -140,19 +146,30 @@ class Throttle(Store):
         reserved = self.attempts.reserved_at(key, last) or now
         opens = reserved + timedelta(seconds=wait_for(last))
         if opens > now:
-            return Attempt(email_norm, streak, wait=(opens - now).total_seconds()), reserved
+            return Attempt(email_norm, streak, wait=(opens - now).total_seconds()), (key, last, reserved)
         number = self.attempts.reserve(key, last + 1, expires)
         if number is None:  # another request took it this instant: its check starts the next wait
-            return Attempt(email_norm, streak, wait=wait_for(last + 1)), now
+            return Attempt(email_norm, streak, wait=wait_for(last + 1)), (key, last + 1, now)
         return Attempt(email_norm, streak, number), None
 
-    def _streak_ends(self, email_norm: str, streak: tuple, until: float) -> bool:
-        """Whether the address's streak moves on from `streak` before `until` (time.monotonic())."""
-        while time.monotonic() < until:
-            time.sleep(SETTLE_POLL)
+    def _checks_end_streak(self, email_norm: str, streak: tuple, key: str, last: int, until: float) -> bool:
+        """Wait until `streak` ends (True) or its checks 1..`last` have all failed or `until` (time.monotonic())
+        has come (False). The address's document is read every SETTLE_POLL, the failures' claims less often."""
+        pending = set(range(1, last + 1))
+        for poll in itertools.count():
+            if time.monotonic() >= until:
+                return False
+            time.sleep(min(SETTLE_POLL, max(0.0, until - time.monotonic())))
             doc = self.by_key(THROTTLE, f"e:{email_norm}")
             if doc is None or (doc.get("base", "0"), int(doc.get("streak", 0))) != streak:
                 return True
+            if poll % FAILURES_POLL_EVERY == FAILURES_POLL_EVERY - 1:
+                numbers = sorted(pending)
+                checked = in_parallel(*(lambda n=n: self.by_key(CLAIMS_COLLECTION, _checked(key, n))
+                                        for n in numbers))
+                pending -= {n for n, found in zip(numbers, checked) if found is not None}
+                if not pending:
+                    return False
         return False
 
     def _current_streak(self, email_norm: str, doc: dict | None, now: datetime) -> tuple:
@@ -191,6 +208,9 @@ class Throttle(Store):
         address's counter, so the notice goes out once per streak."""
         now = clock.now()
         failures = attempt.number or 0
+        if attempt.allowed:  # requests waiting for this streak's checks stop waiting once all have failed
+            claim(self.db, _checked(_key(attempt.email_norm, attempt.streak), attempt.number),
+                  now + timedelta(seconds=RESERVATION_KEPT))
         locked_until = now + timedelta(seconds=wait_for(failures)) if wait_for(failures) else None
         events = ()
         if failures == FREE_FAILURES and lockout_event is not None:
@@ -250,6 +270,10 @@ class Throttle(Store):
                 + self.db[THROTTLE].delete_many({"streak_at": {"$lt": streaks_before}, **keep}).deleted_count
                 + self.db[THROTTLE].delete_many({"last_failure_at": {"$lt": streaks_before}, **keep}).deleted_count
                 + self.db[THROTTLE].delete_many({"window_start": {"$lt": windows_before}, **keep}).deleted_count)
+
+
+def _checked(key: str, number: int) -> str:
+    return f"checked:{key}:{number}"
 
 
 def _key(email_norm: str, streak: tuple) -> str:

@@ -2,6 +2,7 @@
 import math
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from identity import strength
 
@@ -56,3 +57,12 @@ def test_only_the_beginning_is_estimated():
                                          ("aaaa", "repeat"), ("haslo", None)])
 def test_the_shape_of_a_listed_password(token, shape):
     assert strength.shape(token) == shape
+
+
+@settings(max_examples=300, deadline=None)
+@given(password=st.text(max_size=120), email=st.one_of(st.none(), st.emails()), name=st.text(max_size=60))
+def test_any_text_gets_an_answer_never_an_error(password, email, name):
+    from identity.passwords import policy_errors
+
+    errors = policy_errors(password, email=email, inputs=(name,))
+    assert isinstance(errors, list) and all(e["message"] and e["message_pl"] for e in errors)
