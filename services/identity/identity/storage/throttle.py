@@ -51,7 +51,7 @@ CLIENT_MAX_FAILURES = 100         # failed logins from one client address per wi
 # reservation is made after that start), with an hour to spare.
 RESERVATION_KEPT = FAILURES_FORGOTTEN_AFTER + 3600.0
 # How long a request refused while checks of its streak run waits for them at most (a check is ~50 ms; many
-# at once queue on a replica's cores), and a check unfinished after that counts as failed (its process died).
+# at once queue on a replica's cores); a check unfinished after that is taken for one whose process died.
 CHECK_SETTLE = 10.0
 SETTLE_POLL = 0.015        # the address's document (a success ends the streak): one key read
 FAILURES_POLL_EVERY = 6    # polls; the failures' claims (up to 5 key reads, in parallel)
