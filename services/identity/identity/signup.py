@@ -67,7 +67,8 @@ def request(deps, email, password, full_name, company_name, locale="pl", client_
     """Steps 1-5 of a sign-up request; nothing is answered (the gateway says "check your e-mail")."""
     data = schemas.load(schemas.SignUpSchema(), {"email": email, "password": password, "full_name": full_name,
                                                  "company_name": company_name, "locale": locale})
-    errors = passwords.policy_errors(data["password"], "password", data["email"])
+    errors = passwords.policy_errors(data["password"], "password", data["email"],
+                                     inputs=(data["full_name"], data["company_name"]))
     if errors:
         raise InvalidInput(errors=errors)
     store = deps.store
@@ -168,7 +169,7 @@ def create_invited(deps, email, password, full_name, locale="pl") -> dict:
     """An account for a person accepting an invitation (users asks): active at once; EmailTaken if it exists."""
     data = schemas.load(schemas.InvitedAccountSchema(), {"email": email, "password": password,
                                                          "full_name": full_name, "locale": locale})
-    passwords.require_policy(data["password"], "password", data["email"])
+    passwords.require_policy(data["password"], "password", data["email"], inputs=(data["full_name"],))
     doc = _new_account(data, passwords.hash_password(data["password"]), status="active")
     try:
         deps.store.accounts.insert(doc)

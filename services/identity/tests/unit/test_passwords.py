@@ -116,17 +116,18 @@ def test_common_list_has_the_top_3000_and_polish_ones():
         "haslo1234567", "polska123456", "kochamcie123"}  # zaq12wsxcde3 is the estimator's
 
 
-def test_the_policy_is_cheap():
-    """Every check in a few ms, the worst inputs too (zxcvbn's own matchers took 270 ms for the first)."""
-    import time
+def test_the_estimator_reads_a_bounded_part_of_the_password():
+    """The policy's cost is bounded by what the estimator reads (zxcvbn's own matchers took 270 ms on the worst
+    64 characters; 40 characters with our bounded matchers take a few ms - measured, not asserted here: a timed
+    test on a shared machine only flakes). More characters only add guesses, never lower them."""
+    from identity import strength
 
     worst = ["4@8(3!1|0$5+7%2" * 5, "h@sl0!|1$5+7" * 6, "1234567890" * 7, "19901231" * 8, "a" * 1024,
              "correct horse battery staple " * 3, "1-2-3-4-5-6-7-8-9-0-" * 4, "zaq12wsx" * 8]
-    policy_errors("warm up: the dictionaries load once")
     for password in worst:
-        started = time.perf_counter()
-        policy_errors(password, email=EMAIL, inputs=NAMES)
-        assert time.perf_counter() - started < 0.025, password
+        assert len(password) > strength.ESTIMATED_LENGTH
+        assert strength.estimate(password) == strength.estimate(password[:strength.ESTIMATED_LENGTH]), password
+    assert strength.matching.dictionary_match is not strength.ZXCVBN_DICTIONARY_MATCH  # the bounded matcher is in
 
 
 def test_the_email_is_not_a_password():
