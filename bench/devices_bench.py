@@ -33,9 +33,12 @@ def _raw_private(key: Ed25519PrivateKey) -> bytes:
 
 def _device(base: str) -> dict:
     """A fresh account with an activated device and a PIN; returns {device_id, key (raw private)}."""
+    from tests.support import signup
+
     email = f"bench-dev-{uuid.uuid4().hex[:10]}@example.com"
-    requests.post(f"{base}/api/v1/accounts", json={"email": email, "password": PASSWORD, "full_name": "Bench",
-                                                   "company_name": "Bench Sp. z o.o."}, timeout=30).raise_for_status()
+    session = requests.Session()
+    session.url = lambda path: base + path
+    signup.sign_up(session, email, PASSWORD, "Bench", "Bench Sp. z o.o.")  # the link from the bench's SMTP sink
     key = Ed25519PrivateKey.generate()
     public = base64.b64encode(key.public_key().public_bytes(serialization.Encoding.Raw,
                                                             serialization.PublicFormat.Raw)).decode()

@@ -30,12 +30,15 @@ accesslog = None  # the app logs one JSON line per request, without query string
 errorlog = "-"
 loglevel = "info"
 
-_metrics_dir = _os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", _os.path.join(_tempfile.gettempdir(), f"kadra-gateway-metrics-{_os.getpid()}"))
+_metrics_dir = _os.environ.get("PROMETHEUS_MULTIPROC_DIR") or _os.path.join(
+    _tempfile.gettempdir(), f"kadra-gateway-metrics-{_os.getpid()}")
 
 
 def on_starting(server):
-    """Start each run with an empty metrics folder."""
+    """Start each run with an empty metrics folder, named to the workers (forked after this) by the environment.
+
+    Set here, not when this file is imported: importing it (a test does) must not change the process."""
+    _os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
     _shutil.rmtree(_metrics_dir, ignore_errors=True)
     _os.makedirs(_metrics_dir, exist_ok=True)
 

@@ -3,8 +3,8 @@
 Fixtures: `browser` (one per session), `page` (a fresh browser context per test: its own storage, so its own
 language and session; fails the test on any script error, CSP violation or request to another origin),
 `new_page()` (another person's browser), `shot(page, name)` (a screenshot under artifacts/screenshots/<test>/),
-`owner` (a signed-up owner with their company, through the API), `require_routes(...)` (skip while a route
-the test needs has not landed yet).
+`owner` (a signed-up owner with their company, through the API and the e-mailed link), `require_routes(...)`
+(skip while a route the test needs has not landed yet).
 """
 import os
 import re
@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.support import browser as support
+from tests.support import signup
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
@@ -128,12 +129,11 @@ def unique_email(prefix: str) -> str:
 
 
 def sign_up(api, *, full_name="Jan Kowalski", company_name="Majama Michał Zając", locale="pl") -> dict:
+    """A person who signed up through the API and followed the e-mailed link."""
     email = unique_email("jan.kowalski")
     body = {"email": email, "password": PASSWORD, "full_name": full_name, "company_name": company_name,
             "locale": locale}
-    response = api.post(api.url("/api/v1/accounts"), json=body)
-    assert response.status_code == 201, response.text
-    return dict(body, **response.json())
+    return dict(body, **signup.sign_up(api, email, PASSWORD, full_name, company_name, locale))
 
 
 def api_login(api, email: str, password: str = PASSWORD) -> dict:
@@ -159,6 +159,53 @@ def token_link(mail, page_name: str) -> str:
 def relative(url: str) -> str:
     """A link from an e-mail as a path on the system under test (the e-mail carries KADRA_PUBLIC_URL)."""
     return re.sub(r"^https?://[^/]+", "", url)
+
+
+def sign_up_in_browser(page, api, mailbox, shot=None, *, english: bool = False, full_name: str = "Jan Kowalski",
+                       company_name: str = "Majama Michał Zając") -> dict:
+    """Journey 1 in the browser: the sign-up page ("check your e-mail"), the link from the e-mail, "Potwierdź",
+    then the login. The page's language is switched on the sign-up page for `english`. Returns the owner as
+    the `owner` fixture does."""
+    from playwright.sync_api import expect
+
+    email = unique_email("jan.kowalski")
+    page.goto("/app/signup")
+    if english:
+        page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Create an account" if english else "Załóż konto")).to_be_visible()
+    page.get_by_label("Full name:" if english else "Imię i nazwisko:").fill(full_name)
+    page.get_by_label("E-mail address:" if english else "Adres e-mail:").fill(email)
+    page.get_by_label("Password:" if english else "Hasło:").fill(PASSWORD)
+    page.get_by_label("Company name:" if english else "Nazwa firmy:").fill(company_name)
+    page.get_by_role("button", name="Create the account" if english else "Załóż konto").click()
+    sent = page.locator("#signup-sent")
+    expect(sent).to_contain_text(email)
+    expect(sent).to_contain_text("Check your e-mail" if english else "Sprawdź pocztę")
+    expect(sent).to_be_focused()
+    if shot:
+        shot(page, "signup-check-your-email")
+
+    _, mail = signup.wait_for_confirmation(email, mailbox)
+    page.goto(relative(token_link(mail, "confirm-account")))
+    expect(page.get_by_role("heading", name="Confirm your new account" if english else "Potwierdź założenie konta"))\
+        .to_be_visible()
+    assert "token=" not in page.url  # the token left the address bar; it was never sent to the server
+    button = page.get_by_role("button", name="Confirm and create the account" if english else "Potwierdź i załóż konto")
+    expect(button).to_be_focused()
+    if shot:
+        shot(page, "confirm-account")
+    page.keyboard.press("Enter")
+    expect(page.locator("#link-done")).to_have_text("Your account is ready. You can log in now." if english
+                                                    else "Konto założone. Możesz się zalogować.")
+    if shot:
+        shot(page, "account-confirmed")
+    page.get_by_role("link", name="Go to log in" if english else "Przejdź do logowania").click()
+    page.wait_for_url(re.compile(r"/app/login$"))
+    me = api.get(api.url("/api/v1/me"), headers=api_login(api, email)).json()
+    (company,) = me["companies"]
+    assert (company["name"], company["role"]) == (company_name, "owner")
+    return {"email": email, "password": PASSWORD, "full_name": full_name, "company_name": company_name,
+            "account_id": me["account_id"], "company_id": company["company_id"]}
 
 
 def log_in(page, email: str, password: str = PASSWORD, *, english: bool = False):

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD, api_login, log_in, relative, token_link, unlabelled_fields
+from tests.support import signup
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -245,8 +246,8 @@ def test_docs_page_serves_swagger_ui_from_this_gateway(page, system, shot):
     # the `page` fixture fails the test on any request to another origin
 
 
-def test_sign_up_page_creates_the_owner_and_shows_field_errors(page, api, shot, require_routes):
-    require_routes("POST /accounts")
+def test_sign_up_page_says_check_your_email_and_the_link_makes_the_owner(page, api, mailbox, shot, require_routes):
+    require_routes("POST /accounts", "POST /accounts/confirm")
     page.goto("/app/signup")
     assert unlabelled_fields(page) == []
     page.get_by_label("Imię i nazwisko:").fill("Ewa Zając")
@@ -259,10 +260,43 @@ def test_sign_up_page_creates_the_owner_and_shows_field_errors(page, api, shot, 
     email = f"ewa.{time.time_ns()}@zajac.pl"
     page.get_by_label("Adres e-mail:").fill(email)
     page.get_by_role("button", name="Załóż konto").click()
-    page.wait_for_url(re.compile(r"/app/$"))
+    expect(page.locator("#signup-sent")).to_contain_text(f"Sprawdź pocztę: wysłaliśmy wiadomość na adres {email}.")
+    assert page.evaluate("sessionStorage.length") == 0  # nobody is logged in before the link
+    shot(page, "signup-sent")
+
+    _, mail = signup.wait_for_confirmation(email, mailbox)
+    assert mail.subject == "Kadra: potwierdź adres e-mail i załóż konto" and "Zając i Syn" in mail.text
+    page.goto(relative(token_link(mail, "confirm-account")))
+    page.get_by_role("button", name="Potwierdź i załóż konto").click()
+    expect(page.locator("#link-done")).to_be_visible()
+    page.get_by_role("link", name="Przejdź do logowania").click()
+    log_in(page, email)
     expect(page.locator("#home-company")).to_contain_text("Zając i Syn")
     expect(page.locator("#home-company")).to_contain_text("właściciel / prezes")
     shot(page, "signed-up")
+
+
+def test_the_confirm_page_says_clearly_when_a_link_is_bad_used_or_incomplete(page, api, mailbox, shot,
+                                                                             require_routes):
+    require_routes("POST /accounts/confirm")
+    page.goto("/app/confirm-account#token=this-link-was-never-sent-by-kadra")
+    page.get_by_role("button", name="Potwierdź i załóż konto").click()
+    expect(page.locator(".form-error")).to_contain_text("Ten link jest nieprawidłowy, został już użyty lub wygasł.")
+    expect(page.locator("#link-done")).to_have_count(0)
+    shot(page, "confirm-account-bad-link")
+    page.goto("/app/login")
+    page.goto("/app/confirm-account")
+    expect(page.get_by_role("alert")).to_have_text("Ten link jest niepełny. Otwórz link z e-maila jeszcze raz.")
+    # a used link, in English
+    email = f"used.{time.time_ns()}@zajac.pl"
+    assert signup.request(api, email, PASSWORD, "Ewa Zając", "Zając i Syn", "en").status_code == 202
+    _, mail = signup.wait_for_confirmation(email, mailbox)
+    assert signup.confirm(api, signup.token_of(mail)).status_code == 200
+    page.goto("/app/login")
+    page.get_by_role("button", name="English").click()
+    page.goto(relative(token_link(mail, "confirm-account")))
+    page.get_by_role("button", name="Confirm and create the account").click()
+    expect(page.locator(".form-error")).to_contain_text("This link is invalid, used or expired.")
 
 
 def test_pages_send_no_token_in_a_query_string(page, owner, require_routes):

@@ -1,6 +1,7 @@
 """The guide's Part 1 in a real browser, in Polish and then in English after the language switch.
 
-The owner logs in, opens Dane i ustawienia → Użytkownicy, adds `magazynier` by e-mail (reading "Pokaż opis
+The owner signs up (the page says "check your e-mail"; the link from the e-mail the SMTP server received
+makes the account and the company), logs in, opens Dane i ustawienia → Użytkownicy, adds `magazynier` by e-mail (reading "Pokaż opis
 roli" first), saves; the invited person opens the link from the e-mail the SMTP server received, sets a
 password, logs in and sees the company; the owner changes the role and the table shows it.
 """
@@ -9,11 +10,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, api_login, log_in, relative, token_link, unique_email, unlabelled_fields
+from tests.browser.conftest import (PASSWORD, api_login, log_in, relative, sign_up_in_browser, token_link, unique_email,
+                                    unlabelled_fields)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-ROUTES = ("POST /accounts", "POST /auth/login", "GET /me", "GET /roles", "GET /companies/{company_id}",
+ROUTES = ("POST /accounts", "POST /accounts/confirm", "POST /auth/login", "GET /me", "GET /roles", "GET /companies/{company_id}",
           "GET /companies/{company_id}/users", "POST /companies/{company_id}/users",
           "PATCH /companies/{company_id}/users/{account_id}", "GET /companies/{company_id}/invitations",
           "POST /invitations/accept")
@@ -75,10 +77,7 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     company = owner["company_name"]
     roles = {r["role"]: r for r in api.get(api.url("/api/v1/roles")).json()}
 
-    # 1. the owner logs in
-    page.goto("/app/login")
-    if english:
-        page.get_by_role("button", name="English").click()
+    # 1. the owner logs in (the sign-up left the page on the login)
     expect(page.get_by_role("heading", name="Log in" if english else "Zaloguj")).to_be_visible()
     expect(page.get_by_role("link", name="remind password" if english else "przypomnij hasło")).to_be_visible()
     shot(page, "login")
@@ -199,13 +198,15 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     return invitee
 
 
-def test_guide_part1_in_polish(page, new_page, api, mailbox, owner, shot, require_routes):
+def test_guide_part1_in_polish(page, new_page, api, mailbox, shot, require_routes):
     require_routes(*ROUTES)
+    owner = sign_up_in_browser(page, api, mailbox, shot)
     run_journey(page, new_page, api, mailbox, owner, shot, PL, english=False)
 
 
-def test_guide_part1_in_english_after_the_switch(page, new_page, api, mailbox, owner, shot, require_routes):
+def test_guide_part1_in_english_after_the_switch(page, new_page, api, mailbox, shot, require_routes):
     require_routes(*ROUTES)
+    owner = sign_up_in_browser(page, api, mailbox, shot, english=True)
     run_journey(page, new_page, api, mailbox, owner, shot, EN, english=True)
     # the choice is remembered: a new page load stays in English
     page.goto("/app/settings")

@@ -18,6 +18,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support import signup
 from tests.support.identity import mail_tokens, unique_email
 from tests.support.infra import MANAGEMENT, ROOT, create_vhost, delete_vhost, free_port
 
@@ -85,10 +86,9 @@ def own_system(system_env, smtp_server, tmp_path):
 def test_forgot_password_with_the_broker_down_answers_202_and_the_mail_arrives_when_it_is_back(own_system, mailbox):
     base = own_system.base_url
     email = unique_email("outage")
-    response = requests.post(f"{base}/api/v1/accounts", json={
-        "email": email, "password": "correct horse battery staple", "full_name": "Outage Test",
-        "company_name": "Outage Sp. z o.o.", "locale": "en"}, timeout=10)
-    assert response.status_code == 201, response.text
+    session = requests.Session()
+    session.url = lambda path: base + path
+    signup.sign_up(session, email, "correct horse battery staple", "Outage Test", "Outage Sp. z o.o.", "en", mailbox)
     vhost = urllib.parse.urlparse(own_system.env["KADRA_AMQP_URI"]).path.lstrip("/")
     broker_down(vhost)
     try:

@@ -31,21 +31,6 @@ def test_forgot_password_answers_the_same_for_known_and_unknown_addresses(api):
     assert _strip(known.json()) == _strip(unknown.json())
 
 
-def test_sign_up_with_a_taken_address_answers_like_a_new_one(api):
-    person = sign_up(api)
-    again = api.post(api.url("/api/v1/accounts"), json={
-        "email": person["email"], "password": "someone else's password", "full_name": "Mallory",
-        "company_name": "Evil"})
-    fresh = api.post(api.url("/api/v1/accounts"), json={
-        "email": unique_email(), "password": "someone else's password", "full_name": "Mallory",
-        "company_name": "Evil"})
-    assert again.status_code == fresh.status_code == 201
-    assert set(again.json()) == set(fresh.json()) == {"account_id", "company_id"}
-    assert again.json()["account_id"] != person["account_id"]
-    # nothing changed for the owner
-    assert login(api, person["email"])["access_token"]
-
-
 @pytest.mark.slow
 def test_16_concurrent_redemptions_of_one_reset_token_one_wins_in_each_of_20_runs(api, mailbox, system_env):
     person = sign_up(api)

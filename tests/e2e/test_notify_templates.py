@@ -29,6 +29,8 @@ SAMPLES = {
     "member_removed": {"company_name": "Piekarnia Łódź", "removed_by_name": "Zofia Żak"},
     "ownership_transfer_requested": {"company_name": "Piekarnia Łódź", "from_name": "Zofia Żak",
                                      "token": "tok-owner", "expires_at": WHEN},
+    "signup_confirmation_requested": {"company_name": "Piekarnia Łódź", "token": "tok-signup", "expires_at": WHEN},
+    "signup_for_existing_account_attempted": {"attempted_at": WHEN},
 }
 FACTS = ("company_name", "role_label", "new_email", "device_name", "old_role_label", "new_role_label")
 

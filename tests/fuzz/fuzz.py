@@ -56,17 +56,19 @@ class Party:
     @classmethod
     def sign_up(cls, base: str, name: str, sign_up: Callable[..., dict] | None = None) -> "Party":
         """A new person with a company. `sign_up(email=, password=, full_name=, company_name=)` -> {account_id,
-        company_id} is how the caller makes one (the test suite's helpers read the confirmation e-mail); without
-        it, the API is asked directly (a system whose sign-up answers the ids at once)."""
+        company_id} is how the caller makes one; without it, tests.support.signup follows the e-mailed link
+        (the confirmation e-mail read from a mailbox this process has open)."""
         email = f"fuzz.{name}.{uuid.uuid4().hex[:10]}@example.pl"
         data = {"email": email, "password": PASSWORD, "full_name": f"Fuzz {name}",
                 "company_name": f"Fuzz {name} sp. z o.o."}
         if sign_up is not None:
             made = sign_up(**data)
         else:
-            answer = requests.post(f"{base}{API}/accounts", timeout=30, json=data)
-            answer.raise_for_status()
-            made = answer.json()
+            from tests.support import signup
+
+            session = requests.Session()
+            session.url = lambda path: base + path
+            made = signup.sign_up(session, email, PASSWORD, data["full_name"], data["company_name"])
         party = cls(base, email, made["account_id"], made["company_id"])
         party.login()
         return party

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.support import signup
+
 PASSWORD = "Kadra-test-hasło-2025!"
 GOOD_PIN = "482915"
 OTHER_PIN = "730164"
@@ -95,15 +97,13 @@ def phone_with_pin(api, account: dict, pin: str = GOOD_PIN, name: str = "Pixel 8
     return phone
 
 
-def sign_up(api, email: str | None = None, password: str = PASSWORD, locale: str = "pl") -> dict:
-    """A new account (and its company); returns {email, password, account_id, company_id, full_name}."""
+def sign_up(api, email: str | None = None, password: str = PASSWORD, locale: str = "pl", mailbox=None) -> dict:
+    """A new account (and its company, through the e-mailed link); {email, password, account_id, company_id,
+    full_name}."""
     email = email or f"dev-{uuid.uuid4().hex[:12]}@example.com"
     full_name = "Anna Testowa"
-    response = api.post(api.url("/api/v1/accounts"), json={"email": email, "password": password,
-                                                           "full_name": full_name, "company_name": "Firma Testowa",
-                                                           "locale": locale})
-    assert response.status_code == 201, response.text
-    return {"email": email, "password": password, "full_name": full_name, **response.json()}
+    made = signup.sign_up(api, email, password, full_name, "Firma Testowa", locale, mailbox)
+    return {"email": email, "password": password, "full_name": full_name, **made}
 
 
 def web_login(api, account: dict) -> dict:

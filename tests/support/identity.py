@@ -6,6 +6,8 @@ import uuid
 import requests
 from requests.adapters import HTTPAdapter
 
+from tests.support import signup
+
 PASSWORD = "correct horse battery staple"
 TOKEN_IN_LINK = re.compile(r"[#?&]token=([A-Za-z0-9_\-%.~]+)")
 
@@ -15,13 +17,11 @@ def unique_email(tag: str = "p") -> str:
 
 
 def sign_up(api, email: str | None = None, password: str = PASSWORD, full_name: str = "Anna Kowalska",
-            company_name: str = "Kowalska Sp. z o.o.", locale: str = "en") -> dict:
+            company_name: str = "Kowalska Sp. z o.o.", locale: str = "en", mailbox=None) -> dict:
+    """A new account and its company, through the e-mailed link; {email, password, account_id, company_id}."""
     email = email or unique_email()
-    response = api.post(api.url("/api/v1/accounts"), json={
-        "email": email, "password": password, "full_name": full_name, "company_name": company_name,
-        "locale": locale})
-    assert response.status_code == 201, response.text
-    return {"email": email, "password": password, **response.json()}
+    made = signup.sign_up(api, email, password, full_name, company_name, locale, mailbox)
+    return {"email": email, "password": password, **made}
 
 
 def login(api, email: str, password: str = PASSWORD) -> dict:

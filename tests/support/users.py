@@ -1,12 +1,14 @@
 """Factories for the users suites: people who signed up, companies, members who joined by invitation.
 
-Everything goes through the public API (sign-up, login, invitation e-mail, accept), so a member
-made here is made the way a person would be.
+Everything goes through the public API (sign-up and its e-mailed link, login, invitation e-mail, accept),
+so a member made here is made the way a person would be.
 """
 import re
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import unquote
+
+from tests.support import signup
 
 PASSWORD = "Dobre-Haslo-2025!"
 API = "/api/v1"
@@ -38,18 +40,14 @@ def login(api, person: Person) -> Person:
 
 
 def sign_up(api, prefix: str = "owner", company_name: str = "Majama Michał Zając", full_name: str = "Jan Kowalski",
-            locale: str = "pl") -> tuple[Person, str]:
-    """A new person and their new company (they are its owner); returns (person, company_id)."""
+            locale: str = "pl", mailbox=None) -> tuple[Person, str]:
+    """A new person and their new company (they are its owner, through the e-mailed link); (person, company_id)."""
     person = Person(email=unique_email(prefix), password=PASSWORD, full_name=full_name)
-    response = api.post(api.url(f"{API}/accounts"), json={
-        "email": person.email, "password": person.password, "full_name": full_name,
-        "company_name": company_name, "locale": locale})
-    assert response.status_code == 201, response.text
-    body = response.json()
-    person.account_id = body["account_id"]
-    person.companies[body["company_id"]] = "owner"
+    made = signup.sign_up(api, person.email, person.password, full_name, company_name, locale, mailbox)
+    person.account_id = made["account_id"]
+    person.companies[made["company_id"]] = "owner"
     login(api, person)
-    return person, body["company_id"]
+    return person, made["company_id"]
 
 
 def invite(api, actor: Person, company_id: str, email: str, role: str):

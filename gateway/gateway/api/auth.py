@@ -163,8 +163,14 @@ def reset_password(body):
                                               "new_password": "a new and long passphrase"})
 @blp.response(204)
 @blp.alt_response(422, description="Wrong current password, or the new one breaks the policy")
+@blp.alt_response(429, description="Too many wrong passwords for this account: wait (Retry-After)")
 def change_password(body):
-    """Change the password (needs the current one); every other session of the account ends."""
+    """Change the password (needs the current one); every other session of the account ends.
+
+    A new password has at least 12 characters and is not guessable: common passwords (Polish ones too),
+    keyboard patterns, repeats, sequences, dates and the person's own address, name or company are refused,
+    with the reason in `errors` (English and Polish). The trusted phone stays.
+    """
     principal = current_principal()
     identity().change_password(account_id=principal.account_id, session_id=principal.session_id,
                                current_password=body["current_password"], new_password=body["new_password"],

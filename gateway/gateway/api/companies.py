@@ -139,6 +139,7 @@ class AuditPageSchema(Schema):
 @blp.response(201, CompanyIdSchema)
 @blp.alt_response(401, description="No valid access token")
 @blp.alt_response(422, description="A field is wrong (named in `errors`)")
+@blp.alt_response(429, description="Too many companies created by this account today (Retry-After)")
 def create_company(body):
     """Create a company; the caller is its owner.
 
@@ -207,6 +208,7 @@ def list_users(company_id):
 @blp.alt_response(403, description="The role lacks users.manage or may not give this role")
 @blp.alt_response(404, description="No such company, or not a member")
 @blp.alt_response(409, description="Already a member, or an invitation is already pending")
+@blp.alt_response(429, description="Too many invitations today from this person or this company (Retry-After)")
 @blp.alt_response(422, description="A field is wrong (named in `errors`)")
 def add_user(body, company_id):
     """Add a user by e-mail with one role: sends the invitation e-mail (link valid 7 days).

@@ -72,6 +72,7 @@ def list_invitations(company_id):
 @blp.response(202, ResentSchema)
 @blp.alt_response(403, description="The role lacks users.manage")
 @blp.alt_response(404, description="No such company or pending invitation")
+@blp.alt_response(429, description="Too many invitations today from this person or this company (Retry-After)")
 def resend_invitation(company_id, invitation_id):
     """Send the invitation again with a new link (valid 7 days); the old link stops working.
 

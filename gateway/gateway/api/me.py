@@ -129,6 +129,7 @@ def patch_me(body):
 @blp.arguments(MeEmailChangeSchema, example={"new_email": "anna@nowa.pl", "password": "correct horse battery staple"})
 @blp.response(202, MeEmailAcceptedSchema)
 @blp.alt_response(422, description="Wrong password, or a bad address")
+@blp.alt_response(429, description="Too many wrong passwords, or too many e-mail changes today (Retry-After)")
 def change_email(body):
     """Change my e-mail (= login): a confirmation link goes to the new address, a notice with a
     "this wasn't me" link to the old one. Nothing changes until the link is opened."""

@@ -20,8 +20,8 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 
 # The pages main.js draws; any other name answers the same shell with 404 (the page says "not found").
 PAGES = frozenset({
-    "", "login", "signup", "forgot-password", "reset-password", "accept-invitation", "confirm-email",
-    "revert-email", "accept-ownership", "settings", "account", "mobile", "audit",
+    "", "login", "signup", "forgot-password", "reset-password", "confirm-account", "accept-invitation",
+    "confirm-email", "revert-email", "accept-ownership", "settings", "account", "mobile", "audit",
 })
 _PAGE_NAME = re.compile(r"^[a-z-]{0,40}$")
 

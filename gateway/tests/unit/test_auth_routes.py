@@ -116,6 +116,42 @@ def test_sign_up_validation_and_policy_errors(client, fake):
     assert response.status_code == 422 and response.json["errors"][0]["field"] == "password"
 
 
+def test_sign_up_is_202_with_one_body_no_ids_and_passes_the_client_address(client, fake):
+    fake.answers[("identity", "sign_up")] = {"account_id": "leaked", "company_id": "leaked"}  # never passed on
+    body = {"email": "a@example.com", "password": "correct horse battery staple", "full_name": "A",
+            "company_name": "C"}
+    first = client.post("/api/v1/accounts", json=body)
+    fake.answers[("identity", "sign_up")] = None
+    second = client.post("/api/v1/accounts", json=dict(body, email="b@example.com"))
+    assert first.status_code == second.status_code == 202
+    strip = lambda r: {k: v for k, v in r.json.items() if k != "request_id"}  # noqa: E731
+    assert strip(first) == strip(second) and set(strip(first)) == {"detail", "detail_pl"}
+    assert "leaked" not in first.get_data(as_text=True)
+    assert fake.calls[-1][3]["client_ip"] == "127.0.0.1" and fake.calls[-1][3]["locale"] == "pl"
+    fake.answers[("identity", "sign_up")] = remote("RateLimited", {"code": "rate_limited", "detail": "Too many",
+                                                                  "headers": {"Retry-After": "60"}})
+    limited = client.post("/api/v1/accounts", json=body)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
+
+
+def test_confirm_answers_the_ids_and_maps_a_bad_token_and_an_unfinished_company(client, fake):
+    fake.answers[("identity", "confirm_sign_up")] = {"account_id": "acc1", "company_id": "co1"}
+    response = client.post("/api/v1/accounts/confirm", json={"token": "t" * 43})
+    assert response.status_code == 200 and response.json == {"account_id": "acc1", "company_id": "co1"}
+    assert fake.calls[-1][3] == {"token": "t" * 43}
+    fake.answers[("identity", "confirm_sign_up")] = remote("InvalidToken", {"code": "invalid_token", "errors": [
+        {"field": "token", "message": "Invalid, used or expired token.", "message_pl": "..."}]})
+    response = client.post("/api/v1/accounts/confirm", json={"token": "t" * 43})
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "token"
+    fake.answers[("identity", "confirm_sign_up")] = remote("Unavailable", {"code": "unavailable",
+                                                                          "headers": {"Retry-After": "5"}})
+    response = client.post("/api/v1/accounts/confirm", json={"token": "t" * 43})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    for bad in ({}, {"token": ""}, {"token": 5}, {"token": "x" * 513}):
+        response = client.post("/api/v1/accounts/confirm", json=bad)
+        assert response.status_code == 422 and response.json["errors"][0]["field"] == "token", bad
+
+
 def test_forgot_is_202_with_one_body_and_spools_when_the_broker_is_down(client, fake, tmp_path):
     fake.answers[("identity", "request_password_reset")] = None
     first = client.post("/api/v1/auth/password/forgot", json={"email": "a@example.com"})

@@ -164,6 +164,20 @@ class OwnershipTransferRequestedSchema(MailPayloadSchema):
     expires_at = _moment()
 
 
+class SignupConfirmationRequestedSchema(MailPayloadSchema):
+    """Sent to the address a person signed up with: the link makes the account and the company."""
+
+    company_name = _text()
+    token = _text()
+    expires_at = _moment()
+
+
+class SignupForExistingAccountAttemptedSchema(MailPayloadSchema):
+    """Sent to an account's owner when somebody signs up with its address: log in or reset the password."""
+
+    attempted_at = _moment()
+
+
 @dataclass(frozen=True)
 class MailEvent:
     """An e-mail event: its type on the wire, its template, its payload schema."""
@@ -189,6 +203,12 @@ MAIL_EVENTS: dict[str, MailEvent] = {
         MailEvent("member_removed", "member_removed", MemberRemovedSchema),
         MailEvent(
             "ownership_transfer_requested", "ownership_transfer", OwnershipTransferRequestedSchema
+        ),
+        MailEvent("signup_confirmation_requested", "signup_confirm", SignupConfirmationRequestedSchema),
+        MailEvent(
+            "signup_for_existing_account_attempted",
+            "signup_existing_account",
+            SignupForExistingAccountAttemptedSchema,
         ),
     )
 }

@@ -5,15 +5,20 @@ Hashing and verifying run in eventlet's OS-thread pool, one per core at a time
 uses every core and its other green threads (RPCs that need no hash) keep
 answering meanwhile.
 
-Policy (OWASP ASVS 2.1): at least 12 and at most 1024 characters (counted
-after Unicode NFKC normalisation, which is also what is hashed, so the same
-password typed on another keyboard matches), any Unicode, never truncated;
-not one of the most common passwords (data/common-passwords.txt, generated
-by scripts/make_common_passwords.py from zxcvbn's list); not the e-mail address.
+Policy (NIST SP 800-63B-4 §3.1.1.2, OWASP ASVS 5 §6.2): at least 12 and at most 1024 characters (counted
+after Unicode NFKC normalisation, which is also what is hashed, so the same password typed on another
+keyboard matches), any Unicode, never truncated, no composition rules; and not guessable:
+- not one of the common passwords (data/common-passwords.txt: zxcvbn's list and Polish ones, made by
+  services/identity/scripts/make_common_passwords.py), compared lower-cased with Polish letters folded;
+- not the e-mail address;
+- at least MIN_GUESSES guesses by the estimator (identity.strength: zxcvbn with a Polish dictionary, the
+  person's e-mail address, name and company name and the product's name as words, keyboard walks,
+  repeats, sequences, years, look-alike characters). A refusal says what made it guessable, in Polish
+  and English.
 
-Every check of a password is counted (storage.throttle): per address, the 5th failure in a row starts a
-wait that doubles up to 15 minutes and sends the person one notice; per client address, 100 failures in
-15 minutes. A change ends the person's other sessions.
+Every check of a password is counted before it is made (storage.throttle): per address, at most 5 checks
+before a wait that doubles up to 15 minutes (one notice e-mail per lockout), whatever runs in parallel; per
+client address, 100 failures in 15 minutes. A change ends the person's other sessions.
 """
 import functools
 import os
@@ -28,7 +33,7 @@ from kadra_defaults.hashing import offload
 from kadra_defaults.outbox import mail_event
 from kadra_defaults.storage import in_parallel
 
-from identity import accounts, sessions
+from identity import accounts, sessions, strength
 from identity.exceptions import InvalidCredentials, InvalidInput, Throttled
 from identity.storage.accounts import normalise_email
 
@@ -36,6 +41,9 @@ from identity.storage.accounts import normalise_email
 ARGON2_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
+# 10^10 guesses: what zxcvbn calls "very unguessable" (its score 4), counted without its bonus for the number
+# of pieces (identity.strength). A random 12-character password has 10^12; a word, a year and a "!" 10^5.
+MIN_GUESSES = 10 ** 10
 COMMON_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "common-passwords.txt")
 
 hasher = PasswordHasher(hash_len=32, salt_len=16, type=Type.ID, **ARGON2_PARAMETERS)
@@ -83,8 +91,56 @@ def common_passwords() -> frozenset:
         return frozenset(line.strip() for line in f if line.strip() and not line.startswith("#"))
 
 
-def policy_errors(password, field: str = "password", email: str | None = None) -> list[dict]:
-    """Field errors (English and Polish) for a password that breaks the policy; [] when it is fine."""
+# Why the estimator found a password guessable: the kind of its pieces -> (English, Polish), each completing
+# "it contains …" / "zawiera …".
+REASONS = {
+    "own": ("your own details (e-mail address, name or company name)",
+            "Twoje dane (adres e-mail, imię i nazwisko lub nazwę firmy)"),
+    "product": ("the product's name", "nazwę produktu"),
+    "common": ("a common password or word", "popularne hasło lub słowo"),
+    "l33t": ("a common word with look-alike characters (like h@sl0)", "popularne słowo z podobnymi znakami (np. h@sl0)"),
+    "keyboard": ("a keyboard pattern (like qwerty or zaq12wsx)", "układ klawiszy (np. qwerty lub zaq12wsx)"),
+    "repeat": ("repeated characters (like aaaa or abcabc)", "powtórzenia (np. aaaa lub abcabc)"),
+    "sequence": ("a sequence (like abcd or 1234)", "ciąg kolejnych znaków (np. abcd lub 1234)"),
+    "date": ("a date or a year", "datę lub rok"),
+}
+
+
+def _reason(piece: dict, own: dict) -> str | None:
+    pattern = piece["pattern"]
+    if pattern == "dictionary":
+        if piece.get("dictionary_name") == "user_inputs":
+            return "product" if own.get(piece["matched_word"]) == "product" else "own"
+        if piece.get("l33t"):
+            return "l33t"
+        return strength.shape(piece["token"]) or "common"  # a listed "zaq12wsx" is still a keyboard walk
+    return {"spatial": "keyboard", "repeat": "repeat", "sequence": "sequence", "regex": "date",
+            "date": "date"}.get(pattern)
+
+
+def guessable_because(password: str, email: str | None = None, inputs=()) -> list[str] | None:
+    """None when the estimator finds `password` hard enough to guess; else what made it guessable (REASONS'
+    keys, the most characters first)."""
+    own = strength.own_words(email, inputs)
+    guesses, pieces = strength.estimate(password, own)
+    if guesses >= MIN_GUESSES:
+        return None
+    covered: dict[str, int] = {}
+    for piece in pieces:
+        reason = _reason(piece, own)
+        if reason:
+            covered[reason] = covered.get(reason, 0) + len(piece["token"])
+    return sorted(covered, key=lambda r: -covered[r]) or ["common"]
+
+
+def _and(parts: list[str], word: str) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {word} " + parts[-1]
+
+
+def policy_errors(password, field: str = "password", email: str | None = None, inputs=()) -> list[dict]:
+    """Field errors (English and Polish) for a password that breaks the policy; [] when it is fine.
+
+    `inputs`: the person's own words besides the e-mail address (full name, company name)."""
     if not isinstance(password, str):
         return [field_error(field, "Not a valid string.", "Wartość musi być tekstem.")]
     value = normalise(password)
@@ -94,18 +150,32 @@ def policy_errors(password, field: str = "password", email: str | None = None) -
     if len(value) > MAX_LENGTH:
         return [field_error(field, f"The password may have at most {MAX_LENGTH} characters.",
                             f"Hasło może mieć najwyżej {MAX_LENGTH} znaków.")]
-    if value.lower() in common_passwords():
+    if strength.fold(value).lower() in common_passwords():
         return [field_error(field, "This password is one of the most common ones and easy to guess. Choose another.",
                             "To hasło jest jednym z najpopularniejszych i łatwo je odgadnąć. Wybierz inne.")]
     if email and value.strip().lower() == email.strip().lower():
         return [field_error(field, "The password must not be your e-mail address.",
                             "Hasło nie może być Twoim adresem e-mail.")]
+    reasons = guessable_because(value, email, inputs)
+    if reasons:
+        reasons = reasons[:3]
+        en = _and([REASONS[r][0] for r in reasons], "and")
+        pl = _and([REASONS[r][1] for r in reasons], "i")
+        return [field_error(field, f"This password is too easy to guess: it contains {en}. Choose a longer one, "
+                                   f"for example a few unrelated words.",
+                            f"To hasło łatwo odgadnąć: zawiera {pl}. Wybierz dłuższe, na przykład kilka "
+                            f"niezwiązanych ze sobą słów.")]
     return []
 
 
-def require_policy(password, field: str, email: str | None) -> None:
+def own_inputs(account: dict | None) -> tuple:
+    """The words of an account the policy refuses besides its address (its full name)."""
+    return (account.get("full_name"),) if account and account.get("full_name") else ()
+
+
+def require_policy(password, field: str, email: str | None, inputs=()) -> None:
     """InvalidInput naming `field` when the password breaks the policy."""
-    errors = policy_errors(password, field, email)
+    errors = policy_errors(password, field, email, inputs)
     if errors:
         raise InvalidInput(errors=errors)
 
@@ -117,39 +187,39 @@ def check_login(deps, email, password, client_ip=None) -> dict:
     if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
         raise InvalidCredentials()
     norm = normalise_email(email)
-    account, (wait, seen) = in_parallel(lambda: deps.store.accounts.by_email(norm),
-                                        lambda: deps.store.throttle.wait(norm, client_ip))
-    if wait > 0:
-        raise Throttled.after(wait)
+    account, attempt = in_parallel(lambda: deps.store.accounts.by_email(norm),
+                                   lambda: deps.store.throttle.begin(norm, client_ip))
+    if not attempt.allowed:
+        raise Throttled.after(attempt.wait)
     if not verify_password(account["password_hash"] if account else None, password):
-        _failed(deps, norm, account, client_ip)
+        _failed(deps, attempt, account, client_ip)
         raise InvalidCredentials()
-    deps.store.throttle.record_success(norm, seen)
+    deps.store.throttle.succeeded(attempt)
     _rehash_if_old(deps, account, password)
     return account
 
 
 def confirm(deps, account: dict, password, client_ip=None) -> bool:
     """Re-confirmation of a known account's password (before a change), counted like a login."""
-    wait, _ = deps.store.throttle.wait(account["email_norm"], client_ip)
-    if wait > 0:
-        raise Throttled.after(wait)
+    attempt = deps.store.throttle.begin(account["email_norm"], client_ip)
+    if not attempt.allowed:
+        raise Throttled.after(attempt.wait)
     if not isinstance(password, str) or not verify_password(account["password_hash"], password):
-        _failed(deps, account["email_norm"], account, client_ip)
+        _failed(deps, attempt, account, client_ip)
         return False
-    deps.store.throttle.record_success(account["email_norm"])
+    deps.store.throttle.succeeded(attempt)
     _rehash_if_old(deps, account, password)
     return True
 
 
-def _failed(deps, norm: str, account: dict | None, client_ip) -> None:
+def _failed(deps, attempt, account: dict | None, client_ip) -> None:
     """Count the failure; the one that starts a lockout also mails the person and tells the audit log."""
     def lockout_event(locked_until):
         if account is None or locked_until is None:
             return None
         return mail_event("login_locked_out", {**accounts.recipient(account), "locked_until": locked_until.isoformat()})
 
-    result = deps.store.throttle.record_failure(norm, client_ip, lockout_event)
+    result = deps.store.throttle.failed(attempt, client_ip, lockout_event)
     if result["notified"]:
         deps.outbox.kick()
         deps.events.dispatch_quietly("login_locked_out", {"account_id": account["_id"],
@@ -166,7 +236,7 @@ def _rehash_if_old(deps, account: dict, password: str) -> None:
 def change(deps, account_id, session_id, current_password, new_password, client_ip=None) -> None:
     """A new password for a logged-in person who knows the current one; their other sessions end."""
     account = accounts.active(deps, account_id)
-    require_policy(new_password, "new_password", account["email"])
+    require_policy(new_password, "new_password", account["email"], own_inputs(account))
     if not confirm(deps, account, current_password, client_ip):
         raise InvalidInput.on("current_password", "The current password is wrong.",
                               "Obecne hasło jest nieprawidłowe.")

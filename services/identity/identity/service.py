@@ -3,7 +3,8 @@
 Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: its `store`
 (identity.storage), `outbox` (e-mail), `events` (audit events), `feed` (gateway feed), `users` and `devices`.
 
-  signup        sign_up (account + company through users), create_invited_account, finish_pending_signups
+  signup        sign_up (a link by e-mail), confirm_sign_up (account + company through users),
+                create_invited_account, finish_pending_signups
   sessions      login, open_session, refresh, logout, end_sessions, revocations, check_access
   passwords     verify_credentials, check_password, change_password (counted checks, lockout)
   recovery      request_password_reset, reset_password
@@ -42,9 +43,14 @@ class IdentityService(HealthMixin):
 
     # -- sign-up -----------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, Unavailable))
-    def sign_up(self, email, password, full_name, company_name, locale="pl"):
-        return signup.sign_up(self, email, password, full_name, company_name, locale)
+    @rpc(expected_exceptions=(InvalidInput, RateLimited))
+    def sign_up(self, email, password, full_name, company_name, locale="pl", client_ip=None):
+        """None, whatever the address: a new one gets a confirmation link, a taken one a notice to its owner."""
+        signup.request(self, email, password, full_name, company_name, locale, client_ip)
+
+    @rpc(expected_exceptions=(InvalidToken, InvalidInput, Unavailable))
+    def confirm_sign_up(self, token):
+        return signup.confirm(self, token)
 
     @rpc(expected_exceptions=(InvalidInput, EmailTaken))
     def create_invited_account(self, email, password, full_name, locale="pl"):

@@ -37,9 +37,11 @@ TOKEN_LINKS = {
     "email_change_confirm": ("confirm-email", "token"),
     "email_change_notice": ("revert-email", "undo_token"),
     "ownership_transfer": ("accept-ownership", "token"),
+    "signup_confirm": ("confirm-account", "token"),
 }
 MOBILE_PAGE = "mobile"
 FORGOT_PASSWORD_PAGE = "forgot-password"
+LOGIN_PAGE = "login"
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -146,6 +148,7 @@ class Renderer:
             "occurred_at": occurred_at,
             "mobile_url": self.app_url(MOBILE_PAGE),
             "forgot_password_url": self.app_url(FORGOT_PASSWORD_PAGE),
+            "login_url": self.app_url(LOGIN_PAGE),
         }
         if template in TOKEN_LINKS:
             page, field = TOKEN_LINKS[template]

@@ -5,6 +5,7 @@ so people read the reason in English and Polish, with the field named where one 
 """
 from kadra_defaults import errors
 from kadra_defaults.errors import DomainError, field_error
+from kadra_defaults.limits import RateLimited  # noqa: F401  (raised by the abuse limits; expected)
 
 
 class InvalidInput(errors.InvalidInput):
@@ -81,4 +82,4 @@ class AccountRequired(DomainError):
     message = ("Log in or give a password to accept.", "Zaloguj się lub podaj hasło, aby przyjąć zaproszenie.")
 
 
-EXPECTED = (InvalidInput, NotFound, Forbidden, Conflict, TokenInvalid, AccountRequired)
+EXPECTED = (InvalidInput, NotFound, Forbidden, Conflict, TokenInvalid, AccountRequired, RateLimited)

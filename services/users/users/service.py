@@ -5,11 +5,13 @@ proxies); there, members.require checks that the actor's role allows it (the gat
 """
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from kadra_defaults.contracts.publishing import Feed
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
+from kadra_defaults.storage import sweep_attempts, sweep_claims
 
 from users import audit, companies, invitations, members, ownership, roles
 from users.exceptions import EXPECTED
@@ -152,3 +154,9 @@ class UsersService(HealthMixin):
     def on_login_locked_out(self, message):
         """Too many wrong passwords: an entry in the log of each of the person's companies."""
         audit.record_everywhere(self, "login_locked_out", message)
+
+    @timer(interval=300)
+    def sweep(self):
+        """Forget expired claims and abuse-limit counts (kadra_defaults.storage)."""
+        sweep_attempts(self.store.db)
+        sweep_claims(self.store.db)

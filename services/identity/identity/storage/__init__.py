@@ -1,7 +1,8 @@
 """The identity database: the stores it owns, each speaking the domain, on the kit's tactics.
 
 `IdentityStore` is what each worker gets (`store.accounts.by_email(...)`, `store.sessions.rotate_chain(...)`,
-`store.onetime.consume(...)`, `store.throttle.record_failure(...)`, `store.revocations.add(...)`).
+`store.onetime.consume(...)`, `store.throttle.record_failure(...)`, `store.revocations.add(...)`,
+`store.signups.get(...)`).
 How these stores meet FerretDB (key look-ups by `_id` alone, claims by unique insert, parallel key reads,
 start-up retries) is the kit's: kadra_defaults.storage, whose docstring says why per tactic.
 Invariants held by the database itself: one account per normalised e-mail (a unique index); a one-time
@@ -11,21 +12,23 @@ No transactions or TTL indexes: every document carries its own expiry, checked o
 from datetime import timedelta
 
 from kadra_defaults import clock
-from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_claims
+from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_attempts, sweep_claims
 
 from identity.storage.accounts import ACCOUNTS, Accounts
 from identity.storage.onetime import ONETIME, OneTime
 from identity.storage.revocations import Revocations
 from identity.storage.sessions import Sessions
+from identity.storage.signups import SIGNUPS, Signups
 from identity.storage.throttle import THROTTLE, Throttle
 
-OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE)  # the collections whose documents carry e-mail events
+OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE, SIGNUPS)  # the collections whose documents carry e-mail events
 
 
 class IdentityStore(Store):
-    """Accounts, sessions, one-time tokens, throttle counters and revocations in the identity database."""
+    """Accounts, sessions, one-time tokens, throttle counters, revocations and waiting sign-ups in the identity
+    database."""
 
-    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations)
+    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations, Signups)
 
     def __init__(self, db):
         super().__init__(db)
@@ -34,6 +37,7 @@ class IdentityStore(Store):
         self.onetime = OneTime(db)
         self.throttle = Throttle(db)
         self.revocations = Revocations(db)
+        self.signups = Signups(db)
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -50,4 +54,6 @@ class IdentityStore(Store):
             "spent": self.sessions.sweep(now),
             "claims": sweep_claims(self.db, now - timedelta(days=2)),  # the tokens they spent are gone by then
             "throttle": self.throttle.sweep(now),
+            "signups": self.signups.sweep(now),
+            "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit counts past their window
         }

@@ -50,6 +50,8 @@ EXPECTED_EVENTS = {
     "role_changed": "role_changed",
     "member_removed": "member_removed",
     "ownership_transfer_requested": "ownership_transfer",
+    "signup_confirmation_requested": "signup_confirm",
+    "signup_for_existing_account_attempted": "signup_existing_account",
 }
 
 

@@ -46,6 +46,8 @@ SAMPLES = {
         "company_name": "Majama Michał Zając", "from_name": "Jan Kowalski",
         "token": TOKEN, "expires_at": EXPIRES,
     },
+    "signup_confirmation_requested": {"company_name": "Majama Michał Zając", "token": TOKEN, "expires_at": EXPIRES},
+    "signup_for_existing_account_attempted": {"attempted_at": WHEN},
 }
 
 # The links each e-mail promises: (path under the public URL, payload field with the token).
@@ -62,6 +64,8 @@ LINKS = {
     "role_changed": [],
     "member_removed": [],
     "ownership_transfer_requested": [("/app/accept-ownership", "token")],
+    "signup_confirmation_requested": [("/app/confirm-account", "token")],
+    "signup_for_existing_account_attempted": [("/app/login", None), ("/app/forgot-password", None)],
 }
 
 # Values a person must see in both parts (names, companies, roles, devices, addresses).
@@ -70,7 +74,11 @@ VISIBLE_FIELDS = (
     "new_role_label", "changed_by_name", "removed_by_name", "from_name",
     "device_name", "new_email",
 )
-DATETIME_FIELDS = ("expires_at", "changed_at", "activated_at", "blocked_at", "locked_until", "removed_at")
+DATETIME_FIELDS = ("expires_at", "changed_at", "activated_at", "blocked_at", "locked_until", "attempted_at",
+                   "removed_at")
+# The sign-up confirmation goes to an address somebody typed, with the company name they typed: it stays out
+# of the subject (a stranger's inbox should not show attacker-chosen words in our name).
+COMPANY_NOT_IN_SUBJECT = ("signup_confirmation_requested",)
 LOCALES = ("pl", "en")
 EVENT_TYPES = sorted(MAIL_EVENTS)
 
@@ -263,7 +271,7 @@ def test_a_hostile_name_is_escaped_in_html_and_verbatim_in_text(renderer, event_
     assert "script" not in read_html(mail.html).tags
     assert HOSTILE in read_html(mail.html).text
     assert HOSTILE in mail.text
-    if field == "company_name":
+    if field == "company_name" and event_type not in COMPANY_NOT_IN_SUBJECT:
         assert HOSTILE in mail.subject
 
 
@@ -291,6 +299,8 @@ def test_polish_diacritics_survive_in_every_part(renderer):
         ("member_removed", "ńęó"),
         ("ownership_transfer_requested", "ś"),
         ("email_change_notice", "ś"),
+        ("signup_confirmation_requested", "ź"),
+        ("signup_for_existing_account_attempted", "ś"),
     ],
 )
 def test_polish_subjects_keep_their_letters(renderer, event_type, letters):
@@ -326,6 +336,20 @@ def test_device_paired_names_the_platform(renderer, platform, label):
     mail = render(renderer, "device_paired", platform=platform)
     assert f"Pixel 8 Anny ({label})" in mail.text
     assert f"Pixel 8 Anny ({label})" in read_html(mail.html).text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_sign_up_confirmation_keeps_the_company_name_out_of_the_subject(renderer, locale):
+    mail = render(renderer, "signup_confirmation_requested", locale, company_name="Pilne: dopłata VAT")
+    assert "Pilne" not in mail.subject
+    assert "Pilne: dopłata VAT" in mail.text and "Pilne: dopłata VAT" in read_html(mail.html).text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_notice_to_an_existing_account_offers_login_and_reset_and_no_token(renderer, locale):
+    mail = render(renderer, "signup_for_existing_account_attempted", locale)
+    assert {urlsplit(u).path for u in text_urls(mail.text)} == {"/app/login", "/app/forgot-password"}
+    assert "#token=" not in mail.text + mail.html
 
 
 def test_the_product_name_is_configurable(renderer):

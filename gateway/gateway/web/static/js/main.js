@@ -27,6 +27,7 @@ const PAGES = {
   "signup": [auth.signup, false, "signup_title"],
   "forgot-password": [auth.forgot, false, "forgot_title"],
   "reset-password": [auth.reset, false, "reset_title"],
+  "confirm-account": [links.confirmAccount, false, "confirm_account_title"],
   "accept-invitation": [links.acceptInvitation, false, "invite_title"],
   "confirm-email": [links.confirmEmail, false, "confirm_email_title"],
   "revert-email": [links.revertEmail, false, "revert_email_title"],

@@ -52,10 +52,16 @@ export async function signup(ctx) {
     body.locale = lang();
     const ok = await submitting(f, async () => {
       await call("POST", "/accounts", body, {auth: false});
-      await apiLogin(body.email, body.password);
       return true;
     });
-    if (ok) ctx.go("/app/");
+    if (ok) {
+      // The same answer for every address: the next step is in the e-mail (a link, or a notice to an owner).
+      const sent = h("div", {class: "done"},
+        h("p", {class: "notice ok", role: "status", id: "signup-sent", tabindex: "-1"}, t("signup_sent", {email: body.email})),
+        h("p", {}, t("signup_sent_hint")));
+      f.replaceWith(sent);
+      sent.querySelector("#signup-sent").focus();
+    }
   },
   field({name: "full_name", label: t("full_name"), autocomplete: "name", required: true, maxlength: 200}),
   field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),

@@ -1,4 +1,5 @@
-// The pages that e-mail links open: accept an invitation, confirm or undo an e-mail change, accept ownership.
+// The pages that e-mail links open: confirm a sign-up, accept an invitation, confirm or undo an e-mail change,
+// accept ownership.
 // The token comes from the URL fragment (main.js reads it and takes it out of the address bar).
 import {call, logout, session} from "../api.js";
 import {lang, t} from "../i18n.js";
@@ -17,7 +18,8 @@ function noToken(ctx, title) {
 }
 
 function done(f, message, ...more) {
-  f.replaceWith(h("div", {class: "done"}, h("p", {class: "notice ok", role: "status", id: "link-done"}, message), ...more));
+  f.replaceWith(h("div", {class: "done"},
+    h("p", {class: "notice ok", role: "status", id: "link-done", tabindex: "-1"}, message), ...more));
 }
 
 function actionForm(label, onsubmit, ...fields) {
@@ -25,6 +27,23 @@ function actionForm(label, onsubmit, ...fields) {
     h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary"}, label)));
   f.addEventListener("submit", (event) => { event.preventDefault(); onsubmit(f); });
   return f;
+}
+
+export async function confirmAccount(ctx) {
+  if (!ctx.token) return noToken(ctx, t("confirm_account_title"));
+  const f = actionForm(t("confirm_account_button"), async (form) => {
+    const answer = await submitting(form, () => call("POST", "/accounts/confirm", {token: ctx.token}, {auth: false}));
+    if (answer) {
+      localStorage.setItem(COMPANY, answer.company_id);
+      done(form, t("confirm_account_done"),
+        h("p", {}, h("a", {href: "/app/login", class: "button primary", id: "go-login"}, t("go_login"))));
+      document.getElementById("link-done").focus();
+    }
+  });
+  // A used link, or an address with an account by now: the login is one step away.
+  card(ctx, t("confirm_account_title"), h("p", {}, t("confirm_account_intro")), f,
+    h("p", {}, `${t("have_account")} `, h("a", {href: "/app/login"}, t("login_title"))));
+  f.querySelector("button").focus();
 }
 
 export async function acceptInvitation(ctx) {
