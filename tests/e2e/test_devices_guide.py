@@ -50,8 +50,14 @@ def test_guide_part_2_mobile_app_with_kadra_mobile(api, system, mailbox, tmp_pat
     letters = phone("pixel.json", "set-pin", "--pin", "48a915", lang="en")
     assert letters.returncode == 8 and "pin" in letters.stderr
     assert phone("pixel.json", "set-pin", "--pin", "482915").returncode == 0
-    biometrics = phone("pixel.json", "enable-biometrics")
-    assert biometrics.returncode == 0 and "biometryczne" in biometrics.stdout
+    # Biometrics need the PIN (and a challenge the app signs with the device key): the token alone is not enough.
+    no_pin = phone("pixel.json", "enable-biometrics", lang="en")
+    assert no_pin.returncode == 2 and "PIN" in no_pin.stderr
+    wrong_for_biometrics = phone("pixel.json", "enable-biometrics", "--pin", "950173", lang="en")
+    assert wrong_for_biometrics.returncode == 4, wrong_for_biometrics.stderr
+    assert "Wrong PIN" in wrong_for_biometrics.stderr and "session" not in wrong_for_biometrics.stderr.lower()
+    biometrics = phone("pixel.json", "enable-biometrics", "--pin", "482915")
+    assert biometrics.returncode == 0 and "biometryczne" in biometrics.stdout, biometrics.stderr
 
     # Later logins: a signed challenge with the PIN, or with the biometric key alone.
     pin_login = phone("pixel.json", "login", "--pin", KADRA_MOBILE_PIN="482915")

@@ -3,8 +3,8 @@ import base64
 
 import pytest
 
-from tests.support.devices import (GOOD_PIN, OTHER_PIN, Phone, concurrently, device_doc, refusals, rpc_client, sign,
-                                   sign_up, web_login)
+from tests.support.devices import (GOOD_PIN, OTHER_PIN, Phone, concurrently, device_doc, phone_with_pin, refusals,
+                                   rpc_client, sign, sign_up, web_login)
 from tests.support.infra import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -17,10 +17,7 @@ def account(api):
 
 @pytest.fixture
 def phone(api, account):
-    phone = Phone(api)
-    assert phone.activate(account).status_code == 201
-    assert phone.set_pin().status_code == 204
-    return phone
+    return phone_with_pin(api, account)
 
 
 def test_pin_login_gives_a_device_bound_token_pair(api, phone):

@@ -50,13 +50,40 @@ def test_fifty_simultaneous_inserts_for_one_account_leave_one_device(store):
         assert store.db.trusted_devices.count_documents({"account_id": account}) == 1
 
 
-def test_twenty_simultaneous_wrong_pins_take_exactly_five_slots(store):
+def test_forty_simultaneous_pin_checks_reserve_exactly_five_slots_before_any_pin_is_hashed(store):
     device = _device(uuid.uuid4().hex)
     store.insert_device(device)
-    slots = _at_once(lambda i: store.count_wrong_pin(device, utcnow()), 20)
-    assert sorted(s for s in slots if s is not None) == [1, 2, 3, 4, 5]
-    assert slots.count(None) == 15
-    assert store.all_slots_taken(device)
+    checks = _at_once(lambda i: store.reserve_pin_check(device, utcnow()), 40)
+    assert sorted(c[0] for c in checks if c is not None) == [1, 2, 3, 4, 5]
+    assert {c[1] for c in checks if c is not None} == {device["pin_epoch"]}
+    assert checks.count(None) == 35
+
+
+def test_a_slot_reserved_before_this_code_counts_too(store):
+    """Slots written by the code before the AttemptCounter (`<device>:<epoch>:<n>`, no hint) are honoured."""
+    device = _device(uuid.uuid4().hex)
+    store.insert_device(device)
+    for slot in (1, 2, 3):
+        store.db.wrong_pins.insert_one({"_id": f"{device['_id']}:{device['pin_epoch']}:{slot}",
+                                        "device_id": device["_id"], "epoch": device["pin_epoch"], "slot": slot,
+                                        "at": utcnow()})
+    assert [store.reserve_pin_check(device, utcnow()) for _ in range(3)] == [
+        (4, device["pin_epoch"]), (5, device["pin_epoch"]), None]
+
+
+def test_a_right_pin_starts_a_new_epoch_and_a_late_wrong_fifth_of_the_old_one_blocks_nothing(store):
+    device = _device(uuid.uuid4().hex)
+    store.insert_device(device)
+    checks = [store.reserve_pin_check(device, utcnow()) for _ in range(5)]
+    assert store.record_login(device, utcnow(), pin_check=checks[2])  # the third was right
+    fresh = store.get_device(device["_id"])
+    assert fresh["pin_epoch"] != device["pin_epoch"] and fresh["failed_pins"] == 0
+    assert not store.mark_blocked(device["_id"], checks[4][1], utcnow())  # the fifth, wrong, came late
+    assert store.get_device(device["_id"])["blocked_at"] is None
+    # the old epoch's numbers stay taken (for an hour), the new epoch has all five
+    assert store.reserve_pin_check(device, utcnow()) == (1, fresh["pin_epoch"])
+    assert store.db.wrong_pins.find_one({"_id": f"{device['_id']}:{device['pin_epoch']}:1"})["expires_at"] < \
+        utcnow() + timedelta(hours=2)
 
 
 def test_a_challenge_is_spent_by_exactly_one_of_twenty(store):

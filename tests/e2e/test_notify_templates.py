@@ -22,6 +22,7 @@ SAMPLES = {
     "email_change_notice": {"new_email": "nowy@example.com", "undo_token": "tok-undo"},
     "device_paired": {"device_name": "Pixel 8", "platform": "android", "activated_at": WHEN},
     "device_blocked": {"device_name": "Pixel 8", "blocked_at": WHEN},
+    "device_removed": {"device_name": "Pixel 8", "platform": "ios", "removed_at": WHEN, "cause": "email_revert"},
     "login_locked_out": {"locked_until": WHEN},
     "role_changed": {"company_name": "Piekarnia Łódź", "old_role_label": "Pracownik",
                      "new_role_label": "Kadrowa", "changed_by_name": "Zofia Żak"},

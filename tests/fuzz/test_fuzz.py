@@ -1,7 +1,9 @@
 """Fuzzing from the spec against the running system (schemathesis, fixed seed), and an audit of the spec.
 
 `make test` runs the bounded fuzz (a few hundred cases, well under a minute); `make fuzz` runs the large one
-(KADRA_FUZZ_LARGE=1, ≥ 5,000 cases; KADRA_FUZZ_CASES overrides the count, KADRA_FUZZ_SEED the seed).
+(KADRA_FUZZ_LARGE=1, ≥ 5,000 cases; KADRA_FUZZ_CASES overrides the count, KADRA_FUZZ_SEED the seed). Both
+include the malformed device challenges (fuzz.challenge_cases). People are made with the suite's sign-up helper,
+which follows the sign-up as the product does it (tests.support.identity.sign_up).
 """
 import os
 import warnings
@@ -33,19 +35,30 @@ def _check(report):
     assert not hard, "\n\n".join(f"{f['kind']} — {f['operation']}\n{f['detail']}" for f in hard[:15])
 
 
-def test_fuzz_bounded_from_the_spec(system, require_landed):
+def _sign_up(api):
+    """Party.sign_up's hook: a person and their company, made the way the suite makes everyone."""
+    from tests.support.identity import sign_up
+
+    def make(email, password, full_name, company_name):
+        made = sign_up(api, email=email, password=password, full_name=full_name, company_name=company_name)
+        return {"account_id": made["account_id"], "company_id": made["company_id"]}
+    return make
+
+
+def test_fuzz_bounded_from_the_spec(system, api, require_landed):
     report = fuzz.run(system.base_url, int(os.environ.get("KADRA_FUZZ_BOUNDED_CASES", BOUNDED_CASES)),
-                      int(os.environ.get("KADRA_FUZZ_SEED", fuzz.DEFAULT_SEED)))
-    assert report.cases >= 100
+                      int(os.environ.get("KADRA_FUZZ_SEED", fuzz.DEFAULT_SEED)), sign_up=_sign_up(api))
+    assert report.cases >= 100 and report.challenge_cases >= 200
     _check(report)
 
 
 @pytest.mark.skipif(not os.environ.get("KADRA_FUZZ_LARGE"), reason="the large fuzz runs with `make fuzz`")
-def test_fuzz_large_from_the_spec(system, require_landed):
+def test_fuzz_large_from_the_spec(system, api, require_landed):
     cases = int(os.environ.get("KADRA_FUZZ_CASES", LARGE_CASES))
     report = fuzz.run(system.base_url, cases, int(os.environ.get("KADRA_FUZZ_SEED", fuzz.DEFAULT_SEED)),
-                      progress=print)
+                      progress=print, sign_up=_sign_up(api))
     assert report.cases >= 5000 or cases < 5000, f"only {report.cases} cases generated"
+    assert report.challenge_cases >= cases // 10
     _check(report)
 
 

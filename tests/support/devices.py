@@ -58,9 +58,14 @@ class Phone:
         return self.api.put(self.api.url(f"/api/v1/devices/{self.device_id}/pin"), json={"pin": pin, **extra},
                             headers=self.bearer)
 
-    def enable_biometrics(self):
+    def enable_biometrics(self, pin: str = GOOD_PIN, challenge: str | None = None, key=None, biometric=None):
+        """Register the biometric key with the proof it needs: a fresh challenge signed by the device key (or
+        `key`), and the PIN."""
+        challenge = challenge or self.new_challenge()
         return self.api.put(self.api.url(f"/api/v1/devices/{self.device_id}/biometrics"),
-                            json={"public_key": public_b64(self.biometric)}, headers=self.bearer)
+                            json={"public_key": public_b64(biometric or self.biometric), "pin": pin,
+                                  "challenge": challenge, "signature": sign(key or self.key, challenge)},
+                            headers=self.bearer)
 
     def disable_biometrics(self):
         return self.api.delete(self.api.url(f"/api/v1/devices/{self.device_id}/biometrics"), headers=self.bearer)
@@ -82,6 +87,14 @@ class Phone:
         challenge = challenge or self.new_challenge()
         return self.api.post(self.api.url(f"/api/v1/devices/{self.device_id}/login"),
                              json={"challenge": challenge, "biometric_signature": sign(key or self.biometric, challenge)})
+
+
+def phone_with_pin(api, account: dict, pin: str = GOOD_PIN, name: str = "Pixel 8") -> Phone:
+    """A phone activated as the account's trusted device, with its PIN set."""
+    phone = Phone(api, name)
+    assert phone.activate(account).status_code == 201
+    assert phone.set_pin(pin).status_code == 204
+    return phone
 
 
 def sign_up(api, email: str | None = None, password: str = PASSWORD, locale: str = "pl", mailbox=None) -> dict:
@@ -116,22 +129,26 @@ def device_doc(mongo, system_env, device_id: str) -> dict | None:
     return mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_devices"].trusted_devices.find_one({"_id": device_id})
 
 
-def devices_log(system) -> list[dict]:
-    """The devices service's JSON log lines so far."""
+def devices_log(system, names=("devices",)) -> list[dict]:
+    """The JSON log lines so far of the devices service (or of the named processes: another replica's too)."""
     lines = []
-    with open(os.path.join(system.log_dir, "devices.log"), encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.startswith("{"):
-                try:
-                    lines.append(json.loads(line))
-                except ValueError:
-                    pass
+    for name in names:
+        path = os.path.join(system.log_dir, f"{name}.log")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("{"):
+                    try:
+                        lines.append(json.loads(line))
+                    except ValueError:
+                        pass
     return lines
 
 
-def refusals(system, device_id: str) -> list[str]:
+def refusals(system, device_id: str, names=("devices",)) -> list[str]:
     """The reasons of the refused logins of this device, as logged."""
-    return [entry.get("reason") for entry in devices_log(system)
+    return [entry.get("reason") for entry in devices_log(system, names)
             if entry.get("msg") == "device login refused" and entry.get("device_id") == device_id]
 
 

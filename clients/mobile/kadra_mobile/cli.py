@@ -4,7 +4,8 @@
 
     activate --email E [--password P] --name N --platform android|ios [--replace]
     set-pin [--pin P] [--current-pin P]        (first PIN, or a change: current PIN + a signed challenge)
-    enable-biometrics | disable-biometrics
+    enable-biometrics [--pin P]                 (the PIN and a signed challenge prove it is this phone)
+    disable-biometrics
     login --pin [P] | login --biometric
     status
     remove
@@ -134,14 +135,26 @@ class App:
         challenge = response.json()["challenge"]
         return challenge, st.sign(private_key, challenge)
 
-    def with_device_token(self, method: str, path: str, body: dict | None = None) -> requests.Response:
-        """A call with the device's token; a refused token means the session (or the device) is gone."""
+    def with_device_token(self, method: str, path: str, body: dict | None = None,
+                          proof: bool = False) -> requests.Response:
+        """A call with the device's token; a refused token means the session (or the device) is gone.
+
+        `proof`: the body carries a PIN and a signed challenge, so a 401 may refuse those instead of the
+        token: the token is tried once more (on a read) to tell which, and the person is told the right one.
+        """
         try:
             return self.call(method, path, body, token=self.token())
         except Failure as failure:
-            if failure.status == 401:
+            if failure.status == 401 and not (proof and self.token_still_works()):
                 raise Failure(REFUSED, self.t("session_ended") + "\n" + failure.message) from None
             raise
+
+    def token_still_works(self) -> bool:
+        try:
+            self.call("GET", "/me/devices", token=self.token())
+        except Failure:
+            return False
+        return True
 
 
 # commands
@@ -188,17 +201,21 @@ def cmd_set_pin(app: App) -> dict:
         body["current_pin"] = app.secret(args.current_pin, "KADRA_MOBILE_CURRENT_PIN", "prompt_current_pin",
                                          "what_pin")
         body["challenge"], body["signature"] = app.signed_challenge(device["device_key"])
-    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", body)
+    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", body, proof=changing)
     app.state["pin_set"] = True
     app.save()
     return {"message": app.t("pin_changed" if changing else "pin_set")}
 
 
 def cmd_enable_biometrics(app: App) -> dict:
+    """Register a new biometric key: Kadra wants the PIN and a challenge signed by the device key with it."""
     device = app.device()
+    pin = app.secret(app.args.pin, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
     biometric_key = st.new_key()
+    challenge, signature = app.signed_challenge(device["device_key"])
     app.with_device_token("PUT", f"/devices/{device['device_id']}/biometrics",
-                          {"public_key": st.public_key(biometric_key)})
+                          {"public_key": st.public_key(biometric_key), "pin": pin, "challenge": challenge,
+                           "signature": signature}, proof=True)
     app.state["biometric_key"] = biometric_key
     app.save()
     return {"message": app.t("biometrics_on")}
@@ -286,7 +303,9 @@ def parser() -> argparse.ArgumentParser:
     set_pin.add_argument("--current-pin", help="to change it: the current PIN (or $KADRA_MOBILE_CURRENT_PIN)")
     set_pin.set_defaults(run=cmd_set_pin)
 
-    commands.add_parser("enable-biometrics", help="register a biometric key").set_defaults(run=cmd_enable_biometrics)
+    biometrics = commands.add_parser("enable-biometrics", help="register a biometric key (asks for the PIN)")
+    biometrics.add_argument("--pin", help="the device's PIN (or $KADRA_MOBILE_PIN, or typed when asked)")
+    biometrics.set_defaults(run=cmd_enable_biometrics)
     commands.add_parser("disable-biometrics", help="turn biometric login off").set_defaults(run=cmd_disable_biometrics)
 
     login = commands.add_parser("login", help="log in with the PIN or biometrics")

@@ -3,6 +3,8 @@
 The device key (Ed25519, generated on the phone) is the credential of the
 challenge and login routes; PIN and biometrics routes need the device's own
 bearer token (`@authenticated(device=True)`, the token's device = the path's).
+Setting or replacing the biometric key needs more than the token: a fresh
+challenge signed by the device key, and the PIN (counted like a PIN login's).
 """
 import base64
 import binascii
@@ -72,7 +74,7 @@ class ActivatedSchema(TokenPairSchema):
 
 
 class PinSchema(_Body):
-    pin = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6,8}$",
+    pin = fields.String(required=True, validate=validate.Regexp(r"[0-9]{6,8}\Z",
                                                                 error=_BAD_PIN),
                         load_only=True, metadata={"example": "482915"})
     current_pin = fields.String(load_default=None, allow_none=True, load_only=True,
@@ -85,7 +87,17 @@ class PinSchema(_Body):
 
 class BiometricKeySchema(_Body):
     public_key = fields.String(required=True, validate=_public_key,
-                               metadata={"example": "Fb1UxVZ6mJ0yF7qgSUm8xK9o0n2v5wq4dJxvZ1c3nBk="})
+                               metadata={"example": "Fb1UxVZ6mJ0yF7qgSUm8xK9o0n2v5wq4dJxvZ1c3nBk=",
+                                         "description": "The biometric key: base64 of its 32 raw Ed25519 bytes"})
+    pin = fields.String(required=True, validate=validate.Regexp(r"[0-9]{6,8}\Z", error=_BAD_PIN), load_only=True,
+                        metadata={"example": "482915", "description": "The device's PIN (a wrong one counts "
+                                                                      "toward the block, like a PIN login's)"})
+    challenge = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"example": "c1.6f1c…", "description": "A fresh challenge of this device "
+                                                                             "(POST /devices/{device_id}/challenge)"})
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"example": "<base64>",
+                                        "description": "The device key's Ed25519 signature of the challenge, base64"})
 
 
 class ChallengeSchema(Schema):
@@ -159,15 +171,27 @@ def set_pin(body, device_id):
 @authenticated(device=True)
 @blp.arguments(BiometricKeySchema)
 @blp.response(204)
+@blp.alt_response(401, description="Bad signature, reused/expired/foreign challenge, or wrong PIN "
+                                   "(`attempts_left` says how many before the block)")
 @blp.alt_response(404, description="No such device")
-@blp.alt_response(422, description="The key is not base64 of 32 bytes")
+@blp.alt_response(409, description="The device has no PIN yet: set one first")
+@blp.alt_response(422, description="A field is missing or wrong: the key (base64 of 32 bytes), the PIN, "
+                                   "the challenge or the signature")
+@blp.alt_response(423, description="The device is blocked (5 wrong PINs)")
 def set_biometrics(body, device_id):
-    """Register the biometric key: a second Ed25519 key the phone unlocks only with biometrics.
+    """Register or replace the biometric key: a second Ed25519 key the phone unlocks only with biometrics.
 
-    Example request: `{"public_key": "<base64 of 32 bytes>"}`; answer 204.
+    The device token alone is not enough (a stolen token must not become a login without the PIN): send a
+    fresh challenge of this device (`POST /devices/{device_id}/challenge`) signed by the device key, and the
+    PIN. The PIN is counted like a PIN login's: a wrong one counts toward the block, a blocked device answers
+    423, the right one starts the count again. The challenge is spent by the attempt, right or wrong.
+
+    Example request: `{"public_key": "<base64 of 32 bytes>", "pin": "482915", "challenge": "c1.6f1c…",
+    "signature": "<base64 Ed25519 signature of the challenge by the device key>"}`; answer 204.
     """
     caller = _own_device(device_id)
-    caller.rpc.devices.set_biometric_key(caller.account_id, device_id, body["public_key"])
+    caller.rpc.devices.set_biometric_key(caller.account_id, device_id, body["public_key"], pin=body["pin"],
+                                         challenge=body["challenge"], signature=body["signature"])
     return None
 
 

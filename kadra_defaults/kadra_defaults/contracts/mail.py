@@ -128,6 +128,19 @@ class DeviceBlockedSchema(MailPayloadSchema):
     blocked_at = _moment()
 
 
+class DeviceRemovedSchema(MailPayloadSchema):
+    """Recovery removed the trusted device: a completed password reset, or the undo of an e-mail change."""
+
+    device_name = _text()
+    platform = fields.String(
+        required=True, validate=validate.OneOf(("android", "ios"))
+    )
+    removed_at = _moment()
+    cause = fields.String(
+        required=True, validate=validate.OneOf(("password_reset", "email_revert"))
+    )
+
+
 class LoginLockedOutSchema(MailPayloadSchema):
     locked_until = _moment()
 
@@ -184,6 +197,7 @@ MAIL_EVENTS: dict[str, MailEvent] = {
         MailEvent("email_change_notice", "email_change_notice", EmailChangeNoticeSchema),
         MailEvent("device_paired", "device_paired", DevicePairedSchema),
         MailEvent("device_blocked", "device_blocked", DeviceBlockedSchema),
+        MailEvent("device_removed", "device_removed", DeviceRemovedSchema),
         MailEvent("login_locked_out", "login_lockout", LoginLockedOutSchema),
         MailEvent("role_changed", "role_changed", RoleChangedSchema),
         MailEvent("member_removed", "member_removed", MemberRemovedSchema),

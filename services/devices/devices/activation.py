@@ -2,8 +2,15 @@
 
 `deps` is the service worker: `store`, `outbox` (the notice e-mails), `identity` (sessions bound to the
 device) and `events` (audit events). Each step says what happens when it meets a concurrent one.
+
+Recovery (`end_for_recovery`): identity, completing a password reset or the "this wasn't me" undo of an
+e-mail change, asks for the account's device to go before it answers (it answers 503 "try again" when
+devices does not reply in time, so a recovery never completes with the device left behind); the removal is
+audited with the reason "recovery" and the owner gets a notice. A request identity stopped waiting for
+(`stale_after`, wall-clock seconds) is not acted on, so a backlog replayed after an outage removes nothing.
 """
 import logging
+import time
 
 from nameko.exceptions import RemoteError
 from pymongo.errors import DuplicateKeyError
@@ -99,16 +106,42 @@ def activate(deps, data: dict) -> dict:
     return {"device_id": device["_id"], **tokens, "replaced_device_ids": replaced}
 
 
-def remove(deps, device_id: str, reason: str, account_id: str | None = None) -> dict | None:
-    """Delete the device, end its sessions, audit it; the removed device, or None if it was gone."""
-    device = deps.store.delete_device(device_id, clock.now(), reason, account_id=account_id)
+def remove(deps, device_id: str, reason: str, account_id: str | None = None, envelopes: tuple = (),
+           sessions: bool = True) -> dict | None:
+    """Delete the device, end its sessions, audit it; the removed device, or None if it was gone.
+
+    `envelopes`: e-mails stored with the removal (its notice). `sessions=False`: the caller ends the
+    device's sessions itself (identity, in a recovery: it is waiting for this answer).
+    """
+    device = deps.store.delete_device(device_id, clock.now(), reason, account_id=account_id, envelopes=envelopes)
     if device is None:
         return None
     deps.outbox.kick()
-    end_sessions(deps.identity, device_id)
+    if sessions:
+        end_sessions(deps.identity, device_id)
     deps.events.dispatch(events.DEVICE_REMOVED, events.audit_payload(device, reason=reason))
     log.info("device removed", extra={"device_id": device_id, "reason": reason})
     return device
+
+
+def end_for_recovery(deps, data: dict) -> dict:
+    """Remove the account's trusted device for a recovery; {"device_ids": [...]} whose sessions identity ends."""
+    account_id = data["account_id"]
+    if time.time() > data["stale_after"]:
+        log.warning("recovery request too old: nothing removed", extra={"account_id": account_id})
+        return {"device_ids": [], "stale": True}
+    removed = []
+    for _ in range(ACTIVATION_ATTEMPTS):  # a device activated meanwhile is removed too
+        device = deps.store.device_of_account(account_id)
+        if device is None:
+            break
+        notice = events.removed_mail(device, clock.now(), data["cause"], data["recipient"])
+        if remove(deps, device["_id"], reason=events.RECOVERY, account_id=account_id, envelopes=(notice,),
+                  sessions=False):
+            removed.append(device["_id"])
+    log.info("recovery: trusted device removed" if removed else "recovery: no trusted device",
+             extra={"account_id": account_id, "cause": data["cause"], "device_ids": removed})
+    return {"device_ids": removed}
 
 
 def end_sessions(identity, device_id: str) -> None:

@@ -1,8 +1,11 @@
 """What unlocks the device, as its owner sets it: the PIN, the biometric key, and unblocking after wrong PINs.
 
 Setting the first PIN needs the device's own token; changing it also needs the current PIN and the
-device key's signature of a challenge (devices.logins). Unblocking is done from the web with the
-account's password, which identity checks (and throttles). `deps` is the service worker.
+device key's signature of a challenge (devices.logins). Setting or replacing the biometric key needs
+the same proof as a PIN login on top of the token — a fresh challenge signed by the device key and the
+PIN, counted like a login's (a wrong PIN counts toward the block) — so a stolen device token alone cannot
+plant a key that logs in without a PIN. Unblocking is done from the web with the account's password,
+which identity checks (and throttles). `deps` is the service worker.
 """
 import logging
 
@@ -12,7 +15,7 @@ from kadra_defaults import clock
 from kadra_defaults.errors import field_error
 
 from devices import activation, logins, pins
-from devices.exceptions import DeviceNotFound, InvalidInput, LoginRefused, PasswordRefused, Throttled
+from devices.exceptions import DeviceNotFound, InvalidInput, LoginRefused, PasswordRefused, PinNotSet, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +55,27 @@ def set_pin(deps, data: dict) -> None:
 
 
 def set_biometric_key(deps, data: dict) -> None:
-    """Register the biometric key (a second Ed25519 key the phone unlocks only with biometrics)."""
-    device = own_usable(deps, data["account_id"], data["device_id"])
+    """Register (or replace) the biometric key, proven by a fresh challenge signed by the device key and the PIN."""
+    account_id, device_id = data["account_id"], data["device_id"]
+    device = own_usable(deps, account_id, device_id)
     if data["public_key"] == device["public_key"]:
         raise InvalidInput("The biometric key must differ from the device key.",
                            "Klucz biometryczny musi być inny niż klucz urządzenia.", field="public_key")
-    if not deps.store.set_biometric_key(device["_id"], data["public_key"], clock.now()):
+    logins.check_challenge(deps, device, data["challenge"], data["signature"], device["public_key"])
+    if not device.get("pin_hash"):
+        raise PinNotSet()
+    pin_check = logins.check_pin(deps, device, data["pin"])
+    if not deps.store.set_biometric_key(device_id, data["public_key"], clock.now(), pin_check=pin_check):
+        own_usable(deps, account_id, device_id)  # DeviceNotFound or DeviceBlocked: why it was not set
         raise DeviceNotFound()
+    log.info("biometric key set", extra={"device_id": device_id, "replaced": bool(device.get("biometric_key"))})
 
 
 def remove_biometric_key(deps, account_id: str, device_id: str) -> None:
     """Turn biometric login off."""
     own_usable(deps, account_id, device_id)
     if not deps.store.set_biometric_key(device_id, None, clock.now()):
+        own_usable(deps, account_id, device_id)
         raise DeviceNotFound()
 
 

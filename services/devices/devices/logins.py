@@ -2,8 +2,10 @@
 
 The device key is the credential (no token): the app signs a challenge (devices.challenges) with it
 and gives the PIN, or signs it with the biometric key alone. A challenge is spent before anything
-else is checked, so a refused attempt cannot be replayed. Wrong PINs are counted in slots
-(devices.storage); the fifth in a row blocks the device and sends the notice e-mail.
+else is checked, so a refused attempt cannot be replayed. Every PIN check is reserved in a numbered
+slot before the PIN is hashed (devices.storage): at most five per epoch are checked at all, however
+many arrive at once and on however many replicas; a wrong fifth blocks the device and sends the
+notice e-mail, and a right PIN starts the count again.
 `deps` is the service worker (store, outbox, identity, events).
 """
 import logging
@@ -45,6 +47,7 @@ def login(deps, data: dict) -> dict:
     device_id = data["device_id"]
     device = usable(deps.store.get_device(device_id))
     biometric = bool(data.get("biometric_signature"))
+    pin_check = None
     if biometric:
         if not device.get("biometric_key"):
             spend(deps, device, data["challenge"])  # a refused attempt still spends the challenge
@@ -54,8 +57,8 @@ def login(deps, data: dict) -> dict:
         check_challenge(deps, device, data["challenge"], data["signature"], device["public_key"])
         if not device.get("pin_hash"):
             raise PinNotSet()
-        check_pin(deps, device, data["pin"])
-    if not deps.store.record_login(device, clock.now(), reset_wrong_pins=not biometric):
+        pin_check = check_pin(deps, device, data["pin"])
+    if not deps.store.record_login(device, clock.now(), pin_check=pin_check):
         raise DeviceBlocked() if deps.store.get_device(device_id) else DeviceNotFound()
     tokens = deps.identity.open_session(device["account_id"], device_id=device_id)
     if deps.store.get_device(device_id) is None:
@@ -89,33 +92,43 @@ def check_challenge(deps, device: dict, challenge: str, signature: str, public_k
         refuse(device, "bad_signature")
 
 
-def check_pin(deps, device: dict, pin: str) -> None:
-    """A wrong PIN counts; the fifth in a row blocks the device and sends the notice."""
+def check_pin(deps, device: dict, pin: str) -> tuple[int, str]:
+    """The (slot, epoch) of a right PIN. Its check is reserved before hashing; a wrong one counts, and a
+    wrong fifth blocks the device and sends the notice. With all five slots taken: DeviceBlocked, unchecked."""
+    pin_check = deps.store.reserve_pin_check(device, clock.now())
+    if pin_check is None:
+        LOGIN_REFUSALS.labels("pin_checks_used").inc()
+        log.warning("device login refused", extra={"device_id": device["_id"], "reason": "pin_checks_used"})
+        raise DeviceBlocked()
     if pins.pin_matches(device["pin_hash"], pin):
-        return
-    count = deps.store.count_wrong_pin(device, clock.now())
-    if count is None:  # blocked meanwhile by concurrent wrong PINs: not counted again
-        LOGIN_REFUSALS.labels("wrong_pin_while_blocked").inc()
-        log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin_while_blocked"})
-        raise DeviceBlocked()
+        return pin_check
+    slot, epoch = pin_check
+    deps.store.note_wrong_pin(device["_id"], pin_check)
     LOGIN_REFUSALS.labels("wrong_pin").inc()
-    log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin", "wrong_pins": count})
-    if count >= MAX_WRONG_PINS:
-        block(deps, device)
-        raise DeviceBlocked()
-    left = MAX_WRONG_PINS - count
+    log.warning("device login refused", extra={"device_id": device["_id"], "reason": "wrong_pin", "wrong_pins": slot})
+    if slot >= MAX_WRONG_PINS:
+        if block(deps, device, epoch):
+            raise DeviceBlocked()
+        usable(deps.store.device_status(device["_id"]))  # gone or blocked meanwhile: say so
+        raise LoginRefused()  # a right PIN started the count again meanwhile: this one was just wrong
+    left = MAX_WRONG_PINS - slot
     raise LoginRefused(f"Wrong PIN. {left} attempt(s) left before the device is blocked.",
                        f"Błędny PIN. Pozostało prób przed zablokowaniem urządzenia: {left}.",
                        extra={"attempts_left": left})
 
 
-def block(deps, device: dict) -> None:
-    """Mark the device blocked with the notice e-mail to its owner (one write), and audit it."""
+def block(deps, device: dict, epoch: str) -> bool:
+    """Mark the device blocked with the notice e-mail to its owner (one write), and audit it; False when a
+    right PIN (or an unblock) ended the epoch of these wrong PINs first."""
     now = clock.now()
-    deps.store.mark_blocked(device["_id"], now, events.blocked_mail(_with_fresh_owner(deps.identity, device), now))
+    if not deps.store.mark_blocked(device["_id"], epoch, now,
+                                   events.blocked_mail(_with_fresh_owner(deps.identity, device), now)):
+        log.info("device not blocked: its wrong-PIN count started again meanwhile", extra={"device_id": device["_id"]})
+        return False
     deps.outbox.kick()
     deps.events.dispatch(events.DEVICE_BLOCKED, events.audit_payload(device, reason="wrong_pins"))
     log.warning("device blocked", extra={"device_id": device["_id"]})
+    return True
 
 
 def _with_fresh_owner(identity, device: dict) -> dict:

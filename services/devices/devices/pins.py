@@ -28,12 +28,12 @@ BLOCKLIST = frozenset({
     "11223344", "12344321", "19841984", "20002000", "01020304", "13579246", "14725836",
 })
 
-_DIGITS = re.compile(r"^[0-9]+$")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits, matched in full ("$" would let a trailing newline through)
 
 
 def pin_problem(pin) -> tuple[str, str] | None:
     """Why this PIN is refused (English, Polish), or None when it is acceptable."""
-    if not isinstance(pin, str) or not _DIGITS.match(pin):
+    if not isinstance(pin, str) or not _DIGITS.fullmatch(pin):
         return ("The PIN must consist of digits only.", "PIN może składać się wyłącznie z cyfr.")
     if not MIN_LENGTH <= len(pin) <= MAX_LENGTH:
         return (f"The PIN must have {MIN_LENGTH} to {MAX_LENGTH} digits.",

@@ -3,6 +3,8 @@
 `load(schema, data)` returns the clean data or raises InvalidInput whose `errors` name each wrong
 field in English and Polish (kadra_defaults.errors).
 """
+import re
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from kadra_defaults.errors import Bilingual, field_errors
@@ -13,6 +15,12 @@ from devices.exceptions import InvalidInput
 
 PLATFORMS = ("android", "ios")
 DEVICE_NAME_MAX = 80
+CAUSES = ("password_reset", "email_revert")  # what recovery removes the trusted device for
+# ASCII only: str.isalnum and str.isdigit accept "²", "٣" and other letters and digits.
+_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_PIN_DIGITS = re.compile(r"[0-9]{%d,%d}" % (pins.MIN_LENGTH, pins.MAX_LENGTH))
+_BAD_ENTERED_PIN = (f"The PIN is {pins.MIN_LENGTH} to {pins.MAX_LENGTH} digits (0-9).",
+                    f"PIN to od {pins.MIN_LENGTH} do {pins.MAX_LENGTH} cyfr (0-9).")
 
 
 def _error(message: str, message_pl: str) -> ValidationError:
@@ -38,8 +46,14 @@ def _platform(value) -> None:
 
 
 def _id(value) -> None:
-    if not (0 < len(value) <= 64) or not value.isalnum():
+    if not _ID.fullmatch(value):
         raise _error("Not a valid id.", "Nieprawidłowy identyfikator.")
+
+
+def _entered_pin(value) -> None:
+    """A PIN typed to prove it (login, the PIN change, the biometric step): 6-8 ASCII digits; checked, not judged."""
+    if not _PIN_DIGITS.fullmatch(value):
+        raise _error(*_BAD_ENTERED_PIN)
 
 
 class _Strict(Schema):
@@ -74,13 +88,18 @@ class OwnedDeviceSchema(DeviceRefSchema):
 
 class SetPinSchema(OwnedDeviceSchema):
     pin = fields.String(required=True, validate=_pin)
-    current_pin = fields.String(load_default=None, allow_none=True)
+    current_pin = fields.String(load_default=None, allow_none=True, validate=_entered_pin)
     challenge = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class BiometricKeySchema(OwnedDeviceSchema):
+    """The biometric key, with its proof: a fresh challenge signed by the device key, and the PIN."""
+
     public_key = fields.String(required=True, validate=_public_key)
+    pin = fields.String(required=True, validate=_entered_pin)
+    challenge = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class LoginSchema(DeviceRefSchema):
@@ -103,14 +122,31 @@ class LoginSchema(DeviceRefSchema):
                                               "Podpisz wyzwanie kluczem urządzenia (albo wyślij biometric_signature).")]
         if not data.get("pin"):
             missing["pin"] = ["Missing data for required field."]
-        elif not data["pin"].isdigit():
-            missing["pin"] = [Bilingual("The PIN must consist of digits only.", "PIN może składać się wyłącznie z cyfr.")]
+        elif not _PIN_DIGITS.fullmatch(data["pin"]):
+            missing["pin"] = [Bilingual(*_BAD_ENTERED_PIN)]
         if missing:
             raise ValidationError(missing)
 
 
 class UnblockSchema(OwnedDeviceSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class RecipientSchema(_Strict):
+    """Whom identity wants the notice sent to (the account's address, after the recovery)."""
+
+    to = fields.Email(required=True)
+    locale = fields.String(load_default="pl", validate=validate.OneOf(("pl", "en")))
+    full_name = fields.String(load_default="", allow_none=True)
+
+
+class RecoverySchema(_Strict):
+    """identity's word that a recovery completed (or is completing) for the account."""
+
+    account_id = fields.String(required=True, validate=_id)
+    cause = fields.String(required=True, validate=validate.OneOf(CAUSES))
+    recipient = fields.Nested(RecipientSchema, required=True)
+    stale_after = fields.Float(required=True, allow_nan=False)
 
 
 def load(schema: type[Schema], data: dict) -> dict:

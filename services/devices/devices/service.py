@@ -2,7 +2,8 @@
 
 Each entrypoint checks its input (devices.schemas) and hands it to its flow: activation.py (activate,
 replace, remove, the view), logins.py (challenges, PIN and biometric login, wrong PINs and blocking),
-credentials.py (set the PIN and the biometric key, unblock).
+credentials.py (set the PIN and the biometric key, unblock); activation.py also removes the device
+when identity completes a recovery (end_for_recovery).
 """
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -51,11 +52,13 @@ class DevicesService(HealthMixin):
             "account_id": account_id, "device_id": device_id, "pin": pin, "current_pin": current_pin,
             "challenge": challenge, "signature": signature}))
 
-    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
-    def set_biometric_key(self, account_id: str, device_id: str, public_key: str) -> None:
-        """Register the biometric key (a second Ed25519 key the phone unlocks only with biometrics)."""
+    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked, LoginRefused, PinNotSet))
+    def set_biometric_key(self, account_id: str, device_id: str, public_key: str, pin: str | None = None,
+                          challenge: str | None = None, signature: str | None = None) -> None:
+        """Register or replace the biometric key; needs a fresh challenge signed by the device key and the PIN."""
         credentials.set_biometric_key(self, schemas.load(schemas.BiometricKeySchema, {
-            "account_id": account_id, "device_id": device_id, "public_key": public_key}))
+            "account_id": account_id, "device_id": device_id, "public_key": public_key, "pin": pin,
+            "challenge": challenge, "signature": signature}))
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
     def remove_biometric_key(self, account_id: str, device_id: str) -> None:
@@ -100,6 +103,15 @@ class DevicesService(HealthMixin):
         schemas.load(schemas.UnblockSchema, {"account_id": account_id, "device_id": device_id,
                                              "password": password})
         return credentials.unblock(self, account_id, device_id, password)
+
+    # recovery (identity, before it answers a completed reset or an e-mail change undo)
+
+    @rpc(expected_exceptions=(InvalidInput,))
+    def end_for_recovery(self, account_id: str, cause: str, recipient: dict, stale_after: float) -> dict:
+        """Remove the account's trusted device (audited "recovery", a notice to `recipient`); identity ends
+        the sessions of the {"device_ids": [...]} it returns."""
+        return activation.end_for_recovery(self, schemas.load(schemas.RecoverySchema, {
+            "account_id": account_id, "cause": cause, "recipient": recipient, "stale_after": stale_after}))
 
     @timer(interval=600)
     def sweep_challenges(self):

@@ -9,10 +9,13 @@ delete removes a document for exactly one caller. So:
 - one trusted device per account: a unique index on `account_id`;
 - a challenge is consumed at most once: the consumer is whoever claims its
   digest first (kadra_defaults.storage.claim; see devices.challenges);
-- wrong PINs are counted in numbered slots `<device>:<epoch>:<1..5>` with
-  unique ids: 20 concurrent wrong PINs take exactly slots 1..5, the one that
-  takes slot 5 blocks the device, the rest find every slot taken (423).
-  A correct PIN or an unblock starts a new epoch (the count is back to 0).
+- PIN checks are reserved BEFORE the PIN is hashed, in numbered slots
+  `<device>:<epoch>:<1..5>` with unique ids (kadra_defaults.storage.AttemptCounter
+  in the `wrong_pins` collection): 40 concurrent PIN logins take exactly slots
+  1..5, only those five PINs are checked at all, the one in slot 5 blocks the
+  device if its PIN is wrong, the rest are refused unchecked (423). A correct
+  PIN, a new PIN or an unblock starts a new epoch (the count is back to 0); a
+  wrong PIN of an epoch that is no longer current blocks nothing.
 """
 import uuid
 from datetime import datetime, timedelta
@@ -20,7 +23,7 @@ from datetime import datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
-from kadra_defaults.storage import CLAIMS_COLLECTION, Mongo, Store, sweep_claims
+from kadra_defaults.storage import CLAIMS_COLLECTION, AttemptCounter, Mongo, Store, sweep_claims
 
 from devices import challenges
 
@@ -29,8 +32,11 @@ MAX_WRONG_PINS = 5
 CHALLENGE_RETENTION = timedelta(hours=1)
 # Wrong-PIN slots are swept by age (a blocked device stays blocked by its `blocked_at`).
 WRONG_PIN_RETENTION = timedelta(days=90)
+# The slots of an epoch a right PIN ended are kept this long (racers still in it find them taken).
+ENDED_EPOCH_RETENTION = timedelta(hours=1)
 # Collections whose documents may carry e-mail envelopes for the outbox relay.
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
+WRONG_PINS = "wrong_pins"
 
 
 def is_blocked(device: dict) -> bool:
@@ -39,6 +45,11 @@ def is_blocked(device: dict) -> bool:
 
 def new_epoch() -> str:
     return uuid.uuid4().hex
+
+
+def pin_key(device_id: str, epoch: str | None) -> str:
+    """The key of a device's PIN checks in one epoch (slots `<key>:<n>`, as before the AttemptCounter)."""
+    return f"{device_id}:{epoch or ''}"
 
 
 class DevicesStore(Store):
@@ -51,7 +62,7 @@ class DevicesStore(Store):
         db.trusted_devices.create_index("account_id", unique=True, name="one_device_per_account")
         db[CLAIMS_COLLECTION].create_index("expires_at")
         db.removed_devices.create_index("account_id")
-        db.wrong_pins.create_index("device_id")
+        db[WRONG_PINS].create_index("expires_at")
 
     # trusted devices
 
@@ -65,11 +76,13 @@ class DevicesStore(Store):
     def device_of_account(self, account_id: str) -> dict | None:
         return self.db.trusted_devices.find_one({"account_id": account_id})
 
-    def delete_device(self, device_id: str, now: datetime, reason: str, account_id: str | None = None) -> dict | None:
+    def delete_device(self, device_id: str, now: datetime, reason: str, account_id: str | None = None,
+                      envelopes: tuple = ()) -> dict | None:
         """Remove the device (only the account's, when given); the removed document, or None if already gone.
 
         The removed device is kept in `removed_devices` (history), with any e-mail
-        still waiting in its outbox, so the relay publishes it all the same.
+        still waiting in its outbox and the `envelopes` of the removal (its notice), so
+        the relay publishes them all the same.
         """
         query = {"_id": device_id}
         if account_id is not None:
@@ -82,7 +95,7 @@ class DevicesStore(Store):
             device.pop("pin_hash", None)
             self.db.removed_devices.insert_one({**device, "_id": f"{device['_id']}-{int(now.timestamp() * 1e6)}",
                                                 "device_id": device["_id"], "removed_at": now, "reason": reason,
-                                                **outbox_fields(*pending)})
+                                                **outbox_fields(*pending, *envelopes)})
             return device
         return None
 
@@ -93,44 +106,81 @@ class DevicesStore(Store):
             {"$set": {"pin_hash": pin_hash, "pin_set_at": now, "failed_pins": 0, "pin_epoch": new_epoch()}})
         return result.matched_count == 1
 
-    def set_biometric_key(self, device_id: str, public_key: str | None, now: datetime) -> bool:
-        result = self.db.trusted_devices.update_one(
-            {"_id": device_id}, {"$set": {"biometric_key": public_key, "biometrics_changed_at": now}})
+    def set_biometric_key(self, device_id: str, public_key: str | None, now: datetime,
+                          pin_check: tuple[int, str] | None = None) -> bool:
+        """Set (or clear) the biometric key of a device that is not blocked; False when it is blocked or gone.
+
+        `pin_check`: the (slot, epoch) of the right PIN that proved this change: the wrong-PIN count starts again.
+        """
+        update = {"biometric_key": public_key, "biometrics_changed_at": now}
+        if pin_check is not None:
+            update.update(failed_pins=0, pin_epoch=new_epoch())
+        result = self.db.trusted_devices.update_one({"_id": device_id, "blocked_at": None}, {"$set": update})
+        if result.matched_count == 1 and pin_check is not None:
+            self._end_pin_epoch(device_id, *pin_check, now)
         return result.matched_count == 1
 
-    def count_wrong_pin(self, device: dict, now: datetime) -> int | None:
-        """Count one wrong PIN in the first free slot; the slot number, or None when all are taken (blocked)."""
+    def reserve_pin_check(self, device: dict, now: datetime) -> tuple[int, str] | None:
+        """Reserve the next PIN check of the device's current epoch, before the PIN is hashed: (slot, epoch).
+
+        None when all MAX_WRONG_PINS slots are taken (the device is blocked, or being blocked by the
+        check in slot 5). A correct PIN may have started a new epoch since `device` was read: then the
+        reservation is tried once more in that epoch.
+        """
+        counter = AttemptCounter(self.db, collection=WRONG_PINS)
+        expires_at = now + WRONG_PIN_RETENTION
         epoch = device.get("pin_epoch") or ""
-        for slot in range(1, MAX_WRONG_PINS + 1):
-            try:
-                self.db.wrong_pins.insert_one({"_id": f"{device['_id']}:{epoch}:{slot}", "device_id": device["_id"],
-                                               "epoch": epoch, "slot": slot, "at": now})
-            except DuplicateKeyError:
-                continue
-            self.db.trusted_devices.update_one({"_id": device["_id"], "pin_epoch": epoch},
-                                               {"$max": {"failed_pins": slot}})
-            return slot
-        return None
+        slot = counter.reserve(pin_key(device["_id"], epoch), MAX_WRONG_PINS, expires_at=expires_at)
+        if slot is None:
+            fresh = self.device_status(device["_id"])
+            if fresh is None or is_blocked(fresh) or (fresh.get("pin_epoch") or "") == epoch:
+                return None
+            epoch = fresh.get("pin_epoch") or ""
+            slot = counter.reserve(pin_key(device["_id"], epoch), MAX_WRONG_PINS, expires_at=expires_at)
+        return (slot, epoch) if slot is not None else None
 
-    def all_slots_taken(self, device: dict) -> bool:
-        """The last wrong-PIN slot of the device's current epoch is taken: it is (being) blocked."""
-        slot_id = f"{device['_id']}:{device.get('pin_epoch') or ''}:{MAX_WRONG_PINS}"
-        return self.db.wrong_pins.find_one({"_id": slot_id}, {"_id": 1}) is not None
+    def note_wrong_pin(self, device_id: str, pin_check: tuple[int, str]) -> None:
+        """The PIN checked in this slot was wrong: the device shows the count (if its epoch is still current)."""
+        slot, epoch = pin_check
+        self.db.trusted_devices.update_one({"_id": device_id, "pin_epoch": epoch}, {"$max": {"failed_pins": slot}})
 
-    def mark_blocked(self, device_id: str, now: datetime, *envelopes: dict) -> None:
-        """Note when the device got blocked, with the notice e-mail (one write)."""
-        self.db.trusted_devices.update_one(
-            {"_id": device_id}, with_outbox({"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes))
+    def mark_blocked(self, device_id: str, epoch: str, now: datetime, *envelopes: dict) -> bool:
+        """Block the device for the wrong PINs of `epoch`, with the notice e-mail (one write).
 
-    def record_login(self, device: dict, now: datetime, reset_wrong_pins: bool) -> bool:
-        """Note a successful login unless the device got blocked meanwhile; False when blocked (or gone)."""
-        if self.all_slots_taken(device):
-            return False
+        False when that epoch is no longer current (a right PIN, a new PIN or an unblock came first) or the
+        device is gone: nothing is blocked then.
+        """
+        result = self.db.trusted_devices.update_one(
+            {"_id": device_id, "pin_epoch": epoch, "blocked_at": None},
+            with_outbox({"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes))
+        return result.matched_count == 1
+
+    def record_login(self, device: dict, now: datetime, pin_check: tuple[int, str] | None = None) -> bool:
+        """Note a successful login unless the device got blocked meanwhile; False when blocked (or gone).
+
+        `pin_check`: the (slot, epoch) of the right PIN of a PIN login: the wrong-PIN count starts again.
+        """
         update = {"last_used_at": now}
-        if reset_wrong_pins and device.get("failed_pins"):
+        if pin_check is not None:
             update.update(failed_pins=0, pin_epoch=new_epoch())
         result = self.db.trusted_devices.update_one({"_id": device["_id"], "blocked_at": None}, {"$set": update})
+        if result.matched_count == 1 and pin_check is not None:
+            self._end_pin_epoch(device["_id"], *pin_check, now)
         return result.matched_count == 1
+
+    def _end_pin_epoch(self, device_id: str, slot: int, epoch: str, now: datetime) -> None:
+        """A right PIN ended this epoch: its slots 1..`slot` and hint may go with the sweep within the hour.
+
+        Not deleted: a deleted number could be reserved again by a request still in that epoch; kept an
+        hour, they stay taken while anyone could still race in it (and a wrong PIN of an ended epoch
+        blocks nothing: mark_blocked needs the current epoch). So each PIN login leaves two small
+        documents for an hour, not for WRONG_PIN_RETENTION.
+        """
+        key = pin_key(device_id, epoch)
+        soon = {"$set": {"expires_at": now + ENDED_EPOCH_RETENTION}}
+        for n in range(1, slot + 1):
+            self.db[WRONG_PINS].update_one({"_id": f"{key}:{n}"}, soon)
+        self.db[WRONG_PINS].update_one({"_id": f"{key}#"}, soon)
 
     def unblock(self, device_id: str, now: datetime) -> bool:
         result = self.db.trusted_devices.update_one(
@@ -141,8 +191,10 @@ class DevicesStore(Store):
     # challenges (devices.challenges: issued without a write, spent once by a unique insert)
 
     def device_status(self, device_id: str) -> dict | None:
-        """Just enough of the device to issue a challenge: does it exist, is it blocked."""
-        return self.db.trusted_devices.find_one({"_id": device_id}, {"blocked_at": 1})
+        """Just enough of the device to issue a challenge: does it exist, is it blocked (and its PIN epoch)."""
+        if not isinstance(device_id, str):
+            return None
+        return self.db.trusted_devices.find_one({"_id": device_id}, {"blocked_at": 1, "pin_epoch": 1})
 
     def challenge_key(self) -> bytes:
         """The service's HMAC key for challenges, made once and shared by every replica (cached per process)."""
@@ -164,7 +216,8 @@ class DevicesStore(Store):
 
     def sweep_challenges(self, now: datetime) -> int:
         """Forget challenges that expired long ago, and old wrong-PIN slots (no TTL indexes on FerretDB)."""
-        self.db.wrong_pins.delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})
+        self.db[WRONG_PINS].delete_many({"expires_at": {"$lt": now}})
+        self.db[WRONG_PINS].delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})  # slots from before expires_at
         return sweep_claims(self.db, now)
 
 

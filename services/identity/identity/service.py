@@ -1,7 +1,7 @@
 """The identity service: accounts, passwords, sessions and one-time tokens — its table of contents.
 
 Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: its `store`
-(identity.storage), `outbox` (e-mail), `events` (audit events), `feed` (gateway feed) and `users`.
+(identity.storage), `outbox` (e-mail), `events` (audit events), `feed` (gateway feed), `users` and `devices`.
 
   signup        sign_up (a link by e-mail), confirm_sign_up (account + company through users),
                 create_invited_account, finish_pending_signups
@@ -39,6 +39,7 @@ class IdentityService(HealthMixin):
     events = Events()
     feed = Feed()
     users = RpcProxy("users")
+    devices = RpcProxy("devices")  # recovery removes the trusted device (recovery.end_trusted_device)
 
     # -- sign-up -----------------------------------------------------------------------------------
 
@@ -107,17 +108,17 @@ class IdentityService(HealthMixin):
 
     # -- recovery ----------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput,))
+    @rpc(expected_exceptions=(InvalidInput, RateLimited))
     def request_password_reset(self, email, client_ip=None):
         recovery.request_reset(self, email, client_ip)
 
-    @rpc(expected_exceptions=(InvalidInput, InvalidToken))
+    @rpc(expected_exceptions=(InvalidInput, InvalidToken, Unavailable))
     def reset_password(self, token, new_password):
         recovery.reset(self, token, new_password)
 
     # -- e-mail (login) change ---------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound))
+    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound, RateLimited))
     def request_email_change(self, account_id, new_email, password, client_ip=None):
         email_change.request(self, account_id, new_email, password, client_ip)
 
@@ -125,7 +126,7 @@ class IdentityService(HealthMixin):
     def confirm_email_change(self, token):
         email_change.confirm(self, token)
 
-    @rpc(expected_exceptions=(InvalidToken,))
+    @rpc(expected_exceptions=(InvalidToken, Unavailable))
     def revert_email_change(self, token):
         email_change.revert(self, token)
 

@@ -30,3 +30,23 @@ def test_expired_foreign_forged_and_garbage_challenges_are_named():
     assert challenges.check(KEY, DEVICE, later, now)[0] == "challenge_forged"
     for garbage in ("", "x", "c1.a.b.c.d", None, "c2." + challenge[3:]):
         assert challenges.check(KEY, DEVICE, garbage, now)[0] == "challenge_unknown"
+
+
+def test_only_the_issued_format_in_ascii_parses():
+    now = utcnow()
+    challenge = challenges.issue(KEY, DEVICE, now + timedelta(minutes=2))
+    assert challenges.parse(challenge)[0] == DEVICE
+    _, device, expires, nonce, mac = challenge.split(".")
+    malformed = [
+        f"c1.{device}.².n.m", f"c1.{device}.²³⁴.{nonce}.{mac}", f"c1.{device}.١٧٠٠٠٠٠٠٠٠.{nonce}.{mac}",
+        f"c1.{device}.１７００.{nonce}.{mac}", f"c1.{device}.+{expires}.{nonce}.{mac}", f"c1.{device}.-1.{nonce}.{mac}",
+        f"c1.{device}. {expires}.{nonce}.{mac}", f"c1.{device}.1_7.{nonce}.{mac}", f"c1.{device}.1e9.{nonce}.{mac}",
+        f"c1.{device}.{'9' * 11}.{nonce}.{mac}", f"c1.{device}.{expires}.\ud800{nonce[1:]}.{mac}",
+        f"c1.{device}.{expires}.{nonce}\x00.{mac}", f"c1.²{device[1:]}.{expires}.{nonce}.{mac}",
+        f"c1.{device}.{expires}.ż{nonce[1:]}.{mac}", f"c1.{device}.{expires}.AAAA.{mac}", challenge + ".x",
+        challenge + "\n", " " + challenge, f"c1.{device}.{expires}.{nonce}", f"c1.{'a' * 65}.{expires}.{nonce}.{mac}",
+        ".....", "c1....", challenge.replace(".", ",", 1), 42, b"c1", challenge * 3,
+    ]
+    for text in malformed:
+        assert challenges.parse(text) is None, text
+        assert challenges.check(KEY, DEVICE, text, now) == ("challenge_unknown", None), text

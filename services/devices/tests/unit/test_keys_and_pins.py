@@ -72,3 +72,8 @@ def test_pin_hash_is_argon2id_and_verifies():
     assert pins.pin_matches(digest, "482915")
     assert not pins.pin_matches(digest, "482916")
     assert not pins.pin_matches("not a hash", "482915")
+
+
+@pytest.mark.parametrize("pin", ["482915\n", "\n482915", "48291\n", "４８２９１５", "٤٨٢٩١٥", "482915²", " 482915"])
+def test_a_pin_with_anything_but_ascii_digits_is_refused_not_an_error(pin):
+    assert pins.pin_problem(pin) is not None

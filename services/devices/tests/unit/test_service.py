@@ -132,7 +132,7 @@ def test_bad_challenges_and_signatures_are_refused(service, case):
         service.store.spend_challenge.return_value = False
     with pytest.raises(LoginRefused):
         service.login(device["_id"], challenge, signature=signature, pin="482915")
-    service.store.count_wrong_pin.assert_not_called()
+    service.store.reserve_pin_check.assert_not_called()
     service.identity.open_session.assert_not_called()
 
 
@@ -140,12 +140,49 @@ def test_the_fifth_wrong_pin_blocks_and_sends_the_notice(service):
     private, public = _key()
     device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
     challenge, signature = _signed(service, device, private)
-    service.store.count_wrong_pin.return_value = 5
+    service.store.reserve_pin_check.return_value = (5, "epoch-1")
+    service.store.mark_blocked.return_value = True
     with pytest.raises(DeviceBlocked):
         service.login(device["_id"], challenge, signature=signature, pin="730164")
-    device_id, _, envelope = service.store.mark_blocked.call_args.args
+    device_id, epoch, _, envelope = service.store.mark_blocked.call_args.args
+    assert epoch == "epoch-1"
     assert envelope["type"] == "device_blocked" and envelope["payload"]["to"] == ACCOUNT["email"]
     assert service.events.dispatch.call_args.args[0] == "device_blocked"
+    service.store.note_wrong_pin.assert_called_once_with(device["_id"], (5, "epoch-1"))
+
+
+def test_with_every_pin_check_of_the_epoch_taken_the_pin_is_not_even_hashed(service, monkeypatch):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    service.store.reserve_pin_check.return_value = None
+    monkeypatch.setattr(pins, "pin_matches", lambda *a: pytest.fail("the PIN was checked"))
+    with pytest.raises(DeviceBlocked):
+        service.login(device["_id"], challenge, signature=signature, pin="482915")
+    service.store.record_login.assert_not_called()
+    service.identity.open_session.assert_not_called()
+
+
+def test_a_wrong_fifth_pin_of_an_epoch_a_right_pin_ended_blocks_nothing(service):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    service.store.reserve_pin_check.return_value = (5, "old-epoch")
+    service.store.mark_blocked.return_value = False
+    service.store.device_status.return_value = {"_id": device["_id"], "blocked_at": None}
+    with pytest.raises(LoginRefused):
+        service.login(device["_id"], challenge, signature=signature, pin="730164")
+    service.events.dispatch.assert_not_called()
+
+
+def test_a_right_pin_starts_the_count_again(service):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    service.store.reserve_pin_check.return_value = (3, "epoch-1")
+    service.store.record_login.return_value = True
+    service.login(device["_id"], challenge, signature=signature, pin="482915")
+    assert service.store.record_login.call_args.kwargs["pin_check"] == (3, "epoch-1")
 
 
 def test_a_blocked_device_refuses_biometrics_too(service):
@@ -181,3 +218,91 @@ def test_removal_ends_sessions_and_is_audited(service):
     service.remove_device(ACCOUNT["account_id"], "d" * 32)
     service.identity.end_sessions.assert_called_once_with(device_id="d" * 32)
     assert service.events.dispatch.call_args.args[0] == "device_removed"
+
+
+def test_the_biometric_key_needs_a_signed_challenge_and_the_pin(service):
+    private, public = _key()
+    _, biometric = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, signature = _signed(service, device, private)
+    with pytest.raises(InvalidInput) as missing:
+        service.set_biometric_key(ACCOUNT["account_id"], device["_id"], biometric)
+    assert {"pin", "challenge", "signature"} <= {e["field"] for e in missing.value.args[0]["errors"]}
+    service.store.set_biometric_key.assert_not_called()
+    # a wrong PIN counts like a login's
+    service.store.reserve_pin_check.return_value = (2, "epoch-1")
+    with pytest.raises(LoginRefused):
+        service.set_biometric_key(ACCOUNT["account_id"], device["_id"], biometric, pin="730164",
+                                  challenge=challenge, signature=signature)
+    service.store.note_wrong_pin.assert_called_once_with(device["_id"], (2, "epoch-1"))
+    service.store.set_biometric_key.assert_not_called()
+    # the right one sets it, and starts the count again
+    challenge, signature = _signed(service, device, private)
+    service.store.set_biometric_key.return_value = True
+    service.set_biometric_key(ACCOUNT["account_id"], device["_id"], biometric, pin="482915", challenge=challenge,
+                              signature=signature)
+    args, kwargs = service.store.set_biometric_key.call_args
+    assert args[:2] == (device["_id"], biometric) and kwargs["pin_check"] == (2, "epoch-1")
+
+
+def test_the_biometric_key_signed_by_another_key_is_refused_before_the_pin(service):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash=pins.hash_pin("482915"))
+    challenge, _ = _signed(service, device, private)
+    forged = base64.b64encode(_key()[0].sign(challenge.encode())).decode()
+    with pytest.raises(LoginRefused):
+        service.set_biometric_key(ACCOUNT["account_id"], device["_id"], _key()[1], pin="482915",
+                                  challenge=challenge, signature=forged)
+    service.store.reserve_pin_check.assert_not_called()
+    service.store.set_biometric_key.assert_not_called()
+
+
+@pytest.mark.parametrize("challenge", ["c1.%s.\u00b2.n.m" % ("d" * 32), "c1.%s.\u0661\u0662.%s.%s" % ("d" * 32, "A" * 43, "B" * 22),
+                                       "c1.%s.1700000000.\ud800%s.%s" % ("d" * 32, "A" * 42, "B" * 22)])
+def test_a_malformed_challenge_is_a_refused_login_not_an_error(service, challenge):
+    private, public = _key()
+    device = _device(public_key=public, pin_hash="x", biometric_key=public)
+    _signed(service, device, private)
+    with pytest.raises(LoginRefused):
+        service.login(device["_id"], challenge, signature="eA==", pin="482915")
+    with pytest.raises(LoginRefused):
+        service.login(device["_id"], challenge, biometric_signature="eA==")
+    service.store.spend_challenge.assert_not_called()
+
+
+def test_recovery_removes_the_device_with_its_notice_without_calling_identity_back(service):
+    device = _device()
+    service.store.device_of_account.side_effect = [device, None]
+    service.store.delete_device.return_value = device
+    recipient = {"to": "anna.back@example.com", "locale": "en", "full_name": "Anna"}
+    import time
+    result = service.end_for_recovery(ACCOUNT["account_id"], "password_reset", recipient, time.time() + 30)
+    assert result == {"device_ids": [device["_id"]]}
+    args, kwargs = service.store.delete_device.call_args
+    assert args[0] == device["_id"] and args[2] == "recovery"
+    (envelope,) = kwargs["envelopes"]
+    assert envelope["type"] == "device_removed" and envelope["payload"]["to"] == "anna.back@example.com"
+    assert envelope["payload"]["cause"] == "password_reset" and envelope["payload"]["locale"] == "en"
+    service.identity.end_sessions.assert_not_called()  # identity ends them: it is waiting for this answer
+    event_type, payload = service.events.dispatch.call_args.args
+    assert event_type == "device_removed" and payload["reason"] == "recovery"
+    wrap(event_type, payload)
+
+
+def test_a_recovery_request_nobody_waits_for_any_more_removes_nothing(service):
+    import time
+    result = service.end_for_recovery(ACCOUNT["account_id"], "email_revert",
+                                      {"to": "anna@example.com", "locale": "pl"}, time.time() - 1)
+    assert result["device_ids"] == []
+    service.store.delete_device.assert_not_called()
+
+
+@pytest.mark.parametrize("overrides,field", [({"cause": "bored"}, "cause"), ({"recipient": {"to": "x"}}, "recipient"),
+                                             ({"account_id": "\u00b2" * 32}, "account_id")])
+def test_a_bad_recovery_request_names_the_field(service, overrides, field):
+    import time
+    args = {"account_id": ACCOUNT["account_id"], "cause": "password_reset",
+            "recipient": {"to": "anna@example.com"}, "stale_after": time.time() + 30, **overrides}
+    with pytest.raises(InvalidInput) as bad:
+        service.end_for_recovery(**args)
+    assert any(e["field"].startswith(field) for e in bad.value.args[0]["errors"])

@@ -45,6 +45,7 @@ EXPECTED_EVENTS = {
     "email_change_notice": "email_change_notice",
     "device_paired": "device_paired",
     "device_blocked": "device_blocked",
+    "device_removed": "device_removed",
     "login_locked_out": "login_lockout",
     "role_changed": "role_changed",
     "member_removed": "member_removed",

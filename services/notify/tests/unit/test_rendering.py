@@ -34,6 +34,8 @@ SAMPLES = {
     "email_change_notice": {"new_email": "anna.nowa@example.pl", "undo_token": UNDO_TOKEN},
     "device_paired": {"device_name": "Pixel 8 Anny", "platform": "android", "activated_at": WHEN},
     "device_blocked": {"device_name": "iPhone Anny", "blocked_at": WHEN},
+    "device_removed": {"device_name": "Pixel 8 Anny", "platform": "android", "removed_at": WHEN,
+                       "cause": "password_reset"},
     "login_locked_out": {"locked_until": EXPIRES},
     "role_changed": {
         "company_name": "Majama Michał Zając", "old_role_label": "pracownik",
@@ -57,6 +59,7 @@ LINKS = {
     "email_change_notice": [("/app/revert-email", "undo_token"), ("/app/forgot-password", None)],
     "device_paired": [("/app/mobile", None), ("/app/forgot-password", None)],
     "device_blocked": [("/app/mobile", None)],
+    "device_removed": [("/app/mobile", None), ("/app/forgot-password", None)],
     "login_locked_out": [("/app/forgot-password", None)],
     "role_changed": [],
     "member_removed": [],
@@ -71,7 +74,8 @@ VISIBLE_FIELDS = (
     "new_role_label", "changed_by_name", "removed_by_name", "from_name",
     "device_name", "new_email",
 )
-DATETIME_FIELDS = ("expires_at", "changed_at", "activated_at", "blocked_at", "locked_until", "attempted_at")
+DATETIME_FIELDS = ("expires_at", "changed_at", "activated_at", "blocked_at", "locked_until", "attempted_at",
+                   "removed_at")
 # The sign-up confirmation goes to an address somebody typed, with the company name they typed: it stays out
 # of the subject (a stranger's inbox should not show attacker-chosen words in our name).
 COMPANY_NOT_IN_SUBJECT = ("signup_confirmation_requested",)
@@ -378,3 +382,15 @@ def test_a_missing_variable_is_an_error_not_a_blank(renderer):
     del payload["new_role_label"]
     with pytest.raises(UndefinedError):
         renderer.render("role_changed", payload)
+
+
+@pytest.mark.parametrize("cause, en_phrase, pl_phrase", [
+    ("password_reset", "reset link", "za pomocą linku"),
+    ("email_revert", "this wasn't me", "to nie ja"),
+])
+def test_device_removed_says_why_and_names_the_device(renderer, cause, en_phrase, pl_phrase):
+    for locale, phrase in (("en", en_phrase), ("pl", pl_phrase)):
+        mail = render(renderer, "device_removed", locale, cause=cause)
+        assert "Pixel 8 Anny" in mail.subject
+        for part in (squash(mail.text), read_html(mail.html).text):
+            assert phrase in part and "Pixel 8 Anny (Android)" in part
