@@ -101,10 +101,8 @@ def test_odd_device_ids_are_404_or_422_never_500(phone, device_id):
         assert "device_id" in [e["field"] for e in response.json().get("errors", [])]
 
 
-# identity/tokens.py (not this branch's: s14-keys) parses the generation with str.isdigit, so "²" reaches int():
-# 500. The fix: `re.fullmatch(r"[0-9]{1,9}", parts[1])` in refresh_chain. Strict: it fails once fixed — drop the mark.
-SUPERSCRIPT_GENERATION = pytest.param("a" * 32 + ".².b" + "c" * 30, marks=pytest.mark.xfail(
-    strict=True, reason="identity.tokens.refresh_chain: str.isdigit lets '²' reach int() (a 500); owned by s14-keys"))
+# A generation of "²" passed str.isdigit and reached int(): a 500 (identity.tokens.refresh_chain now takes ASCII only).
+SUPERSCRIPT_GENERATION = "a" * 32 + ".².b" + "c" * 30
 
 
 @pytest.mark.parametrize("token", [SUPERSCRIPT_GENERATION, "a" * 32 + ".١.b" + "c" * 30,

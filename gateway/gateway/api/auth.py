@@ -131,13 +131,15 @@ FORGOT_ANSWER = {"detail": "If this address has an account, a link to set a new 
 @blp.route("/password/forgot", methods=["POST"])
 @blp.arguments(AuthForgotSchema, example={"email": "anna@example.pl"})
 @blp.response(202, AuthForgotAcceptedSchema)
+@blp.alt_response(429, description="Too many reset requests from this client address (Retry-After)")
 def forgot_password(body):
     """Ask for a password-reset link (valid 30 minutes, single use; a newer one voids older ones).
 
     Always 202 with the same body, whether or not the address has an account. At most 3 links
     are sent to one address in an hour (a completed reset starts the count again); further
-    requests send nothing and leave the earlier links valid. When the message broker is down
-    the request is kept on disk and made as soon as it is back.
+    requests send nothing and leave the earlier links valid. One client address may ask
+    KADRA_LIMIT_RESETS_PER_CLIENT_HOUR times an hour (429 alike for every address). When the message
+    broker is down the request is kept on disk and made as soon as it is back.
     """
     try:
         identity().request_password_reset(email=body["email"], client_ip=client_ip())
@@ -152,8 +154,10 @@ def forgot_password(body):
 @blp.response(204)
 @blp.alt_response(400, description="The token is invalid, used or expired")
 @blp.alt_response(422, description="The new password breaks the policy (the message says why)")
+@blp.alt_response(503, description="The devices service did not answer: nothing changed, the link still works; retry")
 def reset_password(body):
-    """Set a new password with the token from the e-mail link; every session of the account ends."""
+    """Set a new password with the token from the e-mail link; every session of the account ends and the
+    trusted device is removed (the password may have been in other hands). A 503 changes nothing: retry."""
     identity().reset_password(token=body["token"], new_password=body["new_password"])
 
 

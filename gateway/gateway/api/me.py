@@ -153,6 +153,8 @@ def confirm_email(body):
 @blp.arguments(MeEmailTokenSchema, example={"token": "q3N0c1Lr..."})
 @blp.response(204)
 @blp.alt_response(400, description="The token is invalid, used or expired")
+@blp.alt_response(503, description="The devices service did not answer: nothing changed, the link still works; retry")
 def revert_email(body):
-    """"This wasn't me": restore the old address and end every session of the account."""
+    """"This wasn't me": restore the old address, end every session of the account and remove its trusted
+    device. A 503 changes nothing: retry."""
     rpc_client().identity.revert_email_change(token=body["token"])

@@ -12,6 +12,7 @@ stored only as their SHA-256 (a fast hash is right for random secrets of
 this size: there is nothing to guess).
 """
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -25,6 +26,7 @@ ACCESS_TTL = 15 * 60
 REFRESH_TTL = 30 * 24 * 3600
 # How long a revocation must be remembered: the longest access-token life, plus the gateway's leeway.
 REVOCATION_TTL = ACCESS_TTL + 30
+_GENERATION = re.compile(r"[0-9]{1,9}")
 
 
 _signing: dict = {}
@@ -64,7 +66,8 @@ def refresh_secret(session_id: str, generation: int = 0) -> str:
 def refresh_chain(token: str) -> tuple[str, int] | None:
     """(session id, generation) of a chained refresh token; None for an older, opaque one."""
     parts = token.split(".")
-    if len(parts) != 3 or not 0 < len(parts[0]) <= 64 or not parts[1].isdigit() or len(parts[1]) > 9:
+    # ASCII digits only: str.isdigit accepts "²" or "١", which int() then refuses (a 500).
+    if len(parts) != 3 or not 0 < len(parts[0]) <= 64 or not _GENERATION.fullmatch(parts[1]):
         return None
     return parts[0], int(parts[1])
 
