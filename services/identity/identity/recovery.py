@@ -90,7 +90,8 @@ def reset(deps, token, new_password) -> None:
     digest = tokens.digest(token)
     peek = live(store.onetime.peek(digest, "reset"))
     account = store.accounts.by_id(peek["account_id"]) if peek else None
-    passwords.require_policy(new_password, "new_password", account["email"] if account else None)
+    passwords.require_policy(new_password, "new_password", account["email"] if account else None,
+                             passwords.own_inputs(account))
     if account is None:
         raise InvalidToken()
     # Before the link is spent: without devices' answer, a 503 leaves the link and the old password as they were.
