@@ -27,6 +27,8 @@ from system import SERVICES, System  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+STATS_INTERVAL = 5.0  # RabbitMQ's collect_statistics_interval (the default, 5,000 ms)
+
 
 def _management(method: str, path: str, body=None):
     request = urllib.request.Request(f"{MANAGEMENT}{path}", method=method,
@@ -39,18 +41,29 @@ def _management(method: str, path: str, body=None):
 
 
 def broker_down(vhost: str) -> None:
+    """Refuse new connections to the vhost and close every open one.
+
+    The management API lists connections from statistics it collects every 5 s: a connection opened just
+    before may not be listed yet, so the listing is watched (and anything listed closed) for longer than
+    that, not trusted the first time it is empty.
+    """
     quoted = urllib.parse.quote(vhost, safe="")
     _management("PUT", f"/api/vhost-limits/{quoted}/max-connections", {"value": 0})
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    quiet_since = None
+    while time.monotonic() < started + 30:
         connections = _management("GET", f"/api/vhosts/{quoted}/connections") or []
-        if not connections:
-            return
         for connection in connections:
             try:
                 _management("DELETE", f"/api/connections/{urllib.parse.quote(connection['name'], safe='')}")
             except OSError:
                 pass
+        if connections:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > STATS_INTERVAL + 1:
+            return
         time.sleep(0.5)
     raise AssertionError("connections to the vhost did not go away")
 

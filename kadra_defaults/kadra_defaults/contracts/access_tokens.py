@@ -126,9 +126,12 @@ class _Watched:
 
     def refresh(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now < self._next:
+        # Until the first load is done there is no snapshot to use meanwhile: wait for it (a new worker's
+        # first requests arrive together; without this the others saw no keys and refused a good token).
+        first = self._stamp is None
+        if not force and not first and now < self._next:
             return
-        if not self._lock.acquire(blocking=force):
+        if not self._lock.acquire(blocking=force or first):
             return
         try:
             self._next = now + self._every
@@ -187,6 +190,7 @@ class PublicKeys(_Watched):
             self._keys = {thumbprint(key): key}
             self._folder = self._file = ""
             self._next = float("inf")
+            self._stamp = ()  # loaded: nothing to wait for
 
     def _paths(self) -> list[str]:
         if self._folder:

@@ -120,3 +120,31 @@ def test_the_single_private_file_signs_under_its_thumbprint(tmp_path):
     assert at.SigningKeys(file=str(tmp_path / "jwt.pem")).current().kid == at.thumbprint(key.public_key())
     with pytest.raises(at.KeyRingError, match="cannot be read"):
         at.SigningKeys(file=str(tmp_path / "missing.pem")).current()
+
+
+def test_requests_arriving_together_on_a_fresh_process_all_wait_for_the_first_load(tmp_path, monkeypatch):
+    """A new gateway worker's first requests arrive at once: none may see an empty key set (a 401 seen once in
+    a rolling restart before the first load was waited for)."""
+    import threading
+
+    _pair(tmp_path, "only")
+    keys = at.PublicKeys(folder=str(tmp_path))
+    slow_load = keys._load
+
+    def load_slowly(contents):
+        time.sleep(0.3)
+        slow_load(contents)
+
+    monkeypatch.setattr(keys, "_load", load_slowly)
+    barrier, seen = threading.Barrier(8), []
+
+    def ask():
+        barrier.wait()
+        seen.append(keys.get("only") is not None)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [True] * 8
