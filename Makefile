@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run run-image image test fuzz reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run run-image image kube-play test fuzz reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ run-image: venv image ## Run the whole system as containers of the image (KADRA_
 
 image: ## Build the container image (podman on a debootstrapped base made once, or Docker); prints size and time
 	@scripts/image.sh build
+
+kube-play: venv infra image ## The dev overlay (kustomize) under podman kube play: probes, a smoke journey, then down
+	@$(PY) scripts/kube_play.py
 
 test: venv infra image ## Run every suite against the real parts (installs Debian's chromium once; builds the image for tests/image)
 	@$(PY) tests/support/browser.py install
