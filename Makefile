@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run run-image image kube-play test fuzz reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run run-image image kube-play compose test fuzz reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ image: ## Build the container image (podman on a debootstrapped base made once, 
 
 kube-play: venv infra image ## The dev overlay (kustomize) under podman kube play: probes, a smoke journey, then down
 	@$(PY) scripts/kube_play.py
+
+compose: venv infra image ## deploy/compose.yaml under podman-compose (backends built locally): health, smoke journey, down
+	@$(PY) scripts/compose_play.py $(if $(filter 1,$(KEEP)),--keep)
 
 test: venv infra image ## Run every suite against the real parts (installs Debian's chromium once; builds the image for tests/image)
 	@$(PY) tests/support/browser.py install

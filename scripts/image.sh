@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make image: build the Kadra image from deploy/docker/Dockerfile.
-#   scripts/image.sh [build|base|tools|name]
+#   scripts/image.sh [build|base|base-name|tools [COMMAND...]|name]
 #
 # With a Docker engine (docker info answers) and KADRA_IMAGE_ENGINE unset, Docker builds the Dockerfile
 # on the official python:3.11-slim image, as an operator does. Otherwise podman (installed from Debian
@@ -34,11 +34,9 @@ engine() {
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; else echo podman; fi
 }
 
-tools() {  # podman, runc and debootstrap from Debian, once
-  local missing=()
-  command -v podman >/dev/null || missing+=(podman)
-  command -v runc >/dev/null || missing+=(runc)
-  command -v debootstrap >/dev/null || missing+=(debootstrap)
+tools() {  # podman, runc and debootstrap (and any command named) from Debian's package of that name, once
+  local missing=() tool
+  for tool in podman runc debootstrap "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "needs ${missing[*]} (apt-get install ${missing[*]} as root)"
   say "installing ${missing[*]} from Debian (once)"
@@ -111,7 +109,8 @@ build() {
 case "${1:-build}" in
   build) build ;;
   base) tools; base ;;
-  tools) tools ;;
+  base-name) tools; base; echo "$BASE_IMAGE" ;;
+  tools) shift; tools "$@" ;;
   name) echo "$IMAGE" ;;
-  *) echo "usage: $0 [build|base|tools|name]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|base|base-name|tools|name]" >&2; exit 2 ;;
 esac
