@@ -69,8 +69,13 @@ def _give_to_container(path: str) -> None:
         for top, dirs, files in os.walk(path):
             for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
                 os.chown(name, UID, UID, follow_symlinks=False)
-    else:  # rootless podman: the container's 10001 is a sub-uid of ours
+    elif engine() == "podman":  # rootless podman: the container's 10001 is a sub-uid of ours
         subprocess.run(container_cmd("unshare", "chown", "-R", f"{UID}:{UID}", path), check=True, env=engine_env())
+    else:  # docker as a user of its group: no chown; the folder (local dev/test state) open to 10001 by mode
+        for top, dirs, files in os.walk(path):
+            os.chmod(top, 0o777)
+            for name in files:
+                os.chmod(os.path.join(top, name), 0o666)
 
 
 class ImageSystem(System):
@@ -164,5 +169,6 @@ class ImageSystem(System):
         """Whatever container of this system outlived its `podman run` (killed with SIGKILL)."""
         names = [self.containers.pop(n) for n in list(names or self.containers) if n in self.containers]
         if names:
-            subprocess.run(container_cmd("rm", "-f", "-t", "0", *names), capture_output=True, env=engine_env(),
+            subprocess.run(container_cmd("rm", "-f", *(["-t", "0"] if engine() == "podman" else []), *names),
+                           capture_output=True, env=engine_env(),
                            timeout=120)
