@@ -50,3 +50,11 @@ def test_each_thread_gets_its_own_client_and_keeps_it():
 
     rpc.close()
     assert all(client.closed for client in made)
+
+
+def test_connection_parameters_list_every_broker_address_in_order():
+    from gateway.rpc import connection_parameters
+    params = connection_parameters("amqp://u:p@127.0.0.1:5681/v;amqp://u:p@127.0.0.1:5682/v", "kadra-gateway", 0)
+    assert [(p.port, p.virtual_host, p.socket_timeout, p.connection_attempts) for p in params] == [
+        (5681, "v", 2, 1), (5682, "v", 2, 1)]
+    assert all(p.client_properties["connection_name"].startswith("kadra-gateway-") for p in params)
