@@ -252,6 +252,11 @@ class RpcClient:
                     results.append(call.error)
                 else:
                     results.append(call.result)
+            if any(isinstance(result, CallTimeout) for result in results):
+                # The next call opens a fresh connection and channel. Seen on a RabbitMQ 3.10 cluster: a
+                # channel opened while a node that led quorum queues had just died kept routing requests
+                # nowhere (no reply, no return) for good, while a new channel reached the service at once.
+                self._reset()
             return results
 
     def call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):

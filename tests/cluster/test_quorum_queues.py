@@ -6,43 +6,14 @@ its feed queue) cannot be quorum queues and stay classic.
 The whole system runs with KADRA_AMQP_URI listing the three nodes; a sign-up then goes through RPC
 (quorum `rpc-identity`), the outbox, the mail queue and notify, to the SMTP sink.
 """
-import os
-import sys
 import uuid
 
 import pytest
 import requests
 
 from tests.support import signup
-from tests.support.cluster import ClusterVhost
-from tests.support.infra import ROOT, free_port
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from system import SERVICES, System  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def cluster_system(rabbit_cluster, system_env, tmp_path_factory):
-    vhost = ClusterVhost()
-    run_id = uuid.uuid4().hex[:8]
-    port = free_port()
-    env = dict(system_env, KADRA_AMQP_URI=vhost.uri, KADRA_AMQP_QUEUE_TYPE="quorum",
-               KADRA_MONGO_DB_PREFIX=f"kq{run_id}", KADRA_GATEWAY_PORT=str(port),
-               KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
-               KADRA_GATEWAY_SPOOL_DIR=str(tmp_path_factory.mktemp("spool")))
-    running = System(env, str(tmp_path_factory.mktemp("logs")), gateway_port=port,
-                     health_ports={name: free_port() for name in SERVICES}, gateway_workers=1)
-    running.start()
-    try:
-        running.wait_ready(timeout=180)
-        yield running, vhost
-    finally:
-        running.stop()
-        vhost.delete()
-        from tests.conftest import _drop_databases
-        _drop_databases(f"kq{run_id}")
 
 
 def test_every_durable_queue_kadra_declares_is_a_quorum_queue(cluster_system):
