@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
+from kadra_defaults.outbox import OUTBOX, PENDING, insert_with_outbox, update_with_outbox
 from kadra_defaults.storage import CLAIMS_COLLECTION, AttemptCounter, Mongo, Store, sweep_claims
 
 from devices import challenges
@@ -68,7 +68,7 @@ class DevicesStore(Store):
 
     def insert_device(self, device: dict, *envelopes: dict) -> None:
         """Store a new trusted device with its e-mails (one write); DuplicateKeyError when the account has one."""
-        self.db.trusted_devices.insert_one({**device, **outbox_fields(*envelopes)})
+        insert_with_outbox(self.db.trusted_devices, device, *envelopes)
 
     def get_device(self, device_id: str) -> dict | None:
         return self.by_key("trusted_devices", device_id)
@@ -93,9 +93,9 @@ class DevicesStore(Store):
             pending = device.pop(OUTBOX, None) or []
             device.pop(PENDING, None)
             device.pop("pin_hash", None)
-            self.db.removed_devices.insert_one({**device, "_id": f"{device['_id']}-{int(now.timestamp() * 1e6)}",
-                                                "device_id": device["_id"], "removed_at": now, "reason": reason,
-                                                **outbox_fields(*pending, *envelopes)})
+            insert_with_outbox(self.db.removed_devices, {
+                **device, "_id": f"{device['_id']}-{int(now.timestamp() * 1e6)}", "device_id": device["_id"],
+                "removed_at": now, "reason": reason}, *pending, *envelopes)
             return device
         return None
 
@@ -150,9 +150,8 @@ class DevicesStore(Store):
         False when that epoch is no longer current (a right PIN, a new PIN or an unblock came first) or the
         device is gone: nothing is blocked then.
         """
-        result = self.db.trusted_devices.update_one(
-            {"_id": device_id, "pin_epoch": epoch, "blocked_at": None},
-            with_outbox({"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes))
+        result = update_with_outbox(self.db.trusted_devices, {"_id": device_id, "pin_epoch": epoch, "blocked_at": None},
+                                    {"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes)
         return result.matched_count == 1
 
     def record_login(self, device: dict, now: datetime, pin_check: tuple[int, str] | None = None) -> bool:

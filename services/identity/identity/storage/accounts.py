@@ -4,7 +4,7 @@ from datetime import timedelta
 from pymongo import ASCENDING, ReturnDocument
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import with_outbox
+from kadra_defaults.outbox import update_with_outbox
 from kadra_defaults.storage import Store
 
 ACCOUNTS = "accounts"
@@ -62,7 +62,7 @@ class Accounts(Store):
     def set_password(self, account_id: str, password_hash: str, *events) -> bool:
         now = clock.now()
         update = {"$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now}}
-        return self.db[ACCOUNTS].update_one({"_id": account_id}, with_outbox(update, *events)).matched_count == 1
+        return update_with_outbox(self.db[ACCOUNTS], {"_id": account_id}, update, *events).matched_count == 1
 
     def upgrade_hash(self, account_id: str, old_hash: str, new_hash: str) -> None:
         """Store a re-hash with today's parameters, unless the password changed meanwhile."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import outbox_fields
+from kadra_defaults.outbox import insert_with_outbox
 from kadra_defaults.storage import Store
 
 ONETIME = "onetime_tokens"
@@ -25,10 +25,9 @@ class OneTime(Store):
     def insert(self, token_hash: str, kind: str, account_id: str | None, ttl: float,
                data: dict | None = None, events: tuple = ()) -> None:
         now = clock.now()
-        self.db[ONETIME].insert_one({
+        insert_with_outbox(self.db[ONETIME], {
             "_id": token_hash, "kind": kind, "account_id": account_id, "data": data or {}, "created_at": now,
-            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False,
-            **outbox_fields(*events)})
+            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False}, *events)
 
     def void(self, account_id: str, kind: str) -> None:
         """Every live token of this kind for this account stops working."""

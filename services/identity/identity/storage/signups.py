@@ -16,7 +16,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import outbox_fields
+from kadra_defaults.outbox import insert_with_outbox
 from kadra_defaults.storage import Store
 
 SIGNUPS = "signups"
@@ -32,8 +32,8 @@ class Signups(Store):
     def add(self, token_hash: str, kind: str, ttl: float, data: dict | None = None, events: tuple = ()) -> None:
         """A sign-up (kind "signup", its `data`) or a notice (kind "notice"), with its e-mail events."""
         now = clock.now()
-        self.db[SIGNUPS].insert_one({"_id": token_hash, "kind": kind, **(data or {}), "created_at": now,
-                                     "expires_at": now + timedelta(seconds=ttl), **outbox_fields(*events)})
+        insert_with_outbox(self.db[SIGNUPS], {"_id": token_hash, "kind": kind, **(data or {}), "created_at": now,
+                                              "expires_at": now + timedelta(seconds=ttl)}, *events)
 
     def get(self, token_hash: str) -> dict | None:
         """The sign-up of this token's hash, live or not (the caller judges its expiry)."""

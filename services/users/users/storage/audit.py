@@ -6,7 +6,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.outbox import outbox_fields
+from kadra_defaults.outbox import insert_with_outbox, outbox_fields
 from kadra_defaults.storage import Store, new_id
 
 AUDIT = "audit"
@@ -26,13 +26,13 @@ class AuditLog(Store):
         written once."""
         doc = {"_id": entry_id or new_id(), "company_id": company_id, "action": action, "at": now,
                "actor_account_id": actor_account_id, "subject_account_id": subject_account_id,
-               "subject_email": subject_email, "details": details or {},
-               **outbox_fields(*([mail] if mail else []))}
+               "subject_email": subject_email, "details": details or {}}
+        mails = (mail,) if mail else ()
         try:
-            self.db[AUDIT].insert_one(doc)
+            insert_with_outbox(self.db[AUDIT], doc, *mails)
         except DuplicateKeyError:
             pass
-        return doc
+        return {**doc, **outbox_fields(*mails)}
 
     def page(self, company_id: str, page: int, per_page: int) -> tuple[list[dict], int]:
         """Newest first; (entries of the page, total)."""
