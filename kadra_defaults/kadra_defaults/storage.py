@@ -39,9 +39,16 @@ it, and what MongoDB alone would do.
 7. **Retries at start-up** (``retry_until_ready``). A service may start before the database
    answers (a rolling restart, a fresh machine): indexes are made and journals replayed once it
    does, with one log line every few seconds, up to a deadline. Either database needs it.
+8. **Due buckets** (``Expiries``). What must go at a time (a session past its expiry, an e-mail log
+   entry past its retention) is put, when it is written, into the time bucket of that moment under a
+   numbered slot ``<kind>:<bucket>:<n>`` (dense numbers taken by unique insert, as counted attempts);
+   a sweep tick reads only the buckets that ended since the last tick, slot by slot by ``_id``, asks
+   the kind's rule whether each document may go, and deletes it by ``_id``. A tick with nothing due
+   is three key look-ups, whatever the collections hold. A ``delete_many`` on ``expires_at`` would
+   scan the collection every tick on FerretDB; MongoDB would use a TTL index (FerretDB has none).
 
 No transactions and no TTL indexes (FerretDB v1 has neither): every document that expires carries its
-own ``expires_at``, checked on use and swept on a timer.
+own ``expires_at``, checked on use and swept on a timer (by due buckets where a collection grows).
 """
 from __future__ import annotations
 
@@ -53,7 +60,7 @@ from typing import Callable, Iterable, TypeVar
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from kadra_defaults import clock, settings
 
@@ -65,6 +72,7 @@ CLAIMS_COLLECTION = "claims"
 KEYS_COLLECTION = "keys"
 LEASES_COLLECTION = "leases"
 ATTEMPTS_COLLECTION = "attempts"
+EXPIRIES_COLLECTION = "expiries"
 STARTUP_WAIT = 60.0
 
 
@@ -347,6 +355,121 @@ def expired_leases(db, now: datetime | None = None) -> int:
     """Remove leases whose holders' time ran out long ago (a minute)."""
     now = now or clock.now()
     return db[LEASES_COLLECTION].delete_many({"until": {"$lt": now - timedelta(minutes=1)}}).deleted_count
+
+
+# 8. due buckets
+
+class Expiries:
+    """`due(kind, ref, at)`: `ref` (a document `_id`) is to be judged at `at`; `sweep(kind, rule)`: judge
+    everything whose bucket has ended, without a scan.
+
+    A bucket is `bucket_seconds` long (an hour by default; a day suits things kept for weeks). Slots are
+    numbered 1, 2, … per bucket by unique insert; a process remembers the next free number per bucket
+    (and a hint document, made before the bucket's first slot and moved every `HINT_EVERY` numbers, helps
+    a fresh process and tells the sweep a bucket is empty), so a `due` usually costs one insert. `rule(ref, bucket_end)` deletes what may go (by `_id`) and may call `due` again for a later
+    time; it must be idempotent (a sweep that died half-way repeats its bucket). One sweeper at a time
+    per kind (a lease); the sweep remembers the last bucket done in `<kind>:swept`.
+    """
+
+    HINT_EVERY = 32
+    LOOKBACK = 48  # buckets a first sweep looks back
+    _next: dict = {}  # (database, kind, bucket) -> the first number this process has not seen taken
+
+    def __init__(self, db, bucket_seconds: int = 3600, collection: str = EXPIRIES_COLLECTION):
+        self.db = db
+        self.bucket_seconds = int(bucket_seconds)
+        self.collection = db[collection]
+
+    def bucket(self, at: datetime) -> int:
+        return int(at.timestamp() // self.bucket_seconds)
+
+    def due(self, kind: str, ref: str, at: datetime) -> None:
+        """Judge document `ref` of `kind` once `at`'s bucket has ended."""
+        self.due_many(kind, [ref], at)
+
+    def due_many(self, kind: str, refs: list, at: datetime) -> None:
+        if not refs:
+            return
+        bucket = max(self.bucket(at), self.bucket(clock.now()))  # never a bucket a sweep may have done
+        cache = (self.db.name, kind, bucket)
+        n = Expiries._next.get(cache)
+        if n is None:
+            hint = self.collection.find_one({"_id": f"{kind}:{bucket}#"})
+            if hint is None:  # the bucket's hint exists before its first slot: no hint, an empty bucket
+                try:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": 0}}, upsert=True)
+                except DuplicateKeyError:
+                    pass
+            n = (hint or {}).get("n", 0) + 1
+        waiting = list(refs)
+        while waiting:  # a block of numbers at once; the ones another process took go again, later
+            block = [{"_id": f"{kind}:{bucket}:{n + i}", "ref": ref} for i, ref in enumerate(waiting)]
+            taken = set()
+            try:
+                self.collection.insert_many(block, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if any(error.get("code") != 11000 for error in errors):
+                    raise
+                taken = {error["index"] for error in errors}
+            top = n + len(block) - 1
+            if top // self.HINT_EVERY != (n - 1) // self.HINT_EVERY:
+                try:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": top}}, upsert=True)
+                except DuplicateKeyError:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": top}})
+            waiting = [waiting[i] for i in sorted(taken)]
+            n = top + 1
+        if len(Expiries._next) > 10000:  # forget buckets this process no longer writes to
+            Expiries._next.clear()
+        Expiries._next[cache] = n
+
+    def sweep(self, kind: str, rule: Callable[[str, datetime], object], now: datetime | None = None) -> int:
+        """Run `rule` on every slot of `kind` in buckets that ended before `now`; returns how many slots."""
+        now = now or clock.now()
+        lease = Lease(self.db, f"sweep:{kind}", ttl=600)
+        if not lease.take():
+            return 0
+        try:
+            return self._sweep(kind, rule, now)
+        finally:
+            lease.release()
+
+    def _sweep(self, kind, rule, now) -> int:
+        state_id = f"{kind}:swept"
+        state = self.collection.find_one({"_id": state_id}) or {}
+        last = self.bucket(now) - 1  # the newest bucket that has ended
+        cleanup = state.get("cleanup")
+        if cleanup:  # slots of a bucket done by a sweep that stopped before deleting them
+            self._drop_slots(kind, *cleanup)
+        first = state["bucket"] + 1 if "bucket" in state else last - self.LOOKBACK
+        judged = 0
+        for bucket in range(first, last + 1):
+            if self.collection.find_one({"_id": f"{kind}:{bucket}#"}) is None:
+                continue  # nothing was ever made due in it: one key look-up
+            end = datetime.fromtimestamp((bucket + 1) * self.bucket_seconds, tz=timezone.utc)
+            n, misses, highest = 1, 0, 0
+            while misses < 3:  # numbers are dense; a few more looks cover a reservation that failed
+                slot = self.collection.find_one({"_id": f"{kind}:{bucket}:{n}"})
+                if slot is None:
+                    misses += 1
+                else:
+                    misses, highest = 0, n
+                    rule(slot["ref"], end)
+                    judged += 1
+                n += 1
+            self.collection.update_one({"_id": state_id}, {"$set": {"bucket": bucket, "cleanup": [bucket, highest]}},
+                                       upsert=True)
+            self._drop_slots(kind, bucket, highest)
+            self.collection.update_one({"_id": state_id}, {"$set": {"cleanup": None}})
+        if first <= last:
+            self.collection.update_one({"_id": state_id}, {"$set": {"bucket": last}}, upsert=True)
+        return judged
+
+    def _drop_slots(self, kind: str, bucket: int, highest: int) -> None:
+        for n in range(1, highest + 1):
+            self.collection.delete_one({"_id": f"{kind}:{bucket}:{n}"})
+        self.collection.delete_one({"_id": f"{kind}:{bucket}#"})
 
 
 def ids(docs: Iterable[dict]) -> list:

@@ -18,7 +18,7 @@ from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.mail import UnknownMailEvent
 from kadra_defaults.outbox import (INDEX, OutboxRelay, insert_with_outbox, mail_event, outbox_fields, update_with_outbox,
                                    with_outbox)
-from tests.support.infra import ROOT, wait_until
+from tests.support.infra import ROOT, command_log, wait_until
 from tests.support.notify import Vhost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -272,22 +272,9 @@ def _domain_filters(commands, domain):
 
 
 def test_the_relay_looks_domain_documents_up_by_id_alone(vhost, db):
-    from pymongo import MongoClient, monitoring
+    from pymongo import MongoClient
 
-    class Listener(monitoring.CommandListener):
-        def __init__(self):
-            self.commands = []
-
-        def started(self, event):
-            self.commands.append((event.command_name, dict(event.command)))
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    listener = Listener()
+    listener = command_log()
     host, port = db.client.address
     client = MongoClient(f"mongodb://{host}:{port}/", event_listeners=[listener], tz_aware=True)
     try:

@@ -1,6 +1,7 @@
 """The notify service: e-mail from events: templates, SMTP, retries, dead letters and the message log."""
 from marshmallow import ValidationError
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from kadra_defaults.errors import field_error
 from kadra_defaults.health import HealthMixin
@@ -35,3 +36,8 @@ class NotifyService(HealthMixin):
                                errors=[field_error("event_ids", str(exc.messages.get("event_ids")),
                                                    "Nieprawidłowa lista identyfikatorów zdarzeń.")]) from None
         return self.store.statuses(args["event_ids"])
+
+    @timer(interval=600)
+    def sweep(self):
+        """Remove e-mail log entries past KADRA_MAIL_LOG_RETENTION_DAYS (due buckets: no scan)."""
+        self.store.sweep()

@@ -6,18 +6,32 @@ the spent collection, kit: claims), and that claim carries the hash and expiry o
 refresh is two key look-ups made in parallel (kit: key look-ups, parallel key reads) and one insert, never
 a scan or an update (an insert costs about half an update on FerretDB). Tokens from before chains are
 found by their hash and rotate into a chain.
+
+Retention (kit: due buckets, day buckets): a session is due at its refresh expiry when it opens; a refresh
+whose new expiry falls in a later day than the token it spends records that expiry (`expires_at`, `$max`)
+and makes the session due then (once a day per active session, not per refresh). The sweep deletes a
+session whose latest recorded expiry has passed (every token of its chain expired with that day), or that
+ended more than ENDED_KEPT ago (nothing presents its tokens then: its access tokens are revoked by
+`sid` in `revocations`, a refresh token of it answers as unknown).
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.storage import Store, in_parallel
+from kadra_defaults.storage import Expiries, Store, in_parallel
 
 from identity.tokens import REFRESH_TTL
 
 SESSIONS, SPENT = "sessions", "spent_refresh_tokens"
+DUE_KIND = "sessions"
+DAY = 86400
+ENDED_KEPT = timedelta(days=1)
+
+
+def _aware(at):
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 class Sessions(Store):
@@ -30,8 +44,13 @@ class Sessions(Store):
         db[SESSIONS].create_index([("device_id", ASCENDING)], name="device")
         db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
 
+    @property
+    def expiries(self) -> Expiries:
+        return Expiries(self.db, bucket_seconds=DAY)
+
     def open(self, session_id: str, account_id: str, device_id: str | None, refresh_hash: str) -> None:
         now = clock.now()
+        self.expiries.due(DUE_KIND, session_id, now + timedelta(seconds=REFRESH_TTL))
         self.db[SESSIONS].insert_one({
             "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
             "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL), "created_at": now, "rotated_at": now,
@@ -63,6 +82,7 @@ class Sessions(Store):
                                        "expires_at": now + timedelta(seconds=REFRESH_TTL)})
         except DuplicateKeyError:
             return {"reused": session["_id"]}
+        self.expiries.due(DUE_KIND, session["_id"], now + timedelta(seconds=REFRESH_TTL))
         self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
             "refresh_hash": new_hash, "rotated_at": now, "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL)}})
         return {"session": session}
@@ -92,6 +112,10 @@ class Sessions(Store):
                                        "next_expires_at": next_expires, "expires_at": next_expires})
         except DuplicateKeyError:
             return {"reused": session_id}
+        expiries = self.expiries
+        if expiries.bucket(next_expires) != expiries.bucket(expires):  # a later day: record it, due then
+            expiries.due(DUE_KIND, session_id, next_expires)
+            self.db[SESSIONS].update_one({"_id": session_id}, {"$max": {"expires_at": next_expires}})
         return {"session": session}
 
     def of_current_token(self, session_id: str, generation: int, token_hash: str) -> dict | None:
@@ -119,9 +143,26 @@ class Sessions(Store):
         if except_session:
             sessions = [s for s in sessions if s["_id"] != except_session]
         if sessions:
+            now = clock.now()
+            self.expiries.due_many(DUE_KIND, [s["_id"] for s in sessions], now + ENDED_KEPT)
             self.db[SESSIONS].update_many({"_id": {"$in": [s["_id"] for s in sessions]}, "ended_at": None},
-                                          {"$set": {"ended_at": clock.now(), "ended_reason": reason}})
+                                          {"$set": {"ended_at": now, "ended_reason": reason}})
         return sessions
+
+    def judge(self, session_id: str, bucket_end) -> None:
+        """The sweep's rule: delete the session if it ended over ENDED_KEPT ago or every token of it expired."""
+        doc = self.get(session_id)
+        if doc is None:
+            return
+        ended = _aware(doc.get("ended_at"))
+        latest = max(_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
+                     if at is not None) if (doc.get("refresh_expires_at") or doc.get("expires_at")) else None
+        if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
+            self.db[SESSIONS].delete_one({"_id": session_id})
+
+    def sweep_sessions(self, now) -> int:
+        """Ended and expired sessions whose day has come (no scan: due buckets)."""
+        return self.expiries.sweep(DUE_KIND, self.judge, now)
 
     def sweep(self, now) -> int:
         """Forget spent refresh tokens that could no longer be presented."""
