@@ -175,3 +175,21 @@ def test_due_numbers_stay_dense_across_processes_and_a_sweep_sees_each_once(real
         assert {end for _, end in seen} == {datetime(2030, 3, 1, 13, 0, tzinfo=timezone.utc)}
         assert expiries.sweep("k", lambda ref, end: seen.append(ref), T0 + timedelta(hours=3)) == 0
         assert store.db[EXPIRIES_COLLECTION].count_documents({"_id": {"$regex": "^k:[0-9]+:"}}) == 0
+
+
+def test_spent_refresh_links_go_when_the_token_they_hold_has_expired(real_parts, at):
+    with own(IdentityStore, "identity_spent") as store:
+        sessions = store.sessions
+        sessions.open("s1", "a1", None, "h0")
+        assert sessions.rotate_chain("s1", 0, "h0", "h1") != {}
+        at(T0 + timedelta(days=20))
+        assert sessions.rotate_chain("s1", 1, "h1", "h2") != {}
+        spent = store.db.spent_refresh_tokens
+        assert spent.count_documents({}) == 2
+        at(T0 + timedelta(seconds=REFRESH_TTL, hours=2))  # link 0's next token (h1) expired; link 1's (h2) not
+        assert sessions.sweep(clock.now()) >= 1
+        assert [doc["_id"] for doc in spent.find()] == ["s1:1"]
+        assert sessions.of_current_token("s1", 2, "h2") is not None  # the live chain still works
+        at(T0 + timedelta(days=20, seconds=REFRESH_TTL, hours=2))
+        sessions.sweep(clock.now())
+        assert spent.count_documents({}) == 0

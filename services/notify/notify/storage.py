@@ -117,7 +117,7 @@ class NotifyStore(Store):
             pass
 
     def statuses(self, event_ids: list[str]) -> dict[str, dict]:
-        found = {doc["_id"]: doc for doc in self.messages.find({"_id": {"$in": list(event_ids)}})}
+        found = {doc["_id"]: doc for doc in self.by_keys(MESSAGES, event_ids)}
         out = {}
         for event_id in event_ids:
             doc = found.get(event_id)

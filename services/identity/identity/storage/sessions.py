@@ -20,12 +20,13 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.storage import Expiries, Store, in_parallel
+from kadra_defaults.storage import EXPIRIES_COLLECTION, Expiries, Store, in_parallel
 
 from identity.tokens import REFRESH_TTL
 
 SESSIONS, SPENT = "sessions", "spent_refresh_tokens"
 DUE_KIND = "sessions"
+SPENT_MADE_DUE = "made-due:spent_refresh_tokens:v1"  # the marker of the one-off pass over links from before
 DAY = 86400
 ENDED_KEPT = timedelta(days=1)
 
@@ -43,6 +44,15 @@ class Sessions(Store):
         db[SESSIONS].create_index([("account_id", ASCENDING)], name="account")
         db[SESSIONS].create_index([("device_id", ASCENDING)], name="device")
         db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
+        if db[EXPIRIES_COLLECTION].find_one({"_id": SPENT_MADE_DUE}) is None:  # once: links from before
+            expiries = Expiries(db)
+            for doc in db[SPENT].find({}, {"expires_at": 1}):
+                if doc.get("expires_at") is not None:
+                    expiries.due(SPENT, doc["_id"], _aware(doc["expires_at"]))
+            try:
+                db[EXPIRIES_COLLECTION].insert_one({"_id": SPENT_MADE_DUE})
+            except DuplicateKeyError:
+                pass
 
     @property
     def expiries(self) -> Expiries:
@@ -78,6 +88,7 @@ class Sessions(Store):
             spent = self.by_key(SPENT, old_hash)
             return {"reused": spent["session_id"]} if spent else {}
         try:
+            Expiries(self.db).due(SPENT, old_hash, now + timedelta(seconds=REFRESH_TTL))
             self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
                                        "expires_at": now + timedelta(seconds=REFRESH_TTL)})
         except DuplicateKeyError:
@@ -108,6 +119,7 @@ class Sessions(Store):
             return {"reused": session_id} if self.by_key(SPENT, key) else {}
         next_expires = now + timedelta(seconds=REFRESH_TTL)
         try:
+            Expiries(self.db).due(SPENT, key, next_expires)  # the link goes when the token it holds expires
             self.db[SPENT].insert_one({"_id": key, "session_id": session_id, "next_hash": new_hash,
                                        "next_expires_at": next_expires, "expires_at": next_expires})
         except DuplicateKeyError:
@@ -135,18 +147,22 @@ class Sessions(Store):
             query["account_id"] = account_id
         if device_id is not None:
             query["device_id"] = device_id
-        if session_ids is not None:
-            query["_id"] = {"$in": list(session_ids)}
-        if len(query) == 1:
+        if session_ids is None and len(query) == 1:
             raise ValueError("ending sessions needs a filter")
-        sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
+        if session_ids is not None:  # a logout: key look-ups (an `$in` would scan every session on FerretDB)
+            sessions = [{key: s.get(key) for key in ("_id", "account_id", "device_id")}
+                        for s in self.by_keys(SESSIONS, session_ids)
+                        if all(s.get(field) == value for field, value in query.items())]
+        else:  # every session of an account or a device: a password change or reset, a device removed
+            sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
         if except_session:
             sessions = [s for s in sessions if s["_id"] != except_session]
         if sessions:
             now = clock.now()
             self.expiries.due_many(DUE_KIND, [s["_id"] for s in sessions], now + ENDED_KEPT)
-            self.db[SESSIONS].update_many({"_id": {"$in": [s["_id"] for s in sessions]}, "ended_at": None},
-                                          {"$set": {"ended_at": now, "ended_reason": reason}})
+            for session in sessions:  # by `_id` each (FerretDB narrows `{_id, ended_at}` to the `_id`)
+                self.db[SESSIONS].update_one({"_id": session["_id"], "ended_at": None},
+                                             {"$set": {"ended_at": now, "ended_reason": reason}})
         return sessions
 
     def judge(self, session_id: str, bucket_end) -> None:
@@ -165,5 +181,10 @@ class Sessions(Store):
         return self.expiries.sweep(DUE_KIND, self.judge, now)
 
     def sweep(self, now) -> int:
-        """Forget spent refresh tokens that could no longer be presented."""
-        return self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count
+        """Forget spent refresh tokens that could no longer be presented (due buckets: no scan)."""
+        return Expiries(self.db).sweep(SPENT, self._spent_expired, now)
+
+    def _spent_expired(self, key: str, bucket_end) -> None:
+        doc = self.by_key(SPENT, key)
+        if doc is not None and (doc.get("expires_at") is None or _aware(doc["expires_at"]) <= bucket_end):
+            self.db[SPENT].delete_one({"_id": key})
