@@ -241,13 +241,14 @@ class AttemptCounter:
     def __init__(self, db, collection: str = ATTEMPTS_COLLECTION):
         self.collection = db[collection]
 
-    def reserve(self, key: str, limit: int, expires_at: datetime | None = None) -> int | None:
-        """The number of this attempt (1..limit), or None when all `limit` are taken."""
+    def reserve(self, key: str, limit: int, expires_at: datetime | None = None, fields: dict | None = None) -> int | None:
+        """The number of this attempt (1..limit), or None when all `limit` are taken (`fields`: stored with it)."""
         hint = self.collection.find_one({"_id": f"{key}#"})
         n = (hint or {}).get("n", 0) + 1
         while n <= limit:
             try:
-                self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at})
+                self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at,
+                                            **(fields or {})})
             except DuplicateKeyError:
                 n += 1
                 continue
