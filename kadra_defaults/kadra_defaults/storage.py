@@ -173,7 +173,9 @@ class Store:
 
 
 def claim(db, key: str, expires_at: datetime | None = None) -> bool:
-    """See Store.claim."""
+    """See Store.claim. A claim with an expiry is made due then first (kit: due buckets)."""
+    if expires_at is not None:
+        Expiries(db).due(CLAIMS_COLLECTION, key, expires_at)
     try:
         db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
         return True
@@ -182,9 +184,8 @@ def claim(db, key: str, expires_at: datetime | None = None) -> bool:
 
 
 def sweep_claims(db, now: datetime | None = None) -> int:
-    """Forget claims whose `expires_at` has passed (a claim without one is kept)."""
-    now = now or clock.now()
-    return db[CLAIMS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+    """Forget claims whose `expires_at` is before `now` (a claim without one is kept): due buckets, no scan."""
+    return sweep_expired(db, CLAIMS_COLLECTION, now)
 
 
 # 3. key documents
@@ -246,6 +247,9 @@ class AttemptCounter:
         hint = self.collection.find_one({"_id": f"{key}#"})
         n = (hint or {}).get("n", 0) + 1
         while n <= limit:
+            if expires_at is not None:  # the number and the hint go with the sweep then (kit: due buckets)
+                Expiries(self.collection.database).due_many(self.collection.name, [f"{key}:{n}", f"{key}#"],
+                                                            expires_at)
             try:
                 self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at,
                                             **(fields or {})})
@@ -282,9 +286,8 @@ def window_left(seconds: float, now: datetime | None = None) -> float:
 
 
 def sweep_attempts(db, now: datetime | None = None) -> int:
-    """Forget reservations (and hints) whose `expires_at` has passed."""
-    now = now or clock.now()
-    return db[ATTEMPTS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+    """Forget reservations (and hints) whose `expires_at` has passed: due buckets, no scan."""
+    return sweep_expired(db, ATTEMPTS_COLLECTION, now)
 
 
 # 5. leases
@@ -376,7 +379,8 @@ class Expiries:
     numbered 1, 2, … per bucket by unique insert; a process remembers the next free number per bucket
     (and a hint document, made before the bucket's first slot and moved every `HINT_EVERY` numbers, helps
     a fresh process and tells the sweep a bucket is empty), so a `due` usually costs one insert. `rule(ref, bucket_end)` deletes what may go (by `_id`) and may call `due` again for a later
-    time; it must be idempotent (a sweep that died half-way repeats its bucket). One sweeper at a time
+    time; it must be idempotent (a sweep that died half-way repeats its bucket), and answers true when it
+    deleted. A document goes within one bucket after its time, not at the first tick after it. One sweeper at a time
     per kind (a lease); the sweep remembers the last bucket done in `<kind>:swept`.
     """
 
@@ -434,7 +438,8 @@ class Expiries:
         Expiries._next[cache] = n
 
     def sweep(self, kind: str, rule: Callable[[str, datetime], object], now: datetime | None = None) -> int:
-        """Run `rule` on every slot of `kind` in buckets that ended before `now`; returns how many slots."""
+        """Run `rule` on every slot of `kind` in buckets that ended before `now`; returns how many times it
+        answered true (deleted)."""
         now = now or clock.now()
         lease = Lease(self.db, f"sweep:{kind}", ttl=600)
         if not lease.take():
@@ -464,8 +469,7 @@ class Expiries:
                     misses += 1
                 else:
                     misses, highest = 0, n
-                    rule(slot["ref"], end)
-                    judged += 1
+                    judged += 1 if rule(slot["ref"], end) else 0
                 n += 1
             self.collection.update_one({"_id": state_id}, {"$set": {"bucket": bucket, "cleanup": [bucket, highest]}},
                                        upsert=True)
@@ -479,6 +483,40 @@ class Expiries:
         for n in range(1, highest + 1):
             self.collection.delete_one({"_id": f"{kind}:{bucket}:{n}"})
         self.collection.delete_one({"_id": f"{kind}:{bucket}#"})
+
+
+def sweep_expired(db, collection: str, now: datetime | None = None) -> int:
+    """Delete the documents of `collection` made due (kind = the collection's name) whose `expires_at` is
+    before the end of their bucket; one whose expiry moved later is made due again then. Documents from
+    before the due buckets are made due once per database (one scan, a marker)."""
+    now = now or clock.now()
+    expiries = Expiries(db)
+    marker = f"made-due:{collection}:v1"
+    if expiries.collection.find_one({"_id": marker}) is None:
+        for doc in db[collection].find({"expires_at": {"$ne": None}}, {"expires_at": 1}):
+            if isinstance(doc.get("expires_at"), datetime) and isinstance(doc["_id"], str):
+                expiries.due(collection, doc["_id"], _aware(doc["expires_at"]))
+        try:
+            expiries.collection.insert_one({"_id": marker})
+        except DuplicateKeyError:
+            pass
+
+    def rule(doc_id: str, bucket_end: datetime) -> bool:
+        doc = db[collection].find_one({"_id": doc_id})
+        expires_at = _aware((doc or {}).get("expires_at"))
+        if expires_at is None:
+            return
+        if expires_at <= bucket_end:
+            return db[collection].delete_one({"_id": doc_id}).deleted_count == 1
+        expiries.due(collection, doc_id, expires_at)
+        return False
+    return expiries.sweep(collection, rule, now)
+
+
+def _aware(at):
+    if isinstance(at, datetime) and at.tzinfo is None:
+        return at.replace(tzinfo=timezone.utc)
+    return at if isinstance(at, datetime) else None
 
 
 def ids(docs: Iterable[dict]) -> list:

@@ -24,12 +24,13 @@ ended and deletes by `_id` what its rule allows. A removed device's record goes 
 its sessions ended with it), once its outbox is empty.
 """
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults.outbox import OUTBOX, PENDING, insert_with_outbox, update_with_outbox
-from kadra_defaults.storage import CLAIMS_COLLECTION, AttemptCounter, Expiries, Mongo, Store
+from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, Mongo, Store, sweep_claims,
+                                    sweep_expired)
 
 from devices import challenges
 
@@ -44,10 +45,6 @@ ENDED_EPOCH_RETENTION = timedelta(hours=1)
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
 WRONG_PINS = "wrong_pins"
 REMOVED_DEVICE_RETENTION = timedelta(days=1)
-
-
-def _aware(at):
-    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 def is_blocked(device: dict) -> bool:
@@ -150,11 +147,7 @@ class DevicesStore(Store):
                 return None
             epoch = fresh.get("pin_epoch") or ""
             slot = counter.reserve(pin_key(device["_id"], epoch), MAX_WRONG_PINS, expires_at=expires_at)
-        if slot is None:
-            return None
-        key = pin_key(device["_id"], epoch)  # the slot and the hint it moved go when they expire
-        Expiries(self.db).due_many(WRONG_PINS, [f"{key}:{slot}", f"{key}#"], expires_at)
-        return slot, epoch
+        return (slot, epoch) if slot is not None else None  # the kit made the slot and its hint due
 
     def note_wrong_pin(self, device_id: str, pin_check: tuple[int, str]) -> None:
         """The PIN checked in this slot was wrong: the device shows the count (if its epoch is still current)."""
@@ -229,34 +222,23 @@ class DevicesStore(Store):
 
     def spend_challenge(self, challenge: str, expires_at: datetime) -> bool:
         """True for exactly one caller per challenge; False when it was spent before (kept an hour past expiry)."""
-        key = f"challenge:{challenges.digest(challenge)}"
-        Expiries(self.db).due(CLAIMS_COLLECTION, key, expires_at + CHALLENGE_RETENTION)
-        return self.claim(key, expires_at + CHALLENGE_RETENTION)
+        return self.claim(f"challenge:{challenges.digest(challenge)}", expires_at + CHALLENGE_RETENTION)
 
-    def _expired(self, collection: str):
-        """A sweep rule: delete the document of `collection` whose `expires_at` has passed by the bucket's end."""
-        def rule(doc_id: str, bucket_end: datetime) -> None:
-            doc = self.db[collection].find_one({"_id": doc_id})
-            if doc is not None and doc.get("expires_at") is not None and _aware(doc["expires_at"]) <= bucket_end:
-                self.db[collection].delete_one({"_id": doc_id})
-        return rule
-
-    def _removed_device(self, doc_id: str, bucket_end: datetime) -> None:
+    def _removed_device(self, doc_id: str, bucket_end: datetime) -> bool:
         doc = self.db.removed_devices.find_one({"_id": doc_id})
         if doc is None:
             return
         if doc.get(OUTBOX):  # its e-mails are not published yet: look again in an hour
             Expiries(self.db).due("removed_devices", doc_id, bucket_end + timedelta(hours=1))
-            return
-        self.db.removed_devices.delete_one({"_id": doc_id})
+            return False
+        return self.db.removed_devices.delete_one({"_id": doc_id}).deleted_count == 1
 
     def sweep_challenges(self, now: datetime) -> dict:
         """Forget spent challenges an hour past their expiry, wrong-PIN slots past theirs, and removed devices'
         records a day after the removal: only what the ended due buckets name (no scan)."""
-        expiries = Expiries(self.db)
-        return {"challenges": expiries.sweep(CLAIMS_COLLECTION, self._expired(CLAIMS_COLLECTION), now),
-                "wrong_pins": expiries.sweep(WRONG_PINS, self._expired(WRONG_PINS), now),
-                "removed_devices": expiries.sweep("removed_devices", self._removed_device, now)}
+        return {"challenges": sweep_claims(self.db, now),
+                "wrong_pins": sweep_expired(self.db, WRONG_PINS, now),
+                "removed_devices": Expiries(self.db).sweep("removed_devices", self._removed_device, now)}
 
 
 def devices_store() -> Mongo:

@@ -44,7 +44,7 @@ class NotifyStore(Store):
         """The entries go with the sweep once the retention after `written_at` has passed."""
         Expiries(self.db).due_many(MESSAGES, list(event_ids), written_at + _retention())
 
-    def judge(self, event_id: str, bucket_end: datetime) -> None:
+    def judge(self, event_id: str, bucket_end: datetime) -> bool:
         """The sweep's rule: delete the entry once older than the retention (a longer one set since: later)."""
         doc = self.get(event_id)
         if doc is None:
@@ -53,9 +53,9 @@ class NotifyStore(Store):
         if created is not None and created.tzinfo is None:
             created = created.replace(tzinfo=timezone.utc)
         if created is None or created + _retention() <= bucket_end:
-            self.messages.delete_one({"_id": event_id})
-        else:
-            Expiries(self.db).due(MESSAGES, event_id, created + _retention())
+            return self.messages.delete_one({"_id": event_id}).deleted_count == 1
+        Expiries(self.db).due(MESSAGES, event_id, created + _retention())
+        return False
 
     def sweep(self, now: datetime | None = None) -> int:
         """Remove the log entries whose retention ended (only the due buckets are read)."""

@@ -165,7 +165,7 @@ class Sessions(Store):
                                              {"$set": {"ended_at": now, "ended_reason": reason}})
         return sessions
 
-    def judge(self, session_id: str, bucket_end) -> None:
+    def judge(self, session_id: str, bucket_end) -> bool:
         """The sweep's rule: delete the session if it ended over ENDED_KEPT ago or every token of it expired."""
         doc = self.get(session_id)
         if doc is None:
@@ -174,7 +174,8 @@ class Sessions(Store):
         latest = max(_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
                      if at is not None) if (doc.get("refresh_expires_at") or doc.get("expires_at")) else None
         if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
-            self.db[SESSIONS].delete_one({"_id": session_id})
+            return self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
+        return False
 
     def sweep_sessions(self, now) -> int:
         """Ended and expired sessions whose day has come (no scan: due buckets)."""
@@ -184,7 +185,8 @@ class Sessions(Store):
         """Forget spent refresh tokens that could no longer be presented (due buckets: no scan)."""
         return Expiries(self.db).sweep(SPENT, self._spent_expired, now)
 
-    def _spent_expired(self, key: str, bucket_end) -> None:
+    def _spent_expired(self, key: str, bucket_end) -> bool:
         doc = self.by_key(SPENT, key)
         if doc is not None and (doc.get("expires_at") is None or _aware(doc["expires_at"]) <= bucket_end):
-            self.db[SPENT].delete_one({"_id": key})
+            return self.db[SPENT].delete_one({"_id": key}).deleted_count == 1
+        return False
