@@ -485,17 +485,18 @@ class Expiries:
         self.collection.delete_one({"_id": f"{kind}:{bucket}#"})
 
 
-def sweep_expired(db, collection: str, now: datetime | None = None) -> int:
-    """Delete the documents of `collection` made due (kind = the collection's name) whose `expires_at` is
-    before the end of their bucket; one whose expiry moved later is made due again then. Documents from
-    before the due buckets are made due once per database (one scan, a marker)."""
+def sweep_expired(db, collection: str, now: datetime | None = None, keep: timedelta = timedelta(0)) -> int:
+    """Delete the documents of `collection` made due (kind = the collection's name) whose `expires_at` +
+    `keep` is before the end of their bucket; one whose expiry moved later, or that still holds e-mail
+    envelopes (an `outbox`), is made due again. Documents from before the due buckets are made due once per
+    database (one scan, a marker)."""
     now = now or clock.now()
     expiries = Expiries(db)
     marker = f"made-due:{collection}:v1"
     if expiries.collection.find_one({"_id": marker}) is None:
         for doc in db[collection].find({"expires_at": {"$ne": None}}, {"expires_at": 1}):
             if isinstance(doc.get("expires_at"), datetime) and isinstance(doc["_id"], str):
-                expiries.due(collection, doc["_id"], _aware(doc["expires_at"]))
+                expiries.due(collection, doc["_id"], _aware(doc["expires_at"]) + keep)
         try:
             expiries.collection.insert_one({"_id": marker})
         except DuplicateKeyError:
@@ -505,10 +506,13 @@ def sweep_expired(db, collection: str, now: datetime | None = None) -> int:
         doc = db[collection].find_one({"_id": doc_id})
         expires_at = _aware((doc or {}).get("expires_at"))
         if expires_at is None:
-            return
-        if expires_at <= bucket_end:
+            return False
+        if doc.get("outbox"):  # an e-mail still waits for the relay: look again in an hour
+            expiries.due(collection, doc_id, bucket_end + timedelta(hours=1))
+            return False
+        if expires_at + keep <= bucket_end:
             return db[collection].delete_one({"_id": doc_id}).deleted_count == 1
-        expiries.due(collection, doc_id, expires_at)
+        expiries.due(collection, doc_id, expires_at + keep)
         return False
     return expiries.sweep(collection, rule, now)
 

@@ -193,3 +193,25 @@ def test_spent_refresh_links_go_when_the_token_they_hold_has_expired(real_parts,
         at(T0 + timedelta(days=20, seconds=REFRESH_TTL, hours=2))
         sessions.sweep(clock.now())
         assert spent.count_documents({}) == 0
+
+
+def test_one_time_tokens_and_sign_ups_go_a_day_past_expiry_unless_their_e_mail_still_waits(real_parts, at):
+    with own(IdentityStore, "identity_onetime") as store:
+        event = mail_event("password_reset_requested", {"to": "ala@example.com", "token": "t",
+                                                         "expires_at": "2030-01-01T00:00:00Z"})
+        store.onetime.insert("spent", "reset", "a1", 1800)
+        store.onetime.insert("waiting", "reset", "a2", 1800, events=(event,))
+        store.onetime.insert("long", "email_undo", "a3", 7 * 86400)
+        store.signups.add("s1", "signup", 86400, {"email": "ola@example.com"})
+        at(T0 + timedelta(hours=23))
+        store.sweep()
+        assert store.db.onetime_tokens.count_documents({}) == 3
+        at(T0 + timedelta(days=1, hours=2))
+        store.sweep()
+        assert sorted(d["_id"] for d in store.db.onetime_tokens.find()) == ["long", "waiting"]
+        assert store.db.signups.count_documents({}) == 1  # its day past expiry is not over
+        store.db.onetime_tokens.update_one({"_id": "waiting"}, {"$set": {"outbox": [], "outbox_pending": False}})
+        at(T0 + timedelta(days=2, hours=3))
+        store.sweep()
+        assert [d["_id"] for d in store.db.onetime_tokens.find()] == ["long"]
+        assert store.db.signups.count_documents({}) == 0
