@@ -386,6 +386,7 @@ class Expiries:
 
     HINT_EVERY = 32
     LOOKBACK = 48  # buckets a first sweep looks back
+    SETTLE = 60  # seconds after its end before a bucket is swept (a writer's clock a little behind the sweeper's)
     _next: dict = {}  # (database, kind, bucket) -> the first number this process has not seen taken
 
     def __init__(self, db, bucket_seconds: int = 3600, collection: str = EXPIRIES_COLLECTION):
@@ -452,7 +453,7 @@ class Expiries:
     def _sweep(self, kind, rule, now) -> int:
         state_id = f"{kind}:swept"
         state = self.collection.find_one({"_id": state_id}) or {}
-        last = self.bucket(now) - 1  # the newest bucket that has ended
+        last = self.bucket(now - timedelta(seconds=self.SETTLE)) - 1  # the newest bucket that has ended
         cleanup = state.get("cleanup")
         if cleanup:  # slots of a bucket done by a sweep that stopped before deleting them
             self._drop_slots(kind, *cleanup)
