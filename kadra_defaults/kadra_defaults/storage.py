@@ -438,6 +438,22 @@ class Expiries:
             Expiries._next.clear()
         Expiries._next[cache] = n
 
+    def adopt_once(self, kind: str, collection: str, when: Callable[[dict], datetime | None],
+                   query: dict | None = None) -> None:
+        """Make due, once per database, the documents of `collection` written before they were made due
+        when written: one scan (`query`), then a marker `made-due:<kind>:v1`. `when(doc)`: its time, or None."""
+        marker = f"made-due:{kind}:v1"
+        if self.collection.find_one({"_id": marker}) is not None:
+            return
+        for doc in self.db[collection].find(query or {}):
+            at = when(doc)
+            if at is not None and isinstance(doc["_id"], str):
+                self.due(kind, doc["_id"], _aware(at))
+        try:
+            self.collection.insert_one({"_id": marker})
+        except DuplicateKeyError:
+            pass
+
     def sweep(self, kind: str, rule: Callable[[str, datetime], object], now: datetime | None = None) -> int:
         """Run `rule` on every slot of `kind` in buckets that ended before `now`; returns how many times it
         answered true (deleted)."""
@@ -493,15 +509,8 @@ def sweep_expired(db, collection: str, now: datetime | None = None, keep: timede
     database (one scan, a marker)."""
     now = now or clock.now()
     expiries = Expiries(db)
-    marker = f"made-due:{collection}:v1"
-    if expiries.collection.find_one({"_id": marker}) is None:
-        for doc in db[collection].find({"expires_at": {"$ne": None}}, {"expires_at": 1}):
-            if isinstance(doc.get("expires_at"), datetime) and isinstance(doc["_id"], str):
-                expiries.due(collection, doc["_id"], _aware(doc["expires_at"]) + keep)
-        try:
-            expiries.collection.insert_one({"_id": marker})
-        except DuplicateKeyError:
-            pass
+    expiries.adopt_once(collection, collection, lambda doc: _aware(doc.get("expires_at")) + keep
+                        if isinstance(doc.get("expires_at"), datetime) else None, {"expires_at": {"$ne": None}})
 
     def rule(doc_id: str, bucket_end: datetime) -> bool:
         doc = db[collection].find_one({"_id": doc_id})

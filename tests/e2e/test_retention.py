@@ -215,3 +215,28 @@ def test_one_time_tokens_and_sign_ups_go_a_day_past_expiry_unless_their_e_mail_s
         store.sweep()
         assert [d["_id"] for d in store.db.onetime_tokens.find()] == ["long"]
         assert store.db.signups.count_documents({}) == 0
+
+
+def test_what_was_written_before_the_due_buckets_is_made_due_once_and_goes(real_parts, at):
+    with own(IdentityStore, "identity_before") as identity, own(NotifyStore, "notify_before") as notify, \
+            own(DevicesStore, "devices_before") as devices:
+        # written raw, as a version without due buckets did
+        identity.db.sessions.insert_many([
+            {"_id": "old-ended", "account_id": "a", "ended_at": T0, "refresh_expires_at": T0 + timedelta(days=30)},
+            {"_id": "old-live", "account_id": "b", "ended_at": None, "refresh_expires_at": T0 + timedelta(days=30)}])
+        notify.messages.insert_one({"_id": "old-mail", "status": "sent", "created_at": T0})
+        devices.db.removed_devices.insert_one({"_id": "old-removed", "device_id": "d", "removed_at": T0})
+        for day in (3, 3, 5):  # made due on the first tick, into the current bucket (the marker: only once)
+            at(T0 + timedelta(days=day))
+            identity.sessions.sweep_sessions(clock.now())
+            notify.sweep(clock.now())
+            devices.sweep_challenges(clock.now())
+        assert identity.db.expiries.count_documents({"ref": "old-live"}) == 1
+        assert [d["_id"] for d in identity.db.sessions.find()] == ["old-live"]
+        assert devices.db.removed_devices.count_documents({}) == 0
+        assert notify.messages.count_documents({}) == 1
+        at(T0 + timedelta(days=91))
+        identity.sessions.sweep_sessions(clock.now())
+        notify.sweep(clock.now())
+        assert identity.db.sessions.count_documents({}) == 0
+        assert notify.messages.count_documents({}) == 0

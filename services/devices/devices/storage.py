@@ -238,7 +238,13 @@ class DevicesStore(Store):
         records a day after the removal: only what the ended due buckets name (no scan)."""
         return {"challenges": sweep_claims(self.db, now),
                 "wrong_pins": sweep_expired(self.db, WRONG_PINS, now),
-                "removed_devices": Expiries(self.db).sweep("removed_devices", self._removed_device, now)}
+                "removed_devices": self._sweep_removed(now)}
+
+    def _sweep_removed(self, now: datetime) -> int:
+        expiries = Expiries(self.db)
+        expiries.adopt_once("removed_devices", "removed_devices",  # records from before, once
+                            lambda doc: (doc.get("removed_at") or now) + REMOVED_DEVICE_RETENTION)
+        return expiries.sweep("removed_devices", self._removed_device, now)
 
 
 def devices_store() -> Mongo:

@@ -59,7 +59,10 @@ class NotifyStore(Store):
 
     def sweep(self, now: datetime | None = None) -> int:
         """Remove the log entries whose retention ended (only the due buckets are read)."""
-        return Expiries(self.db).sweep(MESSAGES, self.judge, now or clock.now())
+        expiries = Expiries(self.db)
+        expiries.adopt_once(MESSAGES, MESSAGES, lambda doc: (doc.get("created_at") or doc.get("updated_at") or clock.now())
+                            + _retention())  # entries from before, once
+        return expiries.sweep(MESSAGES, self.judge, now or clock.now())
 
     def record_sent(self, event_id: str, fields: dict, attempts: int) -> None:
         """The server accepted the e-mail: one insert when it is the first try, else one update."""

@@ -35,6 +35,14 @@ def _aware(at):
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
+def _when_due(doc: dict):
+    """When a session may go: a day after it ended, else at its latest recorded expiry."""
+    if doc.get("ended_at") is not None:
+        return _aware(doc["ended_at"]) + ENDED_KEPT
+    times = [_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at")) if at is not None]
+    return max(times) if times else None
+
+
 class Sessions(Store):
     """Live and ended sessions, and the spent refresh tokens."""
 
@@ -178,7 +186,8 @@ class Sessions(Store):
         return False
 
     def sweep_sessions(self, now) -> int:
-        """Ended and expired sessions whose day has come (no scan: due buckets)."""
+        """Ended and expired sessions whose day has come (no scan: due buckets; sessions from before, once)."""
+        self.expiries.adopt_once(DUE_KIND, SESSIONS, _when_due)
         return self.expiries.sweep(DUE_KIND, self.judge, now)
 
     def sweep(self, now) -> int:
