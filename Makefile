@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run test fuzz reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down run run-image image kube-play compose test fuzz reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,12 +26,26 @@ infra: ## Bring up RabbitMQ and the database (idempotent)
 infra-down: ## Stop RabbitMQ and the database
 	@scripts/infra.sh down
 
-run: venv ## Run the whole system (Ctrl-C stops it); a bad KADRA_* setting stops it first, with one line
+run: venv $(if $(filter 1,$(KADRA_FROM_IMAGE)),image) ## Run the whole system (Ctrl-C stops it); a bad KADRA_* setting stops it first, with one line
 	@$(VENV)/bin/kadra-check-settings
 	@scripts/infra.sh up
 	@$(PY) scripts/run.py
 
-test: venv infra ## Run every suite against the real parts (installs Debian's chromium once for the browser tests)
+run-image: venv image ## Run the whole system as containers of the image (KADRA_FROM_IMAGE=1 make run)
+	@$(VENV)/bin/kadra-check-settings
+	@scripts/infra.sh up
+	@KADRA_FROM_IMAGE=1 $(PY) scripts/run.py
+
+image: ## Build the container image (podman on a debootstrapped base made once, or Docker); prints size and time
+	@scripts/image.sh build
+
+kube-play: venv infra image ## The dev overlay (kustomize) under podman kube play: probes, a smoke journey, then down
+	@$(PY) scripts/kube_play.py
+
+compose: venv infra image ## deploy/compose.yaml under podman-compose (backends built locally): health, smoke journey, down
+	@$(PY) scripts/compose_play.py $(if $(filter 1,$(KEEP)),--keep)
+
+test: venv infra image ## Run every suite against the real parts (installs Debian's chromium once; builds the image for tests/image)
 	@$(PY) tests/support/browser.py install
 	@KADRA_TEST_BROKER_RESTART=1 $(PY) -m pytest
 

@@ -77,8 +77,11 @@ ferretdb_build() {
   say "building FerretDB $FERRETDB_VERSION once into $FERRETDB_BIN (about a minute)"
   mkdir -p "$CACHE"
   local start=$SECONDS
-  "$ROOT/scripts/ferretdb/build.sh" "$FERRETDB_BIN.tmp"
-  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+  # A build of its own name, renamed into place: two first runs at once (a clone and a worktree)
+  # both build, and the later rename replaces an identical binary instead of failing.
+  local tmp="$FERRETDB_BIN.tmp.$$"
+  "$ROOT/scripts/ferretdb/build.sh" "$tmp"
+  mv -f "$tmp" "$FERRETDB_BIN"
   say "FerretDB built in $((SECONDS - start)) s"
 }
 

@@ -2,7 +2,10 @@
 
 Settings given in the environment win over the defaults picked here: with
 KADRA_SMTP_HOST set, e-mail goes to that server and no local sink starts.
+With KADRA_FROM_IMAGE=1 (`make run-image`) kadra-keys, the four services and the gateway run as containers
+of the image `make image` built (scripts/image_system.py), against the same RabbitMQ, database and mail sink.
 """
+import functools
 import os
 import signal
 import socket
@@ -45,8 +48,14 @@ def main() -> int:
                 "dir": os.path.join(state, "mail")}
     base = int(env.get("KADRA_HEALTH_PORT_BASE", "8101"))
     health_ports = {name: base + i for i, name in enumerate(SERVICES)}
-    system = System(env, os.path.join(state, "log"), gateway_port=port,
-                    health_ports=health_ports, mailsink=sink, management_port=management_port(env))
+    kind = System
+    if env.get("KADRA_FROM_IMAGE") == "1":
+        from image_system import IMAGE, ImageSystem
+
+        kind = functools.partial(ImageSystem, tag="run")
+        print(f"[run] from the image {IMAGE} (containers kadra-run-*)", flush=True)
+    system = kind(env, os.path.join(state, "log"), gateway_port=port,
+                  health_ports=health_ports, mailsink=sink, management_port=management_port(env))
 
     stopping = False
 

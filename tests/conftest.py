@@ -11,7 +11,6 @@ the unit folders beside each service.
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ import requests
 
 from tests.support.infra import ROOT, create_vhost, delete_vhost, free_port, infra
 from tests.support.mailbox import Mailbox
+from tests.support.systems import own_system
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from system import SERVICES, System  # noqa: E402
@@ -132,26 +132,8 @@ STRICT_LIMITS = {
 def strict_system(system_env, smtp_server, tmp_path_factory):
     """A second Kadra with low abuse limits (STRICT_LIMITS) and its own vhost, databases and ports; its
     e-mails go to the same SMTP server. Tests tell clients apart with X-Forwarded-For (one trusted proxy)."""
-    run = uuid.uuid4().hex[:8]
-    vhost = f"kadra-strict-{run}"
-    create_vhost(vhost)
-    gateway_port = free_port()
-    env = dict(system_env, **STRICT_LIMITS)
-    env.update({"KADRA_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "KADRA_MONGO_DB_PREFIX": f"ks{run}",
-                "KADRA_GATEWAY_PORT": str(gateway_port), "KADRA_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
-                "KADRA_GATEWAY_SPOOL_DIR": str(tmp_path_factory.mktemp("strict-spool"))})
-    log_dir = str(tmp_path_factory.mktemp("strict-logs"))
-    running = System(env, log_dir, gateway_port=gateway_port, health_ports={name: free_port() for name in SERVICES},
-                     gateway_workers=2)
-    running.env_used = env
-    running.start()
-    try:
-        running.wait_ready(timeout=120)
+    with own_system(system_env, "strict", tmp_path_factory, **STRICT_LIMITS) as running:
         yield running
-    finally:
-        running.stop()
-        _drop_databases(env["KADRA_MONGO_DB_PREFIX"])
-        delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")

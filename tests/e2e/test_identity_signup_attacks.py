@@ -124,7 +124,7 @@ def _client(strict_system, address: str) -> requests.Session:
 
 def test_sign_ups_from_one_client_address_are_limited(strict_system, smtp_server):
     mailbox = smtp_server.mailbox
-    limit = int(strict_system.env_used["KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR"])
+    limit = int(strict_system.env["KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR"])
     client = _client(strict_system, f"198.51.100.{uuid.uuid4().int % 200 + 1}")
     taken = unique_email("taken")
     signup.sign_up(_client(strict_system, "192.0.2.10"), taken, PASSWORD, "Anna", "Firma", "en", mailbox=mailbox)

@@ -17,8 +17,9 @@ from system import SERVICES, System  # noqa: E402
 
 
 @contextlib.contextmanager
-def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, **settings):
-    """Started and ready; stopped, its databases dropped and its vhost deleted afterwards."""
+def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, kind=System, **settings):
+    """Started and ready; stopped, its databases dropped and its vhost deleted afterwards. `kind` makes the
+    System (scripts/image_system.py's ImageSystem: the same from the container image)."""
     run = uuid.uuid4().hex[:8]
     vhost = f"kadra-{tag}-{run}"
     create_vhost(vhost)
@@ -27,7 +28,7 @@ def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, **s
                KADRA_MONGO_DB_PREFIX=f"k{tag[:1]}{run}", KADRA_GATEWAY_PORT=str(port),
                KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
                KADRA_GATEWAY_SPOOL_DIR=str(tmp_path_factory.mktemp(f"{tag}-spool")), **settings)
-    running = System(env, str(tmp_path_factory.mktemp(f"{tag}-logs")), gateway_port=port,
+    running = kind(env, str(tmp_path_factory.mktemp(f"{tag}-logs")), gateway_port=port,
                      health_ports={name: free_port() for name in SERVICES}, gateway_workers=workers)
     try:
         running.start()

@@ -25,6 +25,7 @@ from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import EnvelopeSchema
 from kadra_defaults.contracts.mail import MAIL_EVENTS, load_payload, redact
 
+from notify.claims import SendClaims
 from notify.journal import SentRecorder
 from notify.message import Unbuildable, build, wire_bytes
 from notify.rendering import Renderer, UnknownTemplate
@@ -67,8 +68,9 @@ class MailProcessor:
     """Turns one delivery into an Outcome (no pika here): validate, dedup, render, send, log."""
 
     def __init__(self, store: NotifyStore, pool: SmtpPool, renderer: Renderer, delays: tuple[float, ...],
-                 recorder: SentRecorder | None = None):
+                 recorder: SentRecorder | None = None, claims: SendClaims | None = None):
         self.store = store
+        self.claims = claims
         self.recorder = recorder
         self.pool = pool
         self.renderer = renderer
@@ -119,6 +121,16 @@ class MailProcessor:
         with self._exclusive(event_id):
             return self._send(delivery, envelope, loaded, fields, retries_done)
 
+    def _held_elsewhere(self, delivery, event_id, fields, retries_done) -> Outcome:
+        """Another worker holds the event's claim: look again after the first retry delay, attempt unchanged."""
+        self.counts["held"] += 1
+        EMAILS.labels("held_elsewhere").inc()
+        if not self.delays:
+            return Outcome(delivery, "requeue")
+        log.info("e-mail event being sent by another worker, looked at again later", extra={
+            "event_id": event_id, "event_type": fields["type"], "retry_in_seconds": self.delays[0]})
+        return Outcome(delivery, "retry", queue=mailbus.retry_queue(self.delays[0]), attempt=retries_done)
+
     def _send(self, delivery, envelope, payload, fields, retries_done) -> Outcome:
         event_id = envelope["id"]
         if self.recorder is not None and self.recorder.pending(event_id):
@@ -134,6 +146,18 @@ class MailProcessor:
                 "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
                 "redelivered": delivery.redelivered})
             return Outcome(delivery, "ack", wait_for=event_id if self.recorder is not None else None)
+        claim = None
+        if self.claims is not None:
+            claim = self.claims.take(event_id)
+            if claim is None:
+                return self._held_elsewhere(delivery, event_id, fields, retries_done)
+        outcome = self._claimed_send(delivery, envelope, payload, fields, retries_done, doc)
+        if claim is not None and outcome.kind != "ack":
+            claim.release()  # nothing was sent: a retry may be taken by any worker at once
+        return outcome
+
+    def _claimed_send(self, delivery, envelope, payload, fields, retries_done, doc) -> Outcome:
+        event_id = envelope["id"]
         attempts = (doc.get("attempts", 0) if doc else 0) + 1
         try:
             rendered = self.renderer.render(envelope["type"], payload, envelope["occurred_at"])

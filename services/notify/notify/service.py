@@ -7,6 +7,7 @@ from kadra_defaults.errors import field_error
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.providers import RequestId
 
+from notify.claims import SendClaims
 from notify.consumer import MailConsumer
 from notify.exceptions import InvalidInput
 from notify.schemas import DeliveryStatusSchema
@@ -37,7 +38,9 @@ class NotifyService(HealthMixin):
                                                    "Nieprawidłowa lista identyfikatorów zdarzeń.")]) from None
         return self.store.statuses(args["event_ids"])
 
-    @timer(interval=600)
+    @timer(interval=300)
     def sweep(self):
-        """Remove e-mail log entries past KADRA_MAIL_LOG_RETENTION_DAYS (due buckets: no scan)."""
+        """Forget expired send claims (notify.claims) and e-mail log entries past KADRA_MAIL_LOG_RETENTION_DAYS
+        (due buckets: no scan)."""
+        SendClaims(self.store.db).sweep()
         self.store.sweep()

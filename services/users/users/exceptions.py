@@ -82,4 +82,12 @@ class AccountRequired(DomainError):
     message = ("Log in or give a password to accept.", "Zaloguj się lub podaj hasło, aby przyjąć zaproszenie.")
 
 
-EXPECTED = (InvalidInput, NotFound, Forbidden, Conflict, TokenInvalid, AccountRequired, RateLimited)
+class Unavailable(DomainError):
+    """Another change of the company's roles held its lease for longer than a request waits; a retry is safe."""
+
+    message = ("Another change of this company's people is under way. Try again in a moment.",
+               "Trwa inna zmiana osób w tej firmie. Spróbuj ponownie za chwilę.")
+    headers = {"Retry-After": "1"}
+
+
+EXPECTED = (InvalidInput, NotFound, Forbidden, Conflict, TokenInvalid, AccountRequired, RateLimited, Unavailable)

@@ -11,7 +11,7 @@ from kadra_defaults.contracts.publishing import Feed
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
-from kadra_defaults.storage import sweep_attempts, sweep_claims
+from kadra_defaults.storage import expired_leases, sweep_attempts, sweep_claims
 
 from users import audit, companies, invitations, members, ownership, roles
 from users.exceptions import EXPECTED
@@ -157,6 +157,7 @@ class UsersService(HealthMixin):
 
     @timer(interval=300)
     def sweep(self):
-        """Forget expired claims and abuse-limit counts (kadra_defaults.storage)."""
+        """Forget expired claims, abuse-limit counts and crashed holders' leases (kadra_defaults.storage)."""
         sweep_attempts(self.store.db)
         sweep_claims(self.store.db)
+        expired_leases(self.store.db)

@@ -9,38 +9,41 @@ Invariants held by the database itself, not by read-then-write:
 On MongoDB a filtered find_one_and_update is atomic, and the filters above are enough. FerretDB v1
 (our development and test server) applies it as a read, then a write by `_id`: a role change that
 read "employee" could land after a transfer made that member the owner, leaving none (seen once in
-twenty-way races). So the writes that touch roles also run one at a time per company inside this
-process (`company_writes`); with several users replicas the database's own atomicity is what holds.
+twenty-way races). So the writes that touch roles also run one at a time per company, across every
+users replica, under the company's lease (`company_writes`: the storage kit's Lease, a document claimed
+by unique key; a crashed holder's lease is taken over after its ttl). An in-process lock would hold
+for one replica only, and the Kubernetes base runs two.
 """
 from __future__ import annotations
 
-import threading
-import weakref
 from contextlib import contextmanager
 from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.storage import Store
+from kadra_defaults.storage import Lease, LeaseBusy, Store
 
+from users.exceptions import Unavailable
 from users.storage.rosters import Rosters
 
 MEMBERSHIPS = "memberships"
-
-_company_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_company_locks_guard = threading.Lock()
+# A role-changing write takes milliseconds; the ttl only bounds how long a crashed holder blocks the company.
+COMPANY_LEASE_TTL = 10.0
+COMPANY_LEASE_WAIT = 5.0
 
 
 @contextmanager
-def company_writes(company_id: str):
-    """Run the block while no other role-changing write of this company runs in this process."""
-    with _company_locks_guard:
-        lock = _company_locks.get(company_id)
-        if lock is None:
-            lock = _company_locks[company_id] = threading.Lock()
-    with lock:
-        yield
+def company_writes(db, company_id: str):
+    """Run the block while no other role-changing write of this company runs in any users process.
+
+    Raises `Unavailable` (503, Retry-After) when the lease stays taken longer than a request waits.
+    """
+    try:
+        with Lease(db, f"company-roles:{company_id}", ttl=COMPANY_LEASE_TTL).held(wait=COMPANY_LEASE_WAIT):
+            yield  # the writes in the block never take a lease: a LeaseBusy here is this one's
+    except LeaseBusy:
+        raise Unavailable() from None
 
 
 def membership_id(company_id: str, account_id: str) -> str:
@@ -91,7 +94,7 @@ class Memberships(Store):
                  now: datetime) -> dict | None:
         """Set the role only if the current one is in `manageable` (never `owner`); returns the membership before."""
         allowed = sorted(set(manageable) - {"owner"})
-        with company_writes(company_id):
+        with company_writes(self.db, company_id):
             before = self.db[MEMBERSHIPS].find_one_and_update(
                 {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}},
                 {"$set": {"role": role, "updated_at": now}}, return_document=ReturnDocument.BEFORE)
@@ -102,7 +105,7 @@ class Memberships(Store):
     def remove(self, company_id: str, account_id: str, manageable: set[str]) -> dict | None:
         """Delete the membership only if its role is in `manageable` (never `owner`); returns it."""
         allowed = sorted(set(manageable) - {"owner"})
-        with company_writes(company_id):
+        with company_writes(self.db, company_id):
             removed = self.db[MEMBERSHIPS].find_one_and_delete(
                 {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}})
         if removed is not None:
@@ -116,7 +119,7 @@ class Memberships(Store):
         change or removal can touch it (those never match role `owner`). The caller holds the company's
         transfer lock (storage/transfers.py) and marks the table changed.
         """
-        with company_writes(company_id):
+        with company_writes(self.db, company_id):
             promoted = self.db[MEMBERSHIPS].update_one(
                 {"_id": membership_id(company_id, to_account_id),
                  "role": {"$in": ["manager", "employee", "warehouse"]}},
