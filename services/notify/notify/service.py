@@ -40,5 +40,7 @@ class NotifyService(HealthMixin):
 
     @timer(interval=300)
     def sweep(self):
-        """Forget expired send claims (notify.claims)."""
+        """Forget expired send claims (notify.claims) and e-mail log entries past KADRA_MAIL_LOG_RETENTION_DAYS
+        (due buckets: no scan)."""
         SendClaims(self.store.db).sweep()
+        self.store.sweep()
