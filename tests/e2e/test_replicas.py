@@ -110,17 +110,19 @@ def test_a_person_logs_in_on_either_gateway_after_signing_up_on_the_other(replic
         assert login(two, Person(email=person.email, password=PASSWORD, full_name="")).token
 
 
-def test_fifty_concurrent_activations_over_both_gateways_store_one_device(api, replicated_system, mongo):
+def test_twenty_concurrent_activations_over_both_gateways_store_one_device(api, replicated_system, mongo):
     from tests.support.devices import Phone, concurrently, devices_of, web_login
     from tests.support.devices import sign_up as device_account
 
     account = device_account(api)
     web = web_login(api, account)
     for run in range(5):
-        phones = [Phone(api, name=f"phone-{run}-{i}") for i in range(50)]
-        responses = concurrently([lambda p=p: p.activate(account) for p in phones], workers=50)
+        # 20 racers (the single-process suite runs 50): each checks the password (argon2id), and twice the
+        # processes share the same two cores here.
+        phones = [Phone(api, name=f"phone-{run}-{i}") for i in range(20)]
+        responses = concurrently([lambda p=p: p.activate(account) for p in phones], workers=20)
         statuses = sorted(r.status_code for r in responses)
-        assert statuses == [201] + [409] * 49, f"run {run}: {statuses}"
+        assert statuses == [201] + [409] * 19, f"run {run}: {statuses}"
         stored = devices_of(mongo, replicated_system.env, account["account_id"])
         winner = next(p for p, r in zip(phones, responses) if r.status_code == 201)
         assert [d["_id"] for d in stored] == [winner.device_id], f"run {run}"

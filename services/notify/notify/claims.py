@@ -18,9 +18,13 @@ A holder that dies must not hold its claims for the whole ttl (its redelivered m
 that long): each process renews its own liveness document (``alive:<process>``, kit leases
 collection) every ``ALIVE_INTERVAL`` seconds, and a claim whose holder's liveness has lapsed
 (``ALIVE_TTL``) is taken over at once. So a SIGKILLed replica's e-mails go out a few seconds later
-from another replica (or its own restart), and a crash after the SMTP server's 250 and before the
-journal write still sends that one e-mail twice at most, as before. The sweep removes expired
-claims and liveness documents.
+from another replica (or its own restart). Before sending a taken-over event, the worker replays
+the journals dead processes left in its journal folder (notify.journal) and reads the log again:
+what the dead replica sent but had not logged yet is not sent twice, and a crash after the SMTP
+server's 250 and before the journal write still sends that one e-mail twice at most, as before.
+Replicas that do not share the journal folder (pods on different nodes with an emptyDir each) can
+send again what the dead one journaled but had not logged: at most a batch of the journal, until
+its own restart replays it. The sweep removes expired claims and liveness documents.
 """
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ class SendClaims:
         """The event's claim if this worker may send it now, else None (a live worker holds it)."""
         claim = Lease(self.db, f"send:{event_id}", ttl=self.ttl)
         claim.owner = f"{self.process}/{claim.owner}"
+        claim.taken_over = False
         if claim.take():
             return claim
         held = self.leases.find_one({"_id": f"lease:send:{event_id}"})
@@ -68,6 +73,7 @@ class SendClaims:
         except DuplicateKeyError:
             return None
         log.info("e-mail event claim taken over from a stopped process", extra={"event_id": event_id})
+        claim.taken_over = True
         return claim
 
     def _alive(self, process: str) -> bool:

@@ -94,7 +94,8 @@ class MailConsumer(DependencyProvider):
         self.pool = SmtpPool(smtp, size=self.concurrency)
         self.recorder = SentRecorder(store, self.journal, self._release)
         self.processor = MailProcessor(store, self.pool, Renderer(current.public_url),
-                                       self.delays, recorder=self.recorder, claims=self.claims)
+                                       self.delays, recorder=self.recorder, claims=self.claims,
+                                       on_takeover=lambda: self.journal.replay(store.record_sent_many))
         self._work = eventlet.queue.LightQueue()
         self._outage_since = None
         self._results = collections.deque()
