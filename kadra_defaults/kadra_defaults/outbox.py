@@ -62,7 +62,7 @@ from kadra_defaults import clock, settings
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import envelope
 from kadra_defaults.contracts.mail import load_payload
-from kadra_defaults.storage import connect, retry_until_ready
+from kadra_defaults.storage import Lease, connect, retry_until_ready
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ GRACE = 300.0  # seconds an index entry waits for the domain write it announced
 POLL_INTERVAL = 0.5
 BATCH_DOCUMENTS = 200
 MAX_BACKOFF = 10.0
+RELAY_LEASE_TTL = 10.0  # a replica's relay that stops renewing is taken over this long after
 
 
 def _json_safe(value):
@@ -226,8 +227,13 @@ class OutboxRelay:
     """
 
     def __init__(self, db, collections: Iterable[str], *, service: str = "", amqp_uri: str | None = None,
-                 poll_interval: float = POLL_INTERVAL, grace: float = GRACE, now=None):
+                 poll_interval: float = POLL_INTERVAL, grace: float = GRACE, now=None,
+                 lease_ttl: float | None = None):
         self.db = db
+        # With a lease_ttl, one relay per database publishes at a time (the others of the service's replicas
+        # stand by and take over when the holder stops renewing): the Outbox provider sets it.
+        self.lease = Lease(db, "outbox-relay", ttl=lease_ttl) if lease_ttl else None
+        self._leading = False
         self.collections = tuple(collections)
         self.service = service
         self.publisher = Publisher(amqp_uri)
@@ -248,11 +254,32 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
+    def _lead(self) -> bool:
+        """True while this relay holds the relay lease (or runs without one): take it, keep it renewed."""
+        if self.lease is None:
+            return True
+        if self._leading:
+            self._leading = self.lease.renew()
+            if not self._leading:
+                log.warning("mail outbox relay lost its lease; standing by", extra={"service": self.service})
+        else:
+            self._leading = self.lease.take()
+            if self._leading:
+                log.info("mail outbox relay took the lease", extra={"service": self.service})
+        return self._leading
+
     def run(self) -> None:
         backoff = self.poll_interval
+        renewed = 0.0
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                # A holder renews at a third of its ttl; a standby asks every other poll.
+                if self.lease is not None and (not self._leading or time.monotonic() - renewed > self.lease.ttl / 3):
+                    if not self._lead():
+                        self._stopping.wait(self.poll_interval * 2)
+                        continue
+                    renewed = time.monotonic()
                 published = self.relay_once()
             except BROKER_ERRORS as exc:
                 self.publisher.close()
@@ -273,6 +300,11 @@ class OutboxRelay:
             if not published:  # more may be waiting behind a full batch: look again at once
                 self._wake.wait(self.poll_interval)
         self.publisher.close()
+        if self.lease is not None and self._leading:
+            try:
+                self.lease.release()  # a standby takes over at its next look, not after the ttl
+            except PyMongoError:
+                pass
 
     def _outage(self, what: str, exc: Exception) -> None:
         if self._outage_since is None:  # once per outage, not once per try
@@ -400,7 +432,8 @@ class Outbox(DependencyProvider):
         self.client = connect()
         db = self.client[settings.current().database_name(service)]
         retry_until_ready(lambda: ensure_outbox_indexes(db, self.collections), f"{service} outbox indexes")
-        self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval)
+        self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval,
+                                 lease_ttl=RELAY_LEASE_TTL)
 
     def start(self):
         self._thread = self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")

@@ -332,6 +332,13 @@ class Lease:
                 return False
         return False
 
+    def renew(self) -> bool:
+        """Extend this holder's lease by its ttl from now; False when the lease is no longer this holder's
+        (its time ran out and another took it, or it was never taken)."""
+        until = clock.now() + timedelta(seconds=self.ttl)
+        return self.collection.update_one({"_id": self._key, "owner": self.owner},
+                                          {"$set": {"until": until}}).matched_count == 1
+
     def release(self) -> None:
         """Give the lease back (only this holder's document is removed)."""
         self.collection.delete_one({"_id": self._key, "owner": self.owner})

@@ -303,3 +303,58 @@ def test_the_relay_looks_domain_documents_up_by_id_alone(vhost, db):
             sorted(e["id"] for e in events)
     finally:
         client.close()
+
+
+def _running(relay):
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_two_replicas_relays_publish_each_envelope_once_and_the_standby_takes_over_a_dead_holder(vhost, db):
+    """Two relays on one database (two replicas of a service): one holds the relay lease and publishes,
+    the other stands by; when the holder dies without giving the lease back, the other takes over once the
+    lease's time runs out, and what was written meanwhile is published once."""
+    vhost.drain(mailbus.QUEUE)
+    relays = [OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=2)
+              for _ in range(2)]
+    threads = [_running(relay) for relay in relays]
+    first = [mail_event("password_reset_requested", reset_payload(to=f"r{i}@example.com")) for i in range(60)]
+    for i, event in enumerate(first):
+        insert_with_outbox(db.accounts, {"_id": f"r{i}"}, event)
+        relays[i % 2].kick()  # each replica kicks its own relay after its own writes
+    wait_until(lambda: sum(r.published for r in relays) >= 60, 20, what="60 envelopes published")
+    holder = next(r for r in relays if r.published)
+    standby = next(r for r in relays if r is not holder)
+    assert (holder.published, standby.published) == (60, 0)
+
+    holder.lease.release = lambda: None  # dies holding the lease: it is never given back
+    holder.stop()
+    threads[relays.index(holder)].join(5)
+    later = [mail_event("password_reset_requested", reset_payload(to=f"s{i}@example.com")) for i in range(20)]
+    for i, event in enumerate(later):
+        insert_with_outbox(db.accounts, {"_id": f"s{i}"}, event)
+    wait_until(lambda: standby.published == 20, 20, what="the standby publishing after the lease ran out")
+    standby.stop()
+    threads[relays.index(standby)].join(5)
+    published = [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)]
+    assert sorted(published) == sorted(e["id"] for e in first + later)  # each once
+    assert db[INDEX].count_documents({}) == 0
+
+
+def test_a_relay_that_stops_cleanly_hands_over_at_once(vhost, db):
+    vhost.drain(mailbus.QUEUE)
+    one = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=60)
+    thread = _running(one)
+    wait_until(lambda: one._leading, 5, what="the first relay leading")
+    one.stop()
+    thread.join(5)
+    two = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=60)
+    other = _running(two)
+    event = mail_event("password_reset_requested", reset_payload())
+    insert_with_outbox(db.accounts, {"_id": "h1"}, event)
+    # Well inside the 60 s lease: the first gave it back when it stopped.
+    wait_until(lambda: two.published == 1, 5, what="the second relay publishing")
+    two.stop()
+    other.join(5)
+    assert [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)] == [event["id"]]
