@@ -128,7 +128,7 @@ class System:
         for replica in range(1, self.replicas + 1):
             self.start_gateway(replica)
 
-    def rolling_restart(self, name: str, timeout: float = 60.0):
+    def rolling_restart(self, name: str, timeout: float = 60.0, service: str | None = None):
         """Replace a running process without a gap, as a Kubernetes rolling update does.
 
         A service: start a second instance, wait until its /readyz answers, then SIGTERM the
@@ -141,7 +141,7 @@ class System:
         old = self.procs.pop(name)
         port = free_port()
         self.health_ports[name] = port
-        self.start_service(name)
+        self.start_service(service or name, name)  # `name` may be a replica's (`users-2`) of `service`
         deadline = time.monotonic() + timeout
         while True:
             try:
