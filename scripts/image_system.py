@@ -105,6 +105,8 @@ class ImageSystem(System):
 
     def _state_folders(self) -> set[str]:
         folders = {self.env[k] for k in DIR_SETTINGS if self.env.get(k)}
+        # A gateway past the first has its own spool folder (System.start_gateway).
+        folders |= {f"{self.env['KADRA_GATEWAY_SPOOL_DIR']}-{n}" for n in range(2, self.replicas + 1)}
         folders |= {os.path.dirname(self.env[k]) for k in FILE_SETTINGS if self.env.get(k)}
         return folders
 
@@ -143,8 +145,9 @@ class ImageSystem(System):
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 
-    def start_service(self, name: str):
-        self._spawn(name, ["kadra-service", name], {"KADRA_HEALTH_PORT": str(self.health_ports[name])})
+    def start_service(self, name: str, process: str | None = None):
+        process = process or name
+        self._spawn(process, ["kadra-service", name], {"KADRA_HEALTH_PORT": str(self.health_ports[process])})
 
     def ensure_keys(self):
         """kadra-keys in a container of the image, as compose's first start runs it."""

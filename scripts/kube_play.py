@@ -89,6 +89,11 @@ def adapt(objects: list[dict], *, vhost: str, prefix: str, smtp_port: int, keys:
         elif kind == "Deployment" and name.startswith("kadra-"):
             kept.append(obj)
             obj["metadata"].pop("namespace", None)
+            if obj["spec"].get("replicas", 1) > 1:
+                left_out.append((f"{kind}/{name}: replicas {obj['spec']['replicas']} -> 1",
+                                 "on the host network a second pod would bind the same ports (make test runs "
+                                 "two of everything as processes: tests/e2e/test_replicas.py)"))
+                obj["spec"]["replicas"] = 1
             spec = obj["spec"]["template"]["spec"]
             spec["hostNetwork"] = True
             for field in ("serviceAccountName", "topologySpreadConstraints"):

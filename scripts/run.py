@@ -48,6 +48,10 @@ def main() -> int:
                 "dir": os.path.join(state, "mail")}
     base = int(env.get("KADRA_HEALTH_PORT_BASE", "8101"))
     health_ports = {name: base + i for i, name in enumerate(SERVICES)}
+    replicas = os.environ.get("KADRA_REPLICAS", "1")
+    if not replicas.isascii() or not replicas.isdigit() or not 1 <= int(replicas) <= 4:
+        print(f"[run] KADRA_REPLICAS must be a whole number from 1 to 4, not {replicas!r}", file=sys.stderr)
+        return 2
     kind = System
     if env.get("KADRA_FROM_IMAGE") == "1":
         from image_system import IMAGE, ImageSystem
@@ -55,7 +59,8 @@ def main() -> int:
         kind = functools.partial(ImageSystem, tag="run")
         print(f"[run] from the image {IMAGE} (containers kadra-run-*)", flush=True)
     system = kind(env, os.path.join(state, "log"), gateway_port=port,
-                  health_ports=health_ports, mailsink=sink, management_port=management_port(env))
+                  health_ports=health_ports, mailsink=sink, management_port=management_port(env),
+                  replicas=int(replicas))
 
     stopping = False
 
@@ -66,7 +71,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    print("[run] starting the four services and the gateway ...", flush=True)
+    print(f"[run] starting the four services and the gateway ({replicas} of each) ...", flush=True)
     try:
         system.start()  # kadra-keys first: the signing keys are made on first start
     except RuntimeError as error:
@@ -87,7 +92,7 @@ Kadra is running.
   Token keys     {system.base_url}/.well-known/jwks.json   (rotate: .venv/bin/kadra-keys add|sign|retire,
                  with KADRA_JWT_KEYS_DIR={env['KADRA_JWT_KEYS_DIR']})
   E-mails        {('http://' + sink['http'] + '/  (files in ' + sink['dir'] + ')') if sink else 'sent to ' + env['KADRA_SMTP_HOST'] + ':' + env.get('KADRA_SMTP_PORT', '')}
-  Logs           {system.log_dir}/<name>.log
+  Logs           {system.log_dir}/<name>.log{chr(10) + '  Replicas       ' + str(system.replicas) + ' of every service; the gateways at ' + ', '.join(system.base_urls) if system.replicas > 1 else ''}
 Press Ctrl-C to stop.
 """, flush=True)
     code = 0

@@ -35,25 +35,47 @@ def free_port() -> int:
 
 
 class System:
-    """The processes of one running Kadra, each with its own log file."""
+    """The processes of one running Kadra, each with its own log file.
+
+    `replicas` (KADRA_REPLICAS for `make run`): how many processes of every service and how many
+    gateways (each its own port, management port and spool folder), as the Kubernetes base runs
+    them. A replica past the first is named `<name>-<n>` (`users-2`, `gateway-2`).
+    """
 
     def __init__(self, env: dict, log_dir: str, *, gateway_port: int, health_ports: dict,
                  mailsink: dict | None = None, gateway_workers: int | None = None,
-                 management_port: int | None = None):
+                 management_port: int | None = None, replicas: int = 1):
+        if replicas < 1:
+            raise ValueError("replicas must be 1 or more")
         self.env = env
         self.log_dir = log_dir
+        self.replicas = replicas
         self.gateway_port = gateway_port
+        self.gateway_ports = [gateway_port] + [free_port() for _ in range(replicas - 1)]
         # The gateway's /metrics port: a free one unless given (two systems on one machine never share it).
         self.management_port = management_port or free_port()
+        self.management_ports = [self.management_port] + [free_port() for _ in range(replicas - 1)]
         self.health_ports = health_ports
+        for name in SERVICES:
+            for process in self.processes(name)[1:]:
+                self.health_ports.setdefault(process, free_port())
         self.mailsink = mailsink
         self.gateway_workers = gateway_workers
         self.procs: dict[str, subprocess.Popen] = {}
         os.makedirs(log_dir, exist_ok=True)
 
+    def processes(self, name: str) -> list[str]:
+        """The process names of a service or of the gateway: `users`, `users-2`, ..."""
+        return [name] + [f"{name}-{n}" for n in range(2, self.replicas + 1)]
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Every gateway's address (one per replica)."""
+        return [f"http://127.0.0.1:{port}" for port in self.gateway_ports]
 
     @property
     def management_url(self) -> str:
@@ -67,10 +89,11 @@ class System:
                                             start_new_session=True)
         log.close()
 
-    def start_service(self, name: str):
-        """Start one nameko service (its health endpoints on its own port)."""
-        self._spawn(name, [os.path.join(BIN, "kadra-service"), name],
-                    {"KADRA_HEALTH_PORT": str(self.health_ports[name]), "KADRA_ROOT": ROOT})
+    def start_service(self, name: str, process: str | None = None):
+        """Start one process of a nameko service (its health endpoints on its own port)."""
+        process = process or name
+        self._spawn(process, [os.path.join(BIN, "kadra-service"), name],
+                    {"KADRA_HEALTH_PORT": str(self.health_ports[process]), "KADRA_ROOT": ROOT})
 
     def ensure_keys(self):
         """`kadra-keys`, as compose's first start runs it: the signing keys this environment names exist."""
@@ -80,11 +103,17 @@ class System:
             raise RuntimeError(f"kadra-keys failed: {proc.stderr.strip()}")
         return proc.stdout
 
-    def start_gateway(self):
-        extra = {"KADRA_GATEWAY_PORT": str(self.gateway_port), "KADRA_MANAGEMENT_PORT": str(self.management_port)}
+    def start_gateway(self, replica: int = 1):
+        """Start the gateway (replica n: its own port, management port and spool folder, as its own pod has)."""
+        extra = {"KADRA_GATEWAY_PORT": str(self.gateway_ports[replica - 1]),
+                 "KADRA_MANAGEMENT_PORT": str(self.management_ports[replica - 1])}
         if self.gateway_workers:
             extra["KADRA_GATEWAY_WORKERS"] = str(self.gateway_workers)
-        self._spawn("gateway", [os.path.join(BIN, "kadra-gateway")], extra)
+        if replica > 1 and self.env.get("KADRA_GATEWAY_SPOOL_DIR"):
+            extra["KADRA_GATEWAY_SPOOL_DIR"] = f"{self.env['KADRA_GATEWAY_SPOOL_DIR']}-{replica}"
+        elif replica > 1:
+            extra["KADRA_GATEWAY_SPOOL_DIR"] = os.path.join(ROOT, ".kadra", "spool", f"gateway-{replica}-{os.getpid()}")
+        self._spawn(self.processes("gateway")[replica - 1], [os.path.join(BIN, "kadra-gateway")], extra)
 
     def start(self):
         """Start everything (keys first; the mail sink next, so no early e-mail bounces)."""
@@ -94,10 +123,12 @@ class System:
                                      "--smtp", self.mailsink["smtp"], "--http", self.mailsink["http"],
                                      "--dir", self.mailsink["dir"]])
         for name in SERVICES:
-            self.start_service(name)
-        self.start_gateway()
+            for process in self.processes(name):
+                self.start_service(name, process)
+        for replica in range(1, self.replicas + 1):
+            self.start_gateway(replica)
 
-    def rolling_restart(self, name: str, timeout: float = 60.0):
+    def rolling_restart(self, name: str, timeout: float = 60.0, service: str | None = None):
         """Replace a running process without a gap, as a Kubernetes rolling update does.
 
         A service: start a second instance, wait until its /readyz answers, then SIGTERM the
@@ -110,7 +141,7 @@ class System:
         old = self.procs.pop(name)
         port = free_port()
         self.health_ports[name] = port
-        self.start_service(name)
+        self.start_service(service or name, name)  # `name` may be a replica's (`users-2`) of `service`
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -138,9 +169,12 @@ class System:
             proc.wait()
 
     def stop(self, wait: float = 20.0):
-        """Stop the gateway first (no new work), then all services at once, then the sink."""
-        self.stop_process("gateway", wait=wait)
-        for group in (SERVICES, ("mailsink",)):
+        """Stop the gateways first (no new work), then all services at once, then the sink."""
+        for process in self.processes("gateway"):
+            self.stop_process(process, wait=wait)
+        # Every service process, replicas and any a test started by name (`identity-2`) included.
+        services = [name for name in self.procs if name != "mailsink" and not name.startswith("gateway")]
+        for group in (services, ("mailsink",)):
             procs = [(n, self.procs.pop(n)) for n in group if n in self.procs]
             for _, proc in procs:
                 if proc.poll() is None:
@@ -157,10 +191,10 @@ class System:
         """Names of processes that exited by themselves."""
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
 
-    def readyz(self, timeout: float = 5.0) -> tuple[int, dict]:
-        """The gateway's /readyz status and body (0 when the gateway doesn't answer)."""
+    def readyz(self, timeout: float = 5.0, base_url: str | None = None) -> tuple[int, dict]:
+        """A gateway's /readyz status and body (0 when the gateway doesn't answer); the first by default."""
         try:
-            with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=timeout) as response:
+            with urllib.request.urlopen(f"{base_url or self.base_url}/readyz", timeout=timeout) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
@@ -176,14 +210,31 @@ class System:
             if dead:
                 raise RuntimeError(f"exited during start: {', '.join(dead)}\n{self.tails(dead)}")
             status, body = self.readyz(timeout=3)
-            if status == 200:
+            waiting = self._replicas_not_ready() if status == 200 else []
+            if status == 200 and not waiting:
                 return body
-            state = body.get("missing") or ["gateway"]
+            state = waiting or body.get("missing") or ["gateway"]
             if progress and state != last:
                 progress(f"waiting for: {', '.join(state)}")
             last = state
             time.sleep(0.5)
         raise RuntimeError(f"not ready within {timeout:.0f}s: {last}\n{self.tails(list(self.procs))}")
+
+    def _replicas_not_ready(self) -> list[str]:
+        """The replicas past the first (services by their health port, gateways by /readyz) not ready yet."""
+        waiting = [f"gateway-{n}" for n, url in enumerate(self.base_urls[1:], start=2)
+                   if self.readyz(timeout=3, base_url=url)[0] != 200]
+        for name in SERVICES:
+            for process in self.processes(name)[1:]:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.health_ports[process]}/readyz",
+                                                timeout=3) as response:
+                        if response.status == 200:
+                            continue
+                except OSError:
+                    pass
+                waiting.append(process)
+        return waiting
 
     def tails(self, names, lines: int = 15) -> str:
         out = []

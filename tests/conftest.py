@@ -137,6 +137,14 @@ def strict_system(system_env, smtp_server, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def replicated_system(system_env, smtp_server, tmp_path_factory):
+    """A second Kadra with two processes of every service and two gateways (as the Kubernetes base runs
+    them), its own vhost, databases and ports; its e-mails go to the same SMTP server."""
+    with own_system(system_env, "replicas", tmp_path_factory, replicas=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def system(system_env, tmp_path_factory):
     """The whole of Kadra, started as `make run` starts it, for this test session."""
     log_dir = os.environ.get("KADRA_TEST_LOG_DIR") or str(tmp_path_factory.mktemp("logs"))

@@ -2,9 +2,10 @@
 
 A service never publishes an e-mail event directly. It stores the event's envelope IN the same
 document write that makes the e-mail necessary (one atomic single-document update, no
-transaction needed), and a relay inside the same process publishes it afterwards::
+transaction needed), through the kit's write helpers, and a relay inside the same process
+publishes it afterwards::
 
-    from kadra_defaults.outbox import Outbox, mail_event, with_outbox, outbox_fields
+    from kadra_defaults.outbox import Outbox, mail_event, update_with_outbox, insert_with_outbox
 
     class IdentityService(HealthMixin):
         outbox = Outbox(collections=("accounts",), service="identity")
@@ -12,17 +13,30 @@ transaction needed), and a relay inside the same process publishes it afterwards
         @rpc
         def request_password_reset(self, email):
             event = mail_event("password_reset_requested", {"to": email, "token": t, ...})
-            self.store.db.accounts.update_one({"_id": account_id},
-                                              with_outbox({"$set": {"reset": ...}}, event))
+            update_with_outbox(self.store.db.accounts, {"_id": account_id}, {"$set": {"reset": ...}}, event)
             self.outbox.kick()               # publish now; the relay also polls every 0.5 s
             return {"mail_event_id": event["id"]}   # notify.delivery_status([...]) shows it
 
-The relay finds documents with ``outbox_pending: True`` in the named collections of the
-service's OWN database, publishes each envelope to the mail exchange as a persistent message with
-a publisher confirm, then removes exactly the confirmed envelopes (``$pullAll`` of the stored
-sub-documents: FerretDB ignores ``$pull`` with a condition) and clears ``outbox_pending`` only
-when the array is empty (a concurrent push keeps it set). A crash between the confirm and the
-removal republishes the envelope later; notify deduplicates by envelope id.
+**The pending index** (``outbox_index``, one small collection per service database). Each helper
+first inserts an index entry ``{_id: <random>, c: <collection>, ref: <document _id>,
+ids: [<envelope ids>], at: <now>}``, THEN makes the domain write (the envelopes pushed into the
+document's ``outbox`` array, ``outbox_pending`` set). The relay reads only the index, then each
+named document by ``_id`` alone (the one filter FerretDB serves from its primary key: it never scans
+a domain collection), publishes every envelope the document holds to the mail exchange as a
+persistent message with a publisher confirm, removes exactly the confirmed envelopes (``$pullAll``
+of the stored sub-documents: FerretDB ignores ``$pull`` with a condition) and then deletes the index
+entries whose envelopes it published. An entry whose envelopes its document does not hold is either
+a write still under way (kept) or a write that failed or never happened (a crash between the two
+writes; the helper itself deletes the entry of a write that matched nothing): such an entry is
+deleted once older than ``GRACE`` seconds. Guarantees:
+
+- nothing lost: every envelope written has an entry written before it, and an entry goes only once
+  its envelopes were confirmed by the broker, or when the write it announced has not landed within
+  the grace (five minutes; a client write times out after 10 s). On start the relay also adopts, with
+  one query per collection (``outbox_pending: true``, indexed on MongoDB), any document holding
+  envelopes without an entry (written by an older version, or by code that bypassed the helpers);
+- nothing sent twice beyond what notify deduplicates by envelope id: a crash between the confirm and
+  the removal republishes the envelope later, as before.
 
 Runs as a green thread of the nameko container: pika's BlockingConnection works under eventlet's
 monkey patching (eventlet deletes ``select.poll``/``epoll``, pika falls back to the green
@@ -36,26 +50,30 @@ import json
 import logging
 import threading
 import time
+import uuid
 from typing import Iterable
 
 import pika
 import pika.exceptions
 from nameko.extensions import DependencyProvider
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from kadra_defaults import settings
+from kadra_defaults import clock, settings
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import envelope
 from kadra_defaults.contracts.mail import load_payload
-from kadra_defaults.storage import connect, retry_until_ready
+from kadra_defaults.storage import Lease, connect, retry_until_ready
 
 log = logging.getLogger(__name__)
 
 PENDING = "outbox_pending"
 OUTBOX = "outbox"
+INDEX = "outbox_index"
+GRACE = 300.0  # seconds an index entry waits for the domain write it announced
 POLL_INTERVAL = 0.5
 BATCH_DOCUMENTS = 200
 MAX_BACKOFF = 10.0
+RELAY_LEASE_TTL = 10.0  # a replica's relay that stops renewing is taken over this long after
 
 
 def _json_safe(value):
@@ -97,6 +115,61 @@ def with_outbox(update: dict, *envelopes: dict) -> dict:
 def outbox_fields(*envelopes: dict) -> dict:
     """Fields to put into a new document so its envelopes get published."""
     return {OUTBOX: list(envelopes), PENDING: bool(envelopes)}
+
+
+def _announce(collection, doc_id, envelopes) -> str | None:
+    """Write the index entry of a write that stores `envelopes` in document `doc_id` (before that write)."""
+    if not envelopes:
+        return None
+    if not isinstance(doc_id, str):
+        raise ValueError("a document that stores e-mail envelopes needs a string _id")
+    key = uuid.uuid4().hex  # one entry per write (an envelope may move to another document: devices)
+    collection.database[INDEX].insert_one({"_id": key, "c": collection.name, "ref": doc_id,
+                                           "ids": [item["id"] for item in envelopes], "at": clock.now()})
+    return key
+
+
+def _withdraw(collection, key: str | None) -> None:
+    """The write an entry announced matched nothing: its entry goes at once (not after the grace)."""
+    if key is not None:
+        collection.database[INDEX].delete_one({"_id": key})
+
+
+def insert_with_outbox(collection, document: dict, *envelopes: dict):
+    """Insert `document` (it must carry its `_id`) with `envelopes` in its outbox; the index entry first.
+
+    Raises what insert_one raises (DuplicateKeyError: the entry is withdrawn, nothing was stored).
+    """
+    if "_id" not in document:
+        raise ValueError("insert_with_outbox needs the document's _id")
+    key = _announce(collection, document["_id"], envelopes)
+    try:
+        return collection.insert_one({**document, **outbox_fields(*envelopes)})
+    except DuplicateKeyError:
+        _withdraw(collection, key)
+        raise
+
+
+def update_with_outbox(collection, filter_: dict, update: dict, *envelopes: dict):
+    """`update_one(filter_, update)` pushing `envelopes` (the filter names the document's `_id`); the
+    index entry first. Returns the UpdateResult; when it matched nothing the entry is withdrawn."""
+    key = _announce(collection, filter_.get("_id"), envelopes)
+    result = collection.update_one(filter_, with_outbox(update, *envelopes))
+    if result.matched_count == 0:
+        _withdraw(collection, key)
+    return result
+
+
+def find_one_and_update_with_outbox(collection, filter_: dict, update: dict, *envelopes: dict, **kwargs):
+    """`find_one_and_update(filter_, update, **kwargs)` pushing `envelopes`; the index entry first.
+
+    None (nothing matched) withdraws the entry.
+    """
+    key = _announce(collection, filter_.get("_id"), envelopes)
+    found = collection.find_one_and_update(filter_, with_outbox(update, *envelopes), **kwargs)
+    if found is None:
+        _withdraw(collection, key)
+    return found
 
 
 def ensure_outbox_indexes(db, collections: Iterable[str]) -> None:
@@ -146,18 +219,31 @@ BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 
 
 class OutboxRelay:
-    """Publishes the outbox of documents in `collections` of `db`; `run()` loops until `stop()`."""
+    """Publishes the envelopes the pending index of `db` names; `run()` loops until `stop()`.
+
+    `collections`: where documents written before the index existed may hold envelopes (adopted
+    once, on the first pass). `grace`: seconds an entry waits for the write it announced; `now`: the
+    relay's clock (``clock.now``).
+    """
 
     def __init__(self, db, collections: Iterable[str], *, service: str = "", amqp_uri: str | None = None,
-                 poll_interval: float = POLL_INTERVAL):
+                 poll_interval: float = POLL_INTERVAL, grace: float = GRACE, now=None,
+                 lease_ttl: float | None = None):
         self.db = db
+        # With a lease_ttl, one relay per database publishes at a time (the others of the service's replicas
+        # stand by and take over when the holder stops renewing): the Outbox provider sets it.
+        self.lease = Lease(db, "outbox-relay", ttl=lease_ttl) if lease_ttl else None
+        self._leading = False
         self.collections = tuple(collections)
         self.service = service
         self.publisher = Publisher(amqp_uri)
         self.poll_interval = poll_interval
+        self.grace = grace
+        self.now = now or clock.now  # injectable: tests move the relay's time past the grace
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._outage_since = None
+        self._adopted = False
         self.published = 0
 
     def kick(self) -> None:
@@ -168,11 +254,32 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
+    def _lead(self) -> bool:
+        """True while this relay holds the relay lease (or runs without one): take it, keep it renewed."""
+        if self.lease is None:
+            return True
+        if self._leading:
+            self._leading = self.lease.renew()
+            if not self._leading:
+                log.warning("mail outbox relay lost its lease; standing by", extra={"service": self.service})
+        else:
+            self._leading = self.lease.take()
+            if self._leading:
+                log.info("mail outbox relay took the lease", extra={"service": self.service})
+        return self._leading
+
     def run(self) -> None:
         backoff = self.poll_interval
+        renewed = 0.0
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                # A holder renews at a third of its ttl; a standby asks every other poll.
+                if self.lease is not None and (not self._leading or time.monotonic() - renewed > self.lease.ttl / 3):
+                    if not self._lead():
+                        self._stopping.wait(self.poll_interval * 2)
+                        continue
+                    renewed = time.monotonic()
                 published = self.relay_once()
             except BROKER_ERRORS as exc:
                 self.publisher.close()
@@ -193,6 +300,11 @@ class OutboxRelay:
             if not published:  # more may be waiting behind a full batch: look again at once
                 self._wake.wait(self.poll_interval)
         self.publisher.close()
+        if self.lease is not None and self._leading:
+            try:
+                self.lease.release()  # a standby takes over at its next look, not after the ttl
+            except PyMongoError:
+                pass
 
     def _outage(self, what: str, exc: Exception) -> None:
         if self._outage_since is None:  # once per outage, not once per try
@@ -200,33 +312,96 @@ class OutboxRelay:
             log.warning("mail outbox relay: %s unavailable, retrying with backoff", what,
                         extra={"error": f"{type(exc).__name__}: {exc}"})
 
-    def relay_once(self) -> int:
-        """Publish every pending envelope once; returns how many were published.
+    def adopt(self) -> int:
+        """Give an index entry to every document of `collections` that holds envelopes without one.
 
-        One `update_one` per document, on purpose: FerretDB (SQLite) wedged a database on a
-        `bulk_write` of 200 `$pullAll` updates in our tests.
+        One query per collection, run once per relay (on its first pass): documents written before the
+        pending index existed, or by a write that bypassed the helpers. Returns how many were adopted.
         """
-        count = 0
+        adopted = 0
+        index = self.db[INDEX]
         for name in self.collections:
-            collection = self.db[name]
-            docs = list(collection.find({PENDING: True}, {OUTBOX: 1}).limit(BATCH_DOCUMENTS))
-            for doc in docs:
-                if self._stopping.is_set():
-                    return count
-                sent = []
+            for doc in self.db[name].find({PENDING: True}, {OUTBOX: 1}):
+                held = [item for item in doc.get(OUTBOX) or [] if isinstance(item, dict) and item.get("id")]
+                if not held or not isinstance(doc["_id"], str):
+                    continue
                 try:
-                    for item in doc.get(OUTBOX) or []:
-                        self.publisher.publish(item)
-                        sent.append(item)
-                finally:
-                    if sent:  # remove exactly what the broker confirmed, even if a later publish failed
-                        collection.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: sent}})
-                        count += len(sent)
-                        self.published += len(sent)
-                collection.update_one({"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
+                    index.insert_one({"_id": f"adopted:{name}:{doc['_id']}", "c": name, "ref": doc["_id"],
+                                      "ids": [item["id"] for item in held], "at": clock.now()})
+                    adopted += 1
+                except DuplicateKeyError:  # adopted by another replica's relay already
+                    pass
+        if adopted:
+            log.info("mail outbox relay adopted documents without index entries",
+                     extra={"service": self.service, "documents": adopted})
+        return adopted
+
+    def relay_once(self) -> int:
+        """Publish every envelope the index names once; returns how many were published.
+
+        Reads the small index collection, then each named document by `_id` alone. One `update_one` per
+        document, on purpose: FerretDB (SQLite) wedged a database on a `bulk_write` of 200 `$pullAll`
+        updates in our tests.
+        """
+        if not self._adopted:
+            self.adopt()
+            self._adopted = True
+        index = self.db[INDEX]
+        entries = list(index.find({}).limit(BATCH_DOCUMENTS))
+        by_document: dict[tuple, list] = {}
+        for entry in entries:
+            by_document.setdefault((entry.get("c"), entry.get("ref")), []).append(entry)
+        count = 0
+        for (name, ref), group in by_document.items():
+            if self._stopping.is_set():
+                break
+            if not isinstance(name, str) or not isinstance(ref, str):
+                for entry in group:  # not written by the helpers: nothing can be found by it
+                    index.delete_one({"_id": entry["_id"]})
+                continue
+            count += self._relay_document(self.db[name], ref, group)
         if count == 0:
             self.publisher.idle()
         return count
+
+    def _relay_document(self, collection, ref: str, entries: list[dict]) -> int:
+        doc = collection.find_one({"_id": ref}, {OUTBOX: 1})
+        held = list((doc or {}).get(OUTBOX) or [])
+        sent = []
+        try:
+            for item in held:
+                self.publisher.publish(item)
+                sent.append(item)
+        finally:
+            if sent:  # remove exactly what the broker confirmed, even if a later publish failed
+                collection.update_one({"_id": ref}, {"$pullAll": {OUTBOX: sent}})
+                self.published += len(sent)
+        if held:
+            self._settle(collection, ref)
+        sent_ids = {item.get("id") for item in sent if isinstance(item, dict)}
+        too_old = self.now() - dt.timedelta(seconds=self.grace)
+        for entry in entries:
+            ids = set(entry.get("ids") or [entry["_id"]])
+            at = entry.get("at")
+            if ids & sent_ids or not isinstance(at, dt.datetime) or _aware(at) < too_old:
+                self.db[INDEX].delete_one({"_id": entry["_id"]})
+        return len(sent)
+
+    @staticmethod
+    def _settle(collection, ref: str) -> None:
+        """Clear `outbox_pending` once the outbox is empty, by `_id` alone (a filter on `outbox` would
+        scan on FerretDB): read, clear, read again, and set it back if a push came in between."""
+        doc = collection.find_one({"_id": ref}, {OUTBOX: 1})
+        if doc is None or doc.get(OUTBOX):
+            return
+        collection.update_one({"_id": ref}, {"$set": {PENDING: False}})
+        again = collection.find_one({"_id": ref}, {OUTBOX: 1})
+        if again is not None and again.get(OUTBOX):
+            collection.update_one({"_id": ref}, {"$set": {PENDING: True}})
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
 
 
 class OutboxHandle:
@@ -257,7 +432,8 @@ class Outbox(DependencyProvider):
         self.client = connect()
         db = self.client[settings.current().database_name(service)]
         retry_until_ready(lambda: ensure_outbox_indexes(db, self.collections), f"{service} outbox indexes")
-        self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval)
+        self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval,
+                                 lease_ttl=RELAY_LEASE_TTL)
 
     def start(self):
         self._thread = self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")

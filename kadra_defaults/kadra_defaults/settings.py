@@ -173,6 +173,7 @@ SPECS = (
     Spec("KADRA_NOTIFY_STOP_GRACE", 15.0, _seconds(0), "a number of seconds (0 or more)"),
     Spec("KADRA_NOTIFY_JOURNAL_DIR", os.path.join(tempfile.gettempdir(), "kadra-notify-journal"), _text,
          "a directory"),
+    Spec("KADRA_MAIL_LOG_RETENTION_DAYS", 90, _whole(1, 36500), "a whole number of days (1 or more)"),
     Spec("KADRA_ALLOW_CLOCK_CONTROL", False, _flag, "1 or 0 (tests only)"),
     # Abuse limits (kadra_defaults.limits): 0 turns one off. A busy office's normal day never meets them.
     Spec("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", 20, _whole(0), "a whole number (0: no limit)"),
@@ -220,6 +221,7 @@ class Settings:
     notify_concurrency: int
     notify_stop_grace: float
     notify_journal_dir: str
+    mail_log_retention_days: int
     allow_clock_control: bool
     limit_signups_per_client_hour: int
     limit_resets_per_client_hour: int

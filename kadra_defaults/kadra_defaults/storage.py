@@ -5,9 +5,10 @@ Production runs MongoDB; development, tests and CI run FerretDB v1 with its SQLi
 speak the domain and use these tactics; they do not re-invent them. Per tactic: why FerretDB needs
 it, and what MongoDB alone would do.
 
-1. **Key look-ups** (``Store.by_key``). FerretDB serves a filter that is ``_id`` alone from the
-   primary key; any other filter (``{"_id": x, "status": "active"}`` included) reads and decodes
-   the whole collection (85 ms at 5,000 documents, measured, against < 1 ms). So every look-up on a
+1. **Key look-ups** (``Store.by_key``). FerretDB serves a filter with a plain ``_id`` from the
+   primary key (our build also narrows ``{"_id": x, "status": "active"}`` to that ``_id`` first:
+   ``scripts/ferretdb/build.sh``); any other filter (another field, ``_id: {"$in": [...]}``) reads and
+   decodes the whole collection (85 ms at 5,000 documents, measured, against < 1 ms). So every look-up on a
    path that runs per request or per poll is by ``_id`` alone, and the rest is judged in Python.
    MongoDB would use any index; the look-ups by key are right for it too.
 2. **Claims** (``claim``). "Exactly once" (a token spent, a link accepted, an event handled) is a
@@ -39,9 +40,16 @@ it, and what MongoDB alone would do.
 7. **Retries at start-up** (``retry_until_ready``). A service may start before the database
    answers (a rolling restart, a fresh machine): indexes are made and journals replayed once it
    does, with one log line every few seconds, up to a deadline. Either database needs it.
+8. **Due buckets** (``Expiries``). What must go at a time (a session past its expiry, an e-mail log
+   entry past its retention) is put, when it is written, into the time bucket of that moment under a
+   numbered slot ``<kind>:<bucket>:<n>`` (dense numbers taken by unique insert, as counted attempts);
+   a sweep tick reads only the buckets that ended since the last tick, slot by slot by ``_id``, asks
+   the kind's rule whether each document may go, and deletes it by ``_id``. A tick with nothing due
+   is three key look-ups, whatever the collections hold. A ``delete_many`` on ``expires_at`` would
+   scan the collection every tick on FerretDB; MongoDB would use a TTL index (FerretDB has none).
 
 No transactions and no TTL indexes (FerretDB v1 has neither): every document that expires carries its
-own ``expires_at``, checked on use and swept on a timer.
+own ``expires_at``, checked on use and swept on a timer (by due buckets where a collection grows).
 """
 from __future__ import annotations
 
@@ -53,7 +61,7 @@ from typing import Callable, Iterable, TypeVar
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from kadra_defaults import clock, settings
 
@@ -65,6 +73,7 @@ CLAIMS_COLLECTION = "claims"
 KEYS_COLLECTION = "keys"
 LEASES_COLLECTION = "leases"
 ATTEMPTS_COLLECTION = "attempts"
+EXPIRIES_COLLECTION = "expiries"
 STARTUP_WAIT = 60.0
 
 
@@ -138,6 +147,13 @@ class Store:
             return None
         return self.db[collection].find_one({"_id": key})
 
+    def by_keys(self, collection: str, keys: Iterable) -> list[dict]:
+        """The documents with these `_id`s that exist, in the keys' order (one key look-up each, sent at once
+        under nameko: kit tactic 6); `{"_id": {"$in": [...]}}` would scan the collection on FerretDB."""
+        wanted = [key for key in dict.fromkeys(keys) if isinstance(key, str)]
+        found = in_parallel(*[lambda key=key: self.db[collection].find_one({"_id": key}) for key in wanted])
+        return [doc for doc in found if doc is not None]
+
     # 2. claims
 
     def claim(self, key: str, expires_at: datetime | None = None) -> bool:
@@ -157,7 +173,9 @@ class Store:
 
 
 def claim(db, key: str, expires_at: datetime | None = None) -> bool:
-    """See Store.claim."""
+    """See Store.claim. A claim with an expiry is made due then first (kit: due buckets)."""
+    if expires_at is not None:
+        Expiries(db).due(CLAIMS_COLLECTION, key, expires_at)
     try:
         db[CLAIMS_COLLECTION].insert_one({"_id": key, "at": clock.now(), "expires_at": expires_at})
         return True
@@ -166,9 +184,8 @@ def claim(db, key: str, expires_at: datetime | None = None) -> bool:
 
 
 def sweep_claims(db, now: datetime | None = None) -> int:
-    """Forget claims whose `expires_at` has passed (a claim without one is kept)."""
-    now = now or clock.now()
-    return db[CLAIMS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+    """Forget claims whose `expires_at` is before `now` (a claim without one is kept): due buckets, no scan."""
+    return sweep_expired(db, CLAIMS_COLLECTION, now)
 
 
 # 3. key documents
@@ -225,13 +242,17 @@ class AttemptCounter:
     def __init__(self, db, collection: str = ATTEMPTS_COLLECTION):
         self.collection = db[collection]
 
-    def reserve(self, key: str, limit: int, expires_at: datetime | None = None) -> int | None:
-        """The number of this attempt (1..limit), or None when all `limit` are taken."""
+    def reserve(self, key: str, limit: int, expires_at: datetime | None = None, fields: dict | None = None) -> int | None:
+        """The number of this attempt (1..limit), or None when all `limit` are taken (`fields`: stored with it)."""
         hint = self.collection.find_one({"_id": f"{key}#"})
         n = (hint or {}).get("n", 0) + 1
         while n <= limit:
+            if expires_at is not None:  # the number and the hint go with the sweep then (kit: due buckets)
+                Expiries(self.collection.database).due_many(self.collection.name, [f"{key}:{n}", f"{key}#"],
+                                                            expires_at)
             try:
-                self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at})
+                self.collection.insert_one({"_id": f"{key}:{n}", "at": clock.now(), "expires_at": expires_at,
+                                            **(fields or {})})
             except DuplicateKeyError:
                 n += 1
                 continue
@@ -265,9 +286,8 @@ def window_left(seconds: float, now: datetime | None = None) -> float:
 
 
 def sweep_attempts(db, now: datetime | None = None) -> int:
-    """Forget reservations (and hints) whose `expires_at` has passed."""
-    now = now or clock.now()
-    return db[ATTEMPTS_COLLECTION].delete_many({"expires_at": {"$lt": now}}).deleted_count
+    """Forget reservations (and hints) whose `expires_at` has passed: due buckets, no scan."""
+    return sweep_expired(db, ATTEMPTS_COLLECTION, now)
 
 
 # 5. leases
@@ -312,6 +332,13 @@ class Lease:
                 return False
         return False
 
+    def renew(self) -> bool:
+        """Extend this holder's lease by its ttl from now; False when the lease is no longer this holder's
+        (its time ran out and another took it, or it was never taken)."""
+        until = clock.now() + timedelta(seconds=self.ttl)
+        return self.collection.update_one({"_id": self._key, "owner": self.owner},
+                                          {"$set": {"until": until}}).matched_count == 1
+
     def release(self) -> None:
         """Give the lease back (only this holder's document is removed)."""
         self.collection.delete_one({"_id": self._key, "owner": self.owner})
@@ -347,6 +374,170 @@ def expired_leases(db, now: datetime | None = None) -> int:
     """Remove leases whose holders' time ran out long ago (a minute)."""
     now = now or clock.now()
     return db[LEASES_COLLECTION].delete_many({"until": {"$lt": now - timedelta(minutes=1)}}).deleted_count
+
+
+# 8. due buckets
+
+class Expiries:
+    """`due(kind, ref, at)`: `ref` (a document `_id`) is to be judged at `at`; `sweep(kind, rule)`: judge
+    everything whose bucket has ended, without a scan.
+
+    A bucket is `bucket_seconds` long (an hour by default; a day suits things kept for weeks). Slots are
+    numbered 1, 2, … per bucket by unique insert; a process remembers the next free number per bucket
+    (and a hint document, made before the bucket's first slot and moved every `HINT_EVERY` numbers, helps
+    a fresh process and tells the sweep a bucket is empty), so a `due` usually costs one insert. `rule(ref, bucket_end)` deletes what may go (by `_id`) and may call `due` again for a later
+    time; it must be idempotent (a sweep that died half-way repeats its bucket), and answers true when it
+    deleted. A document goes within one bucket after its time, not at the first tick after it. One sweeper at a time
+    per kind (a lease); the sweep remembers the last bucket done in `<kind>:swept`.
+    """
+
+    HINT_EVERY = 32
+    LOOKBACK = 48  # buckets a first sweep looks back
+    SETTLE = 60  # seconds after its end before a bucket is swept (a writer's clock a little behind the sweeper's)
+    _next: dict = {}  # (database, kind, bucket) -> the first number this process has not seen taken
+
+    def __init__(self, db, bucket_seconds: int = 3600, collection: str = EXPIRIES_COLLECTION):
+        self.db = db
+        self.bucket_seconds = int(bucket_seconds)
+        self.collection = db[collection]
+
+    def bucket(self, at: datetime) -> int:
+        return int(at.timestamp() // self.bucket_seconds)
+
+    def due(self, kind: str, ref: str, at: datetime) -> None:
+        """Judge document `ref` of `kind` once `at`'s bucket has ended."""
+        self.due_many(kind, [ref], at)
+
+    def due_many(self, kind: str, refs: list, at: datetime) -> None:
+        if not refs:
+            return
+        bucket = max(self.bucket(at), self.bucket(clock.now()))  # never a bucket a sweep may have done
+        cache = (self.db.name, kind, bucket)
+        n = Expiries._next.get(cache)
+        if n is None:
+            hint = self.collection.find_one({"_id": f"{kind}:{bucket}#"})
+            if hint is None:  # the bucket's hint exists before its first slot: no hint, an empty bucket
+                try:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": 0}}, upsert=True)
+                except DuplicateKeyError:
+                    pass
+            n = (hint or {}).get("n", 0) + 1
+        waiting = list(refs)
+        while waiting:  # a block of numbers at once; the ones another process took go again, later
+            block = [{"_id": f"{kind}:{bucket}:{n + i}", "ref": ref} for i, ref in enumerate(waiting)]
+            taken = set()
+            try:
+                self.collection.insert_many(block, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if any(error.get("code") != 11000 for error in errors):
+                    raise
+                taken = {error["index"] for error in errors}
+            top = n + len(block) - 1
+            if top // self.HINT_EVERY != (n - 1) // self.HINT_EVERY:
+                try:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": top}}, upsert=True)
+                except DuplicateKeyError:
+                    self.collection.update_one({"_id": f"{kind}:{bucket}#"}, {"$max": {"n": top}})
+            waiting = [waiting[i] for i in sorted(taken)]
+            n = top + 1
+        if len(Expiries._next) > 10000:  # forget buckets this process no longer writes to
+            Expiries._next.clear()
+        Expiries._next[cache] = n
+
+    def adopt_once(self, kind: str, collection: str, when: Callable[[dict], datetime | None],
+                   query: dict | None = None) -> None:
+        """Make due, once per database, the documents of `collection` written before they were made due
+        when written: one scan (`query`), then a marker `made-due:<kind>:v1`. `when(doc)`: its time, or None."""
+        marker = f"made-due:{kind}:v1"
+        if self.collection.find_one({"_id": marker}) is not None:
+            return
+        for doc in self.db[collection].find(query or {}):
+            at = when(doc)
+            if at is not None and isinstance(doc["_id"], str):
+                self.due(kind, doc["_id"], _aware(at))
+        try:
+            self.collection.insert_one({"_id": marker})
+        except DuplicateKeyError:
+            pass
+
+    def sweep(self, kind: str, rule: Callable[[str, datetime], object], now: datetime | None = None) -> int:
+        """Run `rule` on every slot of `kind` in buckets that ended before `now`; returns how many times it
+        answered true (deleted)."""
+        now = now or clock.now()
+        lease = Lease(self.db, f"sweep:{kind}", ttl=600)
+        if not lease.take():
+            return 0
+        try:
+            return self._sweep(kind, rule, now)
+        finally:
+            lease.release()
+
+    def _sweep(self, kind, rule, now) -> int:
+        state_id = f"{kind}:swept"
+        state = self.collection.find_one({"_id": state_id}) or {}
+        last = self.bucket(now - timedelta(seconds=self.SETTLE)) - 1  # the newest bucket that has ended
+        cleanup = state.get("cleanup")
+        if cleanup:  # slots of a bucket done by a sweep that stopped before deleting them
+            self._drop_slots(kind, *cleanup)
+        first = state["bucket"] + 1 if "bucket" in state else last - self.LOOKBACK
+        judged = 0
+        for bucket in range(first, last + 1):
+            if self.collection.find_one({"_id": f"{kind}:{bucket}#"}) is None:
+                continue  # nothing was ever made due in it: one key look-up
+            end = datetime.fromtimestamp((bucket + 1) * self.bucket_seconds, tz=timezone.utc)
+            n, misses, highest = 1, 0, 0
+            while misses < 3:  # numbers are dense; a few more looks cover a reservation that failed
+                slot = self.collection.find_one({"_id": f"{kind}:{bucket}:{n}"})
+                if slot is None:
+                    misses += 1
+                else:
+                    misses, highest = 0, n
+                    judged += 1 if rule(slot["ref"], end) else 0
+                n += 1
+            self.collection.update_one({"_id": state_id}, {"$set": {"bucket": bucket, "cleanup": [bucket, highest]}},
+                                       upsert=True)
+            self._drop_slots(kind, bucket, highest)
+            self.collection.update_one({"_id": state_id}, {"$set": {"cleanup": None}})
+        if first <= last:
+            self.collection.update_one({"_id": state_id}, {"$set": {"bucket": last}}, upsert=True)
+        return judged
+
+    def _drop_slots(self, kind: str, bucket: int, highest: int) -> None:
+        for n in range(1, highest + 1):
+            self.collection.delete_one({"_id": f"{kind}:{bucket}:{n}"})
+        self.collection.delete_one({"_id": f"{kind}:{bucket}#"})
+
+
+def sweep_expired(db, collection: str, now: datetime | None = None, keep: timedelta = timedelta(0)) -> int:
+    """Delete the documents of `collection` made due (kind = the collection's name) whose `expires_at` +
+    `keep` is before the end of their bucket; one whose expiry moved later, or that still holds e-mail
+    envelopes (an `outbox`), is made due again. Documents from before the due buckets are made due once per
+    database (one scan, a marker)."""
+    now = now or clock.now()
+    expiries = Expiries(db)
+    expiries.adopt_once(collection, collection, lambda doc: _aware(doc.get("expires_at")) + keep
+                        if isinstance(doc.get("expires_at"), datetime) else None, {"expires_at": {"$ne": None}})
+
+    def rule(doc_id: str, bucket_end: datetime) -> bool:
+        doc = db[collection].find_one({"_id": doc_id})
+        expires_at = _aware((doc or {}).get("expires_at"))
+        if expires_at is None:
+            return False
+        if doc.get("outbox"):  # an e-mail still waits for the relay: look again in an hour
+            expiries.due(collection, doc_id, bucket_end + timedelta(hours=1))
+            return False
+        if expires_at + keep <= bucket_end:
+            return db[collection].delete_one({"_id": doc_id}).deleted_count == 1
+        expiries.due(collection, doc_id, expires_at + keep)
+        return False
+    return expiries.sweep(collection, rule, now)
+
+
+def _aware(at):
+    if isinstance(at, datetime) and at.tzinfo is None:
+        return at.replace(tzinfo=timezone.utc)
+    return at if isinstance(at, datetime) else None
 
 
 def ids(docs: Iterable[dict]) -> list:

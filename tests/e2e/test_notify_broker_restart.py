@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from kadra_defaults.outbox import OutboxRelay, outbox_fields
+from kadra_defaults.outbox import OutboxRelay, insert_with_outbox
 from tests.support.infra import infra, wait_until
 from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event
 
@@ -45,7 +45,7 @@ def test_500_events_while_rabbitmq_restarts_twice(tmp_path, mongo):
 
         def write(batch):
             for envelope in batch:
-                identity_db.accounts.insert_one({"_id": uuid.uuid4().hex, **outbox_fields(envelope)})
+                insert_with_outbox(identity_db.accounts, {"_id": uuid.uuid4().hex}, envelope)
                 relay.kick()
                 time.sleep(0.02)
 

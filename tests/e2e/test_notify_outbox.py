@@ -16,8 +16,9 @@ from marshmallow import ValidationError
 
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.mail import UnknownMailEvent
-from kadra_defaults.outbox import OutboxRelay, mail_event, outbox_fields, with_outbox
-from tests.support.infra import ROOT, wait_until
+from kadra_defaults.outbox import (INDEX, OutboxRelay, insert_with_outbox, mail_event, outbox_fields, update_with_outbox,
+                                   with_outbox)
+from tests.support.infra import ROOT, command_log, wait_until
 from tests.support.notify import Vhost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -96,7 +97,7 @@ def test_a_push_racing_the_relay_keeps_the_document_pending(vhost, db):
     def publish_then_race(envelope):
         original(envelope)
         if envelope["id"] == first["id"]:  # a request pushes a new e-mail while the relay works
-            db.accounts.update_one({"_id": "a1"}, with_outbox({}, second))
+            update_with_outbox(db.accounts, {"_id": "a1"}, {}, second)
 
     relay.publisher.publish = publish_then_race
     relay.relay_once()
@@ -115,7 +116,7 @@ def test_kick_publishes_at_once_and_stop_ends_the_loop(vhost, db):
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
     event = mail_event("password_reset_requested", reset_payload())
-    db.accounts.insert_one({"_id": "k1", **outbox_fields(event)})
+    insert_with_outbox(db.accounts, {"_id": "k1"}, event)
     relay.kick()
     wait_until(lambda: relay.published == 1, 5, what="kicked relay published")
     relay.stop()
@@ -129,7 +130,7 @@ RELAY_UNDER_NAMEKO = textwrap.dedent("""
     import json, sys, time
     from nameko.containers import ServiceContainer
     from nameko.rpc import rpc
-    from kadra_defaults.outbox import Outbox, mail_event, outbox_fields
+    from kadra_defaults.outbox import Outbox, insert_with_outbox, mail_event
     from kadra_defaults.storage import connect
     from kadra_defaults import settings
 
@@ -152,9 +153,9 @@ RELAY_UNDER_NAMEKO = textwrap.dedent("""
     eventlet.spawn(ticker)
     provider = next(d for d in container.dependencies if isinstance(d, Outbox))
     handle = provider.get_dependency(None)
-    docs = [{"_id": f"d{i}", **outbox_fields(mail_event("password_reset_requested",
-            {"to": f"u{i}@example.com", "token": "t", "expires_at": "2030-01-01T00:00:00Z"}))} for i in range(n)]
-    db.accounts.insert_many(docs)
+    for i in range(n):
+        insert_with_outbox(db.accounts, {"_id": f"d{i}"}, mail_event("password_reset_requested",
+            {"to": f"u{i}@example.com", "token": "t", "expires_at": "2030-01-01T00:00:00Z"}))
     started = time.monotonic()
     handle.kick()
     while provider.relay.published < n and time.monotonic() - started < 60:
@@ -186,3 +187,174 @@ def test_outbox_provider_publishes_under_eventlet_without_blocking_other_green_t
     finally:
         vhost.drain(mailbus.QUEUE)
         mongo.drop_database(f"{prefix}_identity")
+
+
+# The pending index: the relay reads `outbox_index`, then each named document by `_id` alone.
+
+def test_a_crash_between_the_index_entry_and_the_domain_write_publishes_nothing_and_drops_the_entry(vhost, db):
+    from kadra_defaults.outbox import _announce
+
+    event = mail_event("password_reset_requested", reset_payload())
+    db.accounts.insert_one({"_id": "c1", "email": "ala@example.com"})
+    _announce(db.accounts, "c1", (event,))  # the process dies here: the update never happens
+    real_now = dt.datetime.now(dt.timezone.utc)
+    relay = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, grace=300,
+                        now=lambda: real_now)
+    assert relay.relay_once() == 0
+    assert db[INDEX].count_documents({}) == 1  # young: the write it announced may still land
+    relay.now = lambda: real_now + dt.timedelta(seconds=301)
+    assert relay.relay_once() == 0
+    relay.publisher.close()
+    assert db[INDEX].count_documents({}) == 0
+    assert vhost.drain(mailbus.QUEUE) == []
+    assert db.accounts.find_one({"_id": "c1"}).get("outbox") is None
+
+
+def test_a_domain_write_landing_after_a_pass_is_published_by_the_next_one(vhost, db):
+    from kadra_defaults.outbox import _announce
+
+    event = mail_event("password_reset_requested", reset_payload())
+    db.accounts.insert_one({"_id": "s1"})
+    _announce(db.accounts, "s1", (event,))
+    relay = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri)
+    assert relay.relay_once() == 0  # the writer is slow: its entry is there, its write not yet
+    db.accounts.update_one({"_id": "s1"}, with_outbox({}, event))
+    assert relay.relay_once() == 1
+    relay.publisher.close()
+    assert db[INDEX].count_documents({}) == 0
+    assert [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)] == [event["id"]]
+
+
+def test_a_crash_after_the_domain_write_before_publishing_is_published_by_the_next_relay(vhost, db):
+    events = [mail_event("password_reset_requested", reset_payload()) for _ in range(3)]
+    insert_with_outbox(db.onetime, {"_id": "t1", "kind": "reset"}, events[0])
+    db.accounts.insert_one({"_id": "a1"})
+    update_with_outbox(db.accounts, {"_id": "a1"}, {"$set": {"x": 1}}, *events[1:])
+    # the process that wrote them died before its relay ran; a new one (a restart, another replica) starts
+    relay = OutboxRelay(db, ["accounts", "onetime"], service="identity", amqp_uri=vhost.uri)
+    assert relay.relay_once() == 3
+    relay.publisher.close()
+    assert sorted(json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)) == sorted(e["id"] for e in events)
+    assert db[INDEX].count_documents({}) == 0
+    for doc in (db.onetime.find_one({"_id": "t1"}), db.accounts.find_one({"_id": "a1"})):
+        assert doc["outbox"] == [] and doc["outbox_pending"] is False
+
+
+def test_a_write_that_matches_nothing_withdraws_its_entry_at_once(db):
+    from pymongo.errors import DuplicateKeyError
+
+    event = mail_event("password_reset_requested", reset_payload())
+    assert update_with_outbox(db.accounts, {"_id": "missing"}, {"$set": {"x": 1}}, event).matched_count == 0
+    db.accounts.insert_one({"_id": "dup"})
+    with pytest.raises(DuplicateKeyError):
+        insert_with_outbox(db.accounts, {"_id": "dup"}, event)
+    assert db[INDEX].count_documents({}) == 0
+    with pytest.raises(ValueError):
+        update_with_outbox(db.accounts, {"email": "ala@example.com"}, {"$set": {"x": 1}}, event)
+
+
+def _domain_filters(commands, domain):
+    """(command, collection, filter) of every read or write of a domain collection."""
+    seen = []
+    for name, body in commands:
+        collection = body.get(name)
+        if collection not in domain:
+            continue
+        if name in ("find", "count", "aggregate", "distinct"):
+            seen.append((name, collection, body.get("filter", body.get("query", body.get("pipeline")))))
+        elif name == "update":
+            seen.extend((name, collection, u["q"]) for u in body["updates"])
+        elif name == "delete":
+            seen.extend((name, collection, d["q"]) for d in body["deletes"])
+        elif name == "findAndModify":
+            seen.append((name, collection, body["query"]))
+    return seen
+
+
+def test_the_relay_looks_domain_documents_up_by_id_alone(vhost, db):
+    from pymongo import MongoClient
+
+    listener = command_log()
+    host, port = db.client.address
+    client = MongoClient(f"mongodb://{host}:{port}/", event_listeners=[listener], tz_aware=True)
+    try:
+        watched = client[db.name]
+        for i in range(30):  # documents with and without e-mails, a domain collection bigger than a batch of work
+            db.accounts.insert_one({"_id": f"x{i}", "email": f"u{i}@example.com"})
+        relay = OutboxRelay(watched, ["accounts", "onetime"], service="identity", amqp_uri=vhost.uri)
+        relay.relay_once()  # the first pass adopts old documents: one query per collection, once
+        adoption = _domain_filters(listener.commands, {"accounts", "onetime"})
+        assert sorted(c for _, c, _ in adoption) == ["accounts", "onetime"]
+        assert all(f == {"outbox_pending": True} for _, _, f in adoption)
+        listener.commands.clear()
+        events = [mail_event("password_reset_requested", reset_payload()) for _ in range(4)]
+        update_with_outbox(db.accounts, {"_id": "x3"}, {"$set": {"y": 1}}, events[0])
+        update_with_outbox(db.accounts, {"_id": "x7"}, {"$set": {"y": 1}}, events[1], events[2])
+        insert_with_outbox(db.onetime, {"_id": "t9", "kind": "reset"}, events[3])
+        published = sum(relay.relay_once() for _ in range(3))  # publishing passes, then idle polls
+        relay.publisher.close()
+        assert published == 4
+        seen = _domain_filters(listener.commands, {"accounts", "onetime"})
+        assert seen, "the relay read no domain document"
+        assert all(set(f) == {"_id"} and isinstance(f["_id"], str) for _, _, f in seen), seen
+        assert {c for _, c, _ in seen} == {"accounts", "onetime"}
+        assert any(name == "find" and body.get("find") == INDEX for name, body in listener.commands)
+        assert sorted(json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)) == \
+            sorted(e["id"] for e in events)
+    finally:
+        client.close()
+
+
+def _running(relay):
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_two_replicas_relays_publish_each_envelope_once_and_the_standby_takes_over_a_dead_holder(vhost, db):
+    """Two relays on one database (two replicas of a service): one holds the relay lease and publishes,
+    the other stands by; when the holder dies without giving the lease back, the other takes over once the
+    lease's time runs out, and what was written meanwhile is published once."""
+    vhost.drain(mailbus.QUEUE)
+    relays = [OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=2)
+              for _ in range(2)]
+    threads = [_running(relay) for relay in relays]
+    first = [mail_event("password_reset_requested", reset_payload(to=f"r{i}@example.com")) for i in range(60)]
+    for i, event in enumerate(first):
+        insert_with_outbox(db.accounts, {"_id": f"r{i}"}, event)
+        relays[i % 2].kick()  # each replica kicks its own relay after its own writes
+    wait_until(lambda: sum(r.published for r in relays) >= 60, 20, what="60 envelopes published")
+    holder = next(r for r in relays if r.published)
+    standby = next(r for r in relays if r is not holder)
+    assert (holder.published, standby.published) == (60, 0)
+
+    holder.lease.release = lambda: None  # dies holding the lease: it is never given back
+    holder.stop()
+    threads[relays.index(holder)].join(5)
+    later = [mail_event("password_reset_requested", reset_payload(to=f"s{i}@example.com")) for i in range(20)]
+    for i, event in enumerate(later):
+        insert_with_outbox(db.accounts, {"_id": f"s{i}"}, event)
+    wait_until(lambda: standby.published == 20, 20, what="the standby publishing after the lease ran out")
+    standby.stop()
+    threads[relays.index(standby)].join(5)
+    published = [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)]
+    assert sorted(published) == sorted(e["id"] for e in first + later)  # each once
+    assert db[INDEX].count_documents({}) == 0
+
+
+def test_a_relay_that_stops_cleanly_hands_over_at_once(vhost, db):
+    vhost.drain(mailbus.QUEUE)
+    one = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=60)
+    thread = _running(one)
+    wait_until(lambda: one._leading, 5, what="the first relay leading")
+    one.stop()
+    thread.join(5)
+    two = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri, poll_interval=0.1, lease_ttl=60)
+    other = _running(two)
+    event = mail_event("password_reset_requested", reset_payload())
+    insert_with_outbox(db.accounts, {"_id": "h1"}, event)
+    # Well inside the 60 s lease: the first gave it back when it stopped.
+    wait_until(lambda: two.published == 1, 5, what="the second relay publishing")
+    two.stop()
+    other.join(5)
+    assert [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)] == [event["id"]]

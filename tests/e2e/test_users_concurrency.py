@@ -1,26 +1,36 @@
-"""Invariants under concurrency, held by the database: one pending invitation per address, one owner."""
+"""Invariants under concurrency, held by the database: one pending invitation per address, one owner.
+
+Each runs on the session's Kadra (one process of everything) and on one with two processes of every
+service and two gateways, the requests spread over both gateways (as the Kubernetes base runs it).
+"""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
+from tests.support.systems import spread_session
 from tests.support.users import API, join, owners, sign_up, token_from, unique_email
 
 pytestmark = pytest.mark.e2e
 
 
-def _session(system):
-    session = requests.Session()
-    session.url = lambda path: system.base_url + path
-    return session
+@pytest.fixture(params=["one of each", "two of each"])
+def kadra(request):
+    """The running system: the session's, or the replicated one."""
+    return request.getfixturevalue("system" if request.param == "one of each" else "replicated_system")
 
 
-def test_twenty_concurrent_invitations_of_one_address_leave_one(api, system, mongo, system_env):
+@pytest.fixture
+def api(kadra):
+    with spread_session(kadra) as session:
+        yield session
+
+
+def test_twenty_concurrent_invitations_of_one_address_leave_one(api, kadra, mongo):
     owner, company_id = sign_up(api)
     email = unique_email("twenty")
 
     def send(n):
-        with _session(system) as session:
+        with spread_session(kadra) as session:
             # the same address, written differently
             address = email.upper() if n % 2 else email
             return session.post(session.url(f"{API}/companies/{company_id}/users"),
@@ -29,14 +39,13 @@ def test_twenty_concurrent_invitations_of_one_address_leave_one(api, system, mon
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(send, range(20)))
     assert sorted(statuses) == [201] + [409] * 19, statuses
-    db = mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_users"]
+    db = mongo[f"{kadra.env['KADRA_MONGO_DB_PREFIX']}_users"]
     assert db["invitations"].count_documents({"company_id": company_id, "email": email}) == 1
     rows = api.get(api.url(f"{API}/companies/{company_id}/users"), headers=owner.auth).json()
     assert [r["email"] for r in rows if r["status"] == "invited"] == [email]
 
 
-def test_twenty_concurrent_role_changes_and_removals_around_the_owner_leave_exactly_one(
-        api, system, mailbox, mongo, system_env):
+def test_twenty_concurrent_role_changes_and_removals_around_the_owner_leave_exactly_one(api, kadra, mailbox, mongo):
     owner, company_id = sign_up(api)
     manager = join(api, mailbox, owner, company_id, "manager")
     heir = join(api, mailbox, owner, company_id, "employee")
@@ -61,13 +70,13 @@ def test_twenty_concurrent_role_changes_and_removals_around_the_owner_leave_exac
 
     def run(attempt):
         method, path, body, who = attempt
-        with _session(system) as session:
+        with spread_session(kadra) as session:
             return session.request(method, session.url(path), json=body, headers=who.auth).status_code
 
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(run, attempts))
     assert all(s < 500 for s in statuses), statuses
-    final = owners(mongo, system_env, company_id)
+    final = owners(mongo, kadra.env, company_id)
     assert len(final) == 1, final
     assert final[0] in (owner.account_id, heir.account_id)
     accepted = statuses[-4:].count(200)

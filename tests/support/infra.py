@@ -101,3 +101,23 @@ def store_on_own_database(store_cls, tag: str):
     finally:
         client.drop_database(name)
         client.close()
+
+
+def command_log():
+    """A pymongo CommandListener that keeps (command name, command) of every command a client sends."""
+    from pymongo import monitoring
+
+    class CommandLog(monitoring.CommandListener):
+        def __init__(self):
+            self.commands = []
+
+        def started(self, event):
+            self.commands.append((event.command_name, dict(event.command)))
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    return CommandLog()

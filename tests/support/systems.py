@@ -6,9 +6,12 @@
 For tests that change what the session's `system` must keep (its keys, its limits, its broker).
 """
 import contextlib
+import itertools
 import os
 import sys
 import uuid
+
+import requests
 
 from tests.support.infra import ROOT, create_vhost, delete_vhost, free_port
 
@@ -17,9 +20,11 @@ from system import SERVICES, System  # noqa: E402
 
 
 @contextlib.contextmanager
-def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, kind=System, **settings):
+def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, kind=System, replicas: int = 1,
+               **settings):
     """Started and ready; stopped, its databases dropped and its vhost deleted afterwards. `kind` makes the
-    System (scripts/image_system.py's ImageSystem: the same from the container image)."""
+    System (scripts/image_system.py's ImageSystem: the same from the container image); `replicas` processes
+    of every service and gateways."""
     run = uuid.uuid4().hex[:8]
     vhost = f"kadra-{tag}-{run}"
     create_vhost(vhost)
@@ -29,7 +34,8 @@ def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, kin
                KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
                KADRA_GATEWAY_SPOOL_DIR=str(tmp_path_factory.mktemp(f"{tag}-spool")), **settings)
     running = kind(env, str(tmp_path_factory.mktemp(f"{tag}-logs")), gateway_port=port,
-                     health_ports={name: free_port() for name in SERVICES}, gateway_workers=workers)
+                     health_ports={name: free_port() for name in SERVICES}, gateway_workers=workers,
+                     replicas=replicas)
     try:
         running.start()
         running.wait_ready(timeout=120)
@@ -39,3 +45,12 @@ def own_system(base_env: dict, tag: str, tmp_path_factory, workers: int = 2, kin
         from tests.conftest import _drop_databases
         _drop_databases(env["KADRA_MONGO_DB_PREFIX"])
         delete_vhost(vhost)
+
+
+def spread_session(running) -> requests.Session:
+    """An HTTP session whose `url(path)` names each of the system's gateways in turn."""
+    gateways = itertools.cycle(running.base_urls)
+    session = requests.Session()
+    session.base = running.base_url
+    session.url = lambda path: next(gateways) + path
+    return session

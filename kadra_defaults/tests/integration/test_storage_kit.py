@@ -41,9 +41,11 @@ def test_a_claim_is_won_by_exactly_one_of_twenty_racing_callers(db):
 def test_claims_are_forgotten_only_once_expired(db):
     now = clock.now()
     claim(db, "old", now - timedelta(seconds=1))
-    claim(db, "live", now + timedelta(hours=1))
+    claim(db, "live", now + timedelta(hours=5))
     claim(db, "forever")
-    assert sweep_claims(db, now) == 1
+    # The sweep reads due buckets (an hour each) a minute after they end: judged 62 minutes on, when the
+    # old claim's bucket has surely ended and the live one's has not.
+    assert sweep_claims(db, now + timedelta(minutes=62)) == 1
     assert not claim(db, "live") and not claim(db, "forever") and claim(db, "old")
 
 
@@ -87,6 +89,18 @@ def test_a_lease_whose_holder_died_is_taken_over_after_its_time(db):
     assert not Lease(db, "sweep", ttl=5).take()
 
 
+def test_a_renewed_lease_stays_its_holders_and_a_lost_one_says_so(db):
+    holder = Lease(db, "relay", ttl=0.3)
+    assert holder.take()
+    for _ in range(3):  # renewed within its time, past three of its ttls
+        time.sleep(0.15)
+        assert holder.renew()
+        assert not Lease(db, "relay", ttl=5).take()
+    time.sleep(0.4)  # not renewed: taken over
+    assert Lease(db, "relay", ttl=5).take()
+    assert not holder.renew()  # the old holder learns it lost it, and never extends the new one's
+
+
 def test_a_busy_lease_gives_up_after_the_wait(db):
     assert Lease(db, "busy", ttl=30).take()
     with pytest.raises(LeaseBusy):
@@ -120,5 +134,5 @@ def test_attempt_reservations_expire_with_the_sweep(db):
     now = clock.now()
     assert counter.reserve("reset:a", 1, expires_at=now - timedelta(seconds=1)) == 1
     assert counter.reserve("reset:a", 1) is None
-    assert sweep_attempts(db, now) == 2  # the reservation and its hint
+    assert sweep_attempts(db, now + timedelta(minutes=62)) == 2  # the reservation and its hint (bucket ended)
     assert counter.reserve("reset:a", 1) == 1

@@ -16,14 +16,21 @@ delete removes a document for exactly one caller. So:
   device if its PIN is wrong, the rest are refused unchecked (423). A correct
   PIN, a new PIN or an unblock starts a new epoch (the count is back to 0); a
   wrong PIN of an epoch that is no longer current blocks nothing.
+
+Retention without a scan (kit: due buckets, `expiries`): a spent challenge, a wrong-PIN slot and its
+hint, and a removed device's record are made due when written; the sweep reads only the buckets that
+ended and deletes by `_id` what its rule allows. A removed device's record goes a day after the removal
+(REMOVED_DEVICE_RETENTION: past every access token, 15 min, and challenge, 2 min, that could name it;
+its sessions ended with it), once its outbox is empty.
 """
 import uuid
 from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.outbox import OUTBOX, PENDING, outbox_fields, with_outbox
-from kadra_defaults.storage import CLAIMS_COLLECTION, AttemptCounter, Mongo, Store, sweep_claims
+from kadra_defaults.outbox import OUTBOX, PENDING, insert_with_outbox, update_with_outbox
+from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, Mongo, Store, sweep_claims,
+                                    sweep_expired)
 
 from devices import challenges
 
@@ -37,6 +44,7 @@ ENDED_EPOCH_RETENTION = timedelta(hours=1)
 # Collections whose documents may carry e-mail envelopes for the outbox relay.
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
 WRONG_PINS = "wrong_pins"
+REMOVED_DEVICE_RETENTION = timedelta(days=1)
 
 
 def is_blocked(device: dict) -> bool:
@@ -68,7 +76,7 @@ class DevicesStore(Store):
 
     def insert_device(self, device: dict, *envelopes: dict) -> None:
         """Store a new trusted device with its e-mails (one write); DuplicateKeyError when the account has one."""
-        self.db.trusted_devices.insert_one({**device, **outbox_fields(*envelopes)})
+        insert_with_outbox(self.db.trusted_devices, device, *envelopes)
 
     def get_device(self, device_id: str) -> dict | None:
         return self.by_key("trusted_devices", device_id)
@@ -93,9 +101,11 @@ class DevicesStore(Store):
             pending = device.pop(OUTBOX, None) or []
             device.pop(PENDING, None)
             device.pop("pin_hash", None)
-            self.db.removed_devices.insert_one({**device, "_id": f"{device['_id']}-{int(now.timestamp() * 1e6)}",
-                                                "device_id": device["_id"], "removed_at": now, "reason": reason,
-                                                **outbox_fields(*pending, *envelopes)})
+            record_id = f"{device['_id']}-{int(now.timestamp() * 1e6)}"
+            Expiries(self.db).due("removed_devices", record_id, now + REMOVED_DEVICE_RETENTION)
+            insert_with_outbox(self.db.removed_devices, {
+                **device, "_id": record_id, "device_id": device["_id"],
+                "removed_at": now, "reason": reason}, *pending, *envelopes)
             return device
         return None
 
@@ -137,7 +147,7 @@ class DevicesStore(Store):
                 return None
             epoch = fresh.get("pin_epoch") or ""
             slot = counter.reserve(pin_key(device["_id"], epoch), MAX_WRONG_PINS, expires_at=expires_at)
-        return (slot, epoch) if slot is not None else None
+        return (slot, epoch) if slot is not None else None  # the kit made the slot and its hint due
 
     def note_wrong_pin(self, device_id: str, pin_check: tuple[int, str]) -> None:
         """The PIN checked in this slot was wrong: the device shows the count (if its epoch is still current)."""
@@ -150,9 +160,8 @@ class DevicesStore(Store):
         False when that epoch is no longer current (a right PIN, a new PIN or an unblock came first) or the
         device is gone: nothing is blocked then.
         """
-        result = self.db.trusted_devices.update_one(
-            {"_id": device_id, "pin_epoch": epoch, "blocked_at": None},
-            with_outbox({"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes))
+        result = update_with_outbox(self.db.trusted_devices, {"_id": device_id, "pin_epoch": epoch, "blocked_at": None},
+                                    {"$set": {"blocked_at": now, "failed_pins": MAX_WRONG_PINS}}, *envelopes)
         return result.matched_count == 1
 
     def record_login(self, device: dict, now: datetime, pin_check: tuple[int, str] | None = None) -> bool:
@@ -178,9 +187,10 @@ class DevicesStore(Store):
         """
         key = pin_key(device_id, epoch)
         soon = {"$set": {"expires_at": now + ENDED_EPOCH_RETENTION}}
-        for n in range(1, slot + 1):
-            self.db[WRONG_PINS].update_one({"_id": f"{key}:{n}"}, soon)
-        self.db[WRONG_PINS].update_one({"_id": f"{key}#"}, soon)
+        ids = [f"{key}:{n}" for n in range(1, slot + 1)] + [f"{key}#"]
+        Expiries(self.db).due_many(WRONG_PINS, ids, now + ENDED_EPOCH_RETENTION)
+        for doc_id in ids:
+            self.db[WRONG_PINS].update_one({"_id": doc_id}, soon)
 
     def unblock(self, device_id: str, now: datetime) -> bool:
         result = self.db.trusted_devices.update_one(
@@ -214,11 +224,27 @@ class DevicesStore(Store):
         """True for exactly one caller per challenge; False when it was spent before (kept an hour past expiry)."""
         return self.claim(f"challenge:{challenges.digest(challenge)}", expires_at + CHALLENGE_RETENTION)
 
-    def sweep_challenges(self, now: datetime) -> int:
-        """Forget challenges that expired long ago, and old wrong-PIN slots (no TTL indexes on FerretDB)."""
-        self.db[WRONG_PINS].delete_many({"expires_at": {"$lt": now}})
-        self.db[WRONG_PINS].delete_many({"at": {"$lt": now - WRONG_PIN_RETENTION}})  # slots from before expires_at
-        return sweep_claims(self.db, now)
+    def _removed_device(self, doc_id: str, bucket_end: datetime) -> bool:
+        doc = self.db.removed_devices.find_one({"_id": doc_id})
+        if doc is None:
+            return
+        if doc.get(OUTBOX):  # its e-mails are not published yet: look again in an hour
+            Expiries(self.db).due("removed_devices", doc_id, bucket_end + timedelta(hours=1))
+            return False
+        return self.db.removed_devices.delete_one({"_id": doc_id}).deleted_count == 1
+
+    def sweep_challenges(self, now: datetime) -> dict:
+        """Forget spent challenges an hour past their expiry, wrong-PIN slots past theirs, and removed devices'
+        records a day after the removal: only what the ended due buckets name (no scan)."""
+        return {"challenges": sweep_claims(self.db, now),
+                "wrong_pins": sweep_expired(self.db, WRONG_PINS, now),
+                "removed_devices": self._sweep_removed(now)}
+
+    def _sweep_removed(self, now: datetime) -> int:
+        expiries = Expiries(self.db)
+        expiries.adopt_once("removed_devices", "removed_devices",  # records from before, once
+                            lambda doc: (doc.get("removed_at") or now) + REMOVED_DEVICE_RETENTION)
+        return expiries.sweep("removed_devices", self._removed_device, now)
 
 
 def devices_store() -> Mongo:

@@ -42,6 +42,7 @@ from kadra_defaults import settings
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.storage import connect, retry_until_ready
 
+from notify.claims import ALIVE_INTERVAL, SendClaims
 from notify.journal import Journal, SentRecorder
 from notify.processing import Delivery, MailProcessor, Outcome
 from notify.rendering import Renderer
@@ -80,8 +81,11 @@ class MailConsumer(DependencyProvider):
         store = NotifyStore(db)
         self.journal = Journal(current.database_name("notify"))
 
+        self.claims = SendClaims(db)
+
         def prepare() -> int:
             NotifyStore.ensure_indexes(db)
+            self.claims.renew()  # alive before the first claim: nobody takes this process's claims over
             # Sends a killed process journaled but never logged: in the log before anything is consumed.
             return self.journal.replay(store.record_sent_many)
 
@@ -90,7 +94,8 @@ class MailConsumer(DependencyProvider):
         self.pool = SmtpPool(smtp, size=self.concurrency)
         self.recorder = SentRecorder(store, self.journal, self._release)
         self.processor = MailProcessor(store, self.pool, Renderer(current.public_url),
-                                       self.delays, recorder=self.recorder)
+                                       self.delays, recorder=self.recorder, claims=self.claims,
+                                       on_takeover=lambda: self.journal.replay(store.record_sent_many))
         self._work = eventlet.queue.LightQueue()
         self._outage_since = None
         self._results = collections.deque()
@@ -105,7 +110,8 @@ class MailConsumer(DependencyProvider):
 
     def start(self):
         self._helpers = [self.container.spawn_managed_thread(lambda: self.recorder.run(self._helpers_stopping),
-                                                             identifier="mail_recorder")]
+                                                             identifier="mail_recorder"),
+                         self.container.spawn_managed_thread(self._alive, identifier="mail_claims_alive")]
         for number in range(self.concurrency):
             self._workers.append(self.container.spawn_managed_thread(self._worker, identifier=f"mail_worker_{number}"))
         self._thread = self.container.spawn_managed_thread(self._run, identifier="mail_consumer")
@@ -122,6 +128,10 @@ class MailConsumer(DependencyProvider):
         for helper in self._helpers:
             helper.wait()
         self._helpers = []
+        try:
+            self.claims.retire()  # work in hand is done: nothing of ours to wait for
+        except PyMongoError:
+            pass  # the liveness lapses by itself
         self._close_clients(remove_journal=self.recorder.clean)
 
     def kill(self):
@@ -140,6 +150,19 @@ class MailConsumer(DependencyProvider):
         if self.client is not None:
             self.client.close()
             self.client = None
+
+    def _alive(self):
+        """Renew this process's liveness (notify.claims) until it stops."""
+        failing = False
+        while not self._helpers_stopping.is_set():
+            try:
+                self.claims.renew()
+                failing = False
+            except PyMongoError as exc:
+                if not failing:  # once per outage
+                    log.warning("send-claim liveness not renewed", extra={"error": str(exc)[:300]})
+                failing = True
+            self._helpers_stopping.wait(ALIVE_INTERVAL)
 
     def get_dependency(self, worker_ctx):
         return self.processor.counts

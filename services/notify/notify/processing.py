@@ -25,6 +25,7 @@ from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import EnvelopeSchema
 from kadra_defaults.contracts.mail import MAIL_EVENTS, load_payload, redact
 
+from notify.claims import SendClaims
 from notify.journal import SentRecorder
 from notify.message import Unbuildable, build, wire_bytes
 from notify.rendering import Renderer, UnknownTemplate
@@ -67,8 +68,10 @@ class MailProcessor:
     """Turns one delivery into an Outcome (no pika here): validate, dedup, render, send, log."""
 
     def __init__(self, store: NotifyStore, pool: SmtpPool, renderer: Renderer, delays: tuple[float, ...],
-                 recorder: SentRecorder | None = None):
+                 recorder: SentRecorder | None = None, claims: SendClaims | None = None, on_takeover=None):
         self.store = store
+        self.claims = claims
+        self.on_takeover = on_takeover  # replays dead processes' journals into the log (notify.journal)
         self.recorder = recorder
         self.pool = pool
         self.renderer = renderer
@@ -119,6 +122,24 @@ class MailProcessor:
         with self._exclusive(event_id):
             return self._send(delivery, envelope, loaded, fields, retries_done)
 
+    def _duplicate(self, delivery, event_id, fields, doc) -> Outcome:
+        self.counts["duplicate"] += 1
+        EMAILS.labels("duplicate").inc()
+        log.info("e-mail event already handled, nothing sent", extra={
+            "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
+            "redelivered": delivery.redelivered})
+        return Outcome(delivery, "ack", wait_for=event_id if self.recorder is not None else None)
+
+    def _held_elsewhere(self, delivery, event_id, fields, retries_done) -> Outcome:
+        """Another worker holds the event's claim: look again after the first retry delay, attempt unchanged."""
+        self.counts["held"] += 1
+        EMAILS.labels("held_elsewhere").inc()
+        if not self.delays:
+            return Outcome(delivery, "requeue")
+        log.info("e-mail event being sent by another worker, looked at again later", extra={
+            "event_id": event_id, "event_type": fields["type"], "retry_in_seconds": self.delays[0]})
+        return Outcome(delivery, "retry", queue=mailbus.retry_queue(self.delays[0]), attempt=retries_done)
+
     def _send(self, delivery, envelope, payload, fields, retries_done) -> Outcome:
         event_id = envelope["id"]
         if self.recorder is not None and self.recorder.pending(event_id):
@@ -128,12 +149,25 @@ class MailProcessor:
             # (85 ms at 5,000 documents, measured), while an `_id` equality uses the primary key (< 1 ms).
             doc = self.store.get(event_id)
         if doc is not None and doc.get("status") in ("sent", "failed"):
-            self.counts["duplicate"] += 1
-            EMAILS.labels("duplicate").inc()
-            log.info("e-mail event already handled, nothing sent", extra={
-                "event_id": event_id, "event_type": fields["type"], "status": doc["status"],
-                "redelivered": delivery.redelivered})
-            return Outcome(delivery, "ack", wait_for=event_id if self.recorder is not None else None)
+            return self._duplicate(delivery, event_id, fields, doc)
+        claim = None
+        if self.claims is not None:
+            claim = self.claims.take(event_id)
+            if claim is None:
+                return self._held_elsewhere(delivery, event_id, fields, retries_done)
+            if claim.taken_over and self.on_takeover is not None:
+                # Its holder died: what it sent may be in its journal, not yet in the log.
+                self.on_takeover()
+                doc = self.store.get(event_id)
+                if doc is not None and doc.get("status") in ("sent", "failed"):
+                    return self._duplicate(delivery, event_id, fields, doc)
+        outcome = self._claimed_send(delivery, envelope, payload, fields, retries_done, doc)
+        if claim is not None and outcome.kind != "ack":
+            claim.release()  # nothing was sent: a retry may be taken by any worker at once
+        return outcome
+
+    def _claimed_send(self, delivery, envelope, payload, fields, retries_done, doc) -> Outcome:
+        event_id = envelope["id"]
         attempts = (doc.get("attempts", 0) if doc else 0) + 1
         try:
             rendered = self.renderer.render(envelope["type"], payload, envelope["occurred_at"])

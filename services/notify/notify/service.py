@@ -1,11 +1,13 @@
 """The notify service: e-mail from events: templates, SMTP, retries, dead letters and the message log."""
 from marshmallow import ValidationError
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from kadra_defaults.errors import field_error
 from kadra_defaults.health import HealthMixin
 from kadra_defaults.providers import RequestId
 
+from notify.claims import SendClaims
 from notify.consumer import MailConsumer
 from notify.exceptions import InvalidInput
 from notify.schemas import DeliveryStatusSchema
@@ -35,3 +37,10 @@ class NotifyService(HealthMixin):
                                errors=[field_error("event_ids", str(exc.messages.get("event_ids")),
                                                    "Nieprawidłowa lista identyfikatorów zdarzeń.")]) from None
         return self.store.statuses(args["event_ids"])
+
+    @timer(interval=300)
+    def sweep(self):
+        """Forget expired send claims (notify.claims) and e-mail log entries past KADRA_MAIL_LOG_RETENTION_DAYS
+        (due buckets: no scan)."""
+        SendClaims(self.store.db).sweep()
+        self.store.sweep()

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from kadra_defaults import clock, settings
 from kadra_defaults.limits import DAY, Limit
-from kadra_defaults.outbox import mail_event, outbox_fields
+from kadra_defaults.outbox import mail_event
 
 from users import links, members, people, roles, schemas
 from users.exceptions import Conflict, Forbidden, NotFound, TokenInvalid
@@ -51,7 +51,7 @@ def invite(svc, company_id, actor_account_id, email, role, locale):
     company = svc.store.companies.get(company_id)
     event = _mail(svc, company, actor_account_id, address, data["role"], token, expires_at, existing, data["locale"])
     invitation = svc.store.invitations.create(company_id, address, data["role"], actor_account_id, token_hash,
-                                              expires_at, now, extra=outbox_fields(event))
+                                              expires_at, now, events=(event,))
     if invitation is None:
         raise Conflict.already_invited()
     svc.outbox.kick()

@@ -6,7 +6,7 @@ A new offer makes the earlier one stop working. Accepting moves ownership in one
 from datetime import timedelta
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import mail_event, outbox_fields
+from kadra_defaults.outbox import mail_event
 
 from users import links, members, people
 from users.exceptions import Conflict, InvalidInput, TokenInvalid
@@ -34,7 +34,7 @@ def request(svc, company_id, actor_account_id, account_id):
         "company_name": company["name"], "from_name": found.get(actor_account_id, {}).get("full_name") or "",
         "token": token, "expires_at": expires_at})
     transfer = svc.store.transfers.create(company_id, actor_account_id, account_id, token_hash, expires_at, now,
-                                          extra=outbox_fields(event))
+                                          events=(event,))
     svc.outbox.kick()
     svc.store.audit.write(company_id, "ownership_transfer_requested", now, actor_account_id=actor_account_id,
                           subject_account_id=account_id, details={"transfer_id": transfer["_id"]})

@@ -52,6 +52,7 @@ class IdentityStore(Store):
             "revocations": self.revocations.sweep(),
             "onetime": self.onetime.sweep(now),
             "spent": self.sessions.sweep(now),
+            "sessions": self.sessions.sweep_sessions(now),  # ended and expired sessions (due buckets, no scan)
             "claims": sweep_claims(self.db, now - timedelta(days=2)),  # the tokens they spent are gone by then
             "throttle": self.throttle.sweep(now),
             "signups": self.signups.sweep(now),

@@ -1,13 +1,24 @@
-"""Accounts: one per normalised e-mail address (a unique index), `pending` until sign-up finishes."""
+"""Accounts: one per normalised e-mail address (a unique index), `pending` until sign-up finishes.
+
+An account is found by its address through a key document `email:<normalised address>` (kit: key
+documents): two key look-ups instead of a scan of every account on each login, reset request and
+sign-up. The key is written before the account (and before a changed address is stored), dropped
+after it goes; a reader checks the account it names still has that address, so a key left by a write
+that failed is harmless. Keys for accounts from before are made once per database (`ensure_indexes`).
+"""
 from datetime import timedelta
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import with_outbox
-from kadra_defaults.storage import Store
+from kadra_defaults.outbox import update_with_outbox
+from kadra_defaults.storage import KEYS_COLLECTION, KeyIndex, Store
 
 ACCOUNTS = "accounts"
+EMAIL_KEY = "email"
+EMAIL_KEYS_MADE = "made:email-keys:v1"  # the marker of the one-off keys for accounts from before
+STALE_KEY = timedelta(minutes=5)  # a key whose account never appeared is taken over after this
 
 
 def normalise_email(email: str) -> str:
@@ -21,10 +32,49 @@ class Accounts(Store):
     def ensure_indexes(cls, db) -> None:
         db[ACCOUNTS].create_index([("email_norm", ASCENDING)], unique=True, name="email_norm_unique")
         db[ACCOUNTS].create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created")
+        if db[KEYS_COLLECTION].find_one({"_id": EMAIL_KEYS_MADE}) is None:  # once: one scan per database
+            keys = KeyIndex(db, EMAIL_KEY)
+            for doc in db[ACCOUNTS].find({}, {"email_norm": 1}):
+                if isinstance(doc.get("email_norm"), str):
+                    keys.put(doc["email_norm"], doc["_id"])
+            try:
+                db[KEYS_COLLECTION].insert_one({"_id": EMAIL_KEYS_MADE, "at": clock.now()})
+            except DuplicateKeyError:
+                pass
+
+    @property
+    def email_keys(self) -> KeyIndex:
+        return KeyIndex(self.db, EMAIL_KEY)
+
+    def _take_email(self, norm: str, account_id: str) -> None:
+        """Point `norm`'s key at `account_id` (before the write that stores the address); DuplicateKeyError
+        when another account has that address. A key whose account does not have the address (a write
+        that failed, an address changed since) is taken over; one younger than STALE_KEY is not (its
+        account may be about to be written)."""
+        keys = self.email_keys
+        if keys.put(norm, account_id):
+            return
+        key = keys.collection.find_one({"_id": keys._id(norm)}) or {}
+        holder = key.get("ref")
+        held = self.by_key(ACCOUNTS, holder) if holder else None
+        at = key.get("at")
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=clock.now().tzinfo)
+        young = at is not None and at > clock.now() - STALE_KEY
+        if holder and ((held is not None and held.get("email_norm") == norm) or (held is None and young)):
+            raise DuplicateKeyError(f"the address is taken: {norm}", 11000)
+        keys.drop(norm, holder)
+        if not keys.put(norm, account_id):
+            raise DuplicateKeyError(f"the address is taken: {norm}", 11000)
 
     def insert(self, doc: dict) -> None:
         """Raises DuplicateKeyError when the normalised e-mail is taken."""
-        self.db[ACCOUNTS].insert_one(doc)
+        self._take_email(doc["email_norm"], doc["_id"])
+        try:
+            self.db[ACCOUNTS].insert_one(doc)
+        except DuplicateKeyError:
+            self.email_keys.drop(doc["email_norm"], doc["_id"])
+            raise
 
     def by_id(self, account_id, active_only: bool = True) -> dict | None:
         doc = self.by_key(ACCOUNTS, account_id)  # by `_id` alone, the status judged here (kit: key look-ups)
@@ -38,13 +88,14 @@ class Accounts(Store):
         if len(ids) == 1:  # GET /me: one key look-up (FerretDB pushes `_id` equality down, not `$in`)
             doc = self.by_id(ids[0])
             return [doc] if doc else []
-        return list(self.db[ACCOUNTS].find({"_id": {"$in": ids}, "status": "active"}))
+        return [doc for doc in self.by_keys(ACCOUNTS, ids) if doc.get("status") == "active"]
 
     def by_email(self, email: str, active_only: bool = True) -> dict | None:
-        query = {"email_norm": normalise_email(email)}
-        if active_only:
-            query["status"] = "active"
-        return self.db[ACCOUNTS].find_one(query)
+        """The account with this address (through its key document: two key look-ups, no scan)."""
+        norm = normalise_email(email)
+        account_id = self.email_keys.get(norm)
+        doc = self.by_id(account_id, active_only) if account_id else None
+        return doc if doc is not None and doc.get("email_norm") == norm else None
 
     def activate(self, account_id: str, company_id: str) -> None:
         """A finished sign-up: active, remembering its company (a retry answers with it)."""
@@ -53,7 +104,9 @@ class Accounts(Store):
             "$unset": {"signup": ""}})
 
     def delete_pending(self, account_id: str) -> None:
-        self.db[ACCOUNTS].delete_one({"_id": account_id, "status": "pending"})
+        doc = self.by_key(ACCOUNTS, account_id)
+        if doc is not None and self.db[ACCOUNTS].delete_one({"_id": account_id, "status": "pending"}).deleted_count:
+            self.email_keys.drop(doc.get("email_norm"), account_id)
 
     def pending_signups(self, older_than: float) -> list[dict]:
         cutoff = clock.now() - timedelta(seconds=older_than)
@@ -62,7 +115,7 @@ class Accounts(Store):
     def set_password(self, account_id: str, password_hash: str, *events) -> bool:
         now = clock.now()
         update = {"$set": {"password_hash": password_hash, "password_changed_at": now, "updated_at": now}}
-        return self.db[ACCOUNTS].update_one({"_id": account_id}, with_outbox(update, *events)).matched_count == 1
+        return update_with_outbox(self.db[ACCOUNTS], {"_id": account_id}, update, *events).matched_count == 1
 
     def upgrade_hash(self, account_id: str, old_hash: str, new_hash: str) -> None:
         """Store a re-hash with today's parameters, unless the password changed meanwhile."""
@@ -77,7 +130,19 @@ class Accounts(Store):
     def change_email(self, account_id: str, from_norm: str, email: str) -> dict | None:
         """Set the e-mail if it is still `from_norm`; raises DuplicateKeyError when the new one is taken."""
         now = clock.now()
-        update = {"$set": {"email": email, "email_norm": normalise_email(email), "email_changed_at": now,
-                           "updated_at": now}}
-        return self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "email_norm": from_norm}, update,
-                                                     return_document=ReturnDocument.AFTER)
+        norm = normalise_email(email)
+        update = {"$set": {"email": email, "email_norm": norm, "email_changed_at": now, "updated_at": now}}
+        if norm != from_norm:
+            self._take_email(norm, account_id)
+        try:
+            changed = self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "email_norm": from_norm}, update,
+                                                            return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            self.email_keys.drop(norm, account_id)
+            raise
+        if norm != from_norm:
+            if changed is None:
+                self.email_keys.drop(norm, account_id)
+            else:
+                self.email_keys.drop(from_norm, account_id)
+        return changed

@@ -8,10 +8,11 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import outbox_fields
-from kadra_defaults.storage import Store
+from kadra_defaults.outbox import insert_with_outbox
+from kadra_defaults.storage import Expiries, Store, sweep_expired
 
 ONETIME = "onetime_tokens"
+KEPT = timedelta(days=1)  # a token is kept a day past its expiry
 
 
 class OneTime(Store):
@@ -25,10 +26,10 @@ class OneTime(Store):
     def insert(self, token_hash: str, kind: str, account_id: str | None, ttl: float,
                data: dict | None = None, events: tuple = ()) -> None:
         now = clock.now()
-        self.db[ONETIME].insert_one({
+        Expiries(self.db).due(ONETIME, token_hash, now + timedelta(seconds=ttl) + KEPT)
+        insert_with_outbox(self.db[ONETIME], {
             "_id": token_hash, "kind": kind, "account_id": account_id, "data": data or {}, "created_at": now,
-            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False,
-            **outbox_fields(*events)})
+            "expires_at": now + timedelta(seconds=ttl), "used_at": None, "voided": False}, *events)
 
     def void(self, account_id: str, kind: str) -> None:
         """Every live token of this kind for this account stops working."""
@@ -51,6 +52,5 @@ class OneTime(Store):
         return doc
 
     def sweep(self, now) -> int:
-        """Forget tokens a day past their expiry (one whose e-mail is still pending stays)."""
-        return self.db[ONETIME].delete_many({"expires_at": {"$lt": now - timedelta(days=1)},
-                                             "outbox_pending": {"$ne": True}}).deleted_count
+        """Forget tokens a day past their expiry (one whose e-mail is still pending stays): due buckets."""
+        return sweep_expired(self.db, ONETIME, now, keep=KEPT)

@@ -6,18 +6,41 @@ the spent collection, kit: claims), and that claim carries the hash and expiry o
 refresh is two key look-ups made in parallel (kit: key look-ups, parallel key reads) and one insert, never
 a scan or an update (an insert costs about half an update on FerretDB). Tokens from before chains are
 found by their hash and rotate into a chain.
+
+Retention (kit: due buckets, day buckets): a session is due at its refresh expiry when it opens; a refresh
+whose new expiry falls in a later day than the token it spends records that expiry (`expires_at`, `$max`)
+and makes the session due then (once a day per active session, not per refresh). The sweep deletes a
+session whose latest recorded expiry has passed (every token of its chain expired with that day), or that
+ended more than ENDED_KEPT ago (nothing presents its tokens then: its access tokens are revoked by
+`sid` in `revocations`, a refresh token of it answers as unknown).
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.storage import Store, in_parallel
+from kadra_defaults.storage import EXPIRIES_COLLECTION, Expiries, Store, in_parallel
 
 from identity.tokens import REFRESH_TTL
 
 SESSIONS, SPENT = "sessions", "spent_refresh_tokens"
+DUE_KIND = "sessions"
+SPENT_MADE_DUE = "made-due:spent_refresh_tokens:v1"  # the marker of the one-off pass over links from before
+DAY = 86400
+ENDED_KEPT = timedelta(days=1)
+
+
+def _aware(at):
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+
+
+def _when_due(doc: dict):
+    """When a session may go: a day after it ended, else at its latest recorded expiry."""
+    if doc.get("ended_at") is not None:
+        return _aware(doc["ended_at"]) + ENDED_KEPT
+    times = [_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at")) if at is not None]
+    return max(times) if times else None
 
 
 class Sessions(Store):
@@ -29,9 +52,23 @@ class Sessions(Store):
         db[SESSIONS].create_index([("account_id", ASCENDING)], name="account")
         db[SESSIONS].create_index([("device_id", ASCENDING)], name="device")
         db[SPENT].create_index([("expires_at", ASCENDING)], name="expires")
+        if db[EXPIRIES_COLLECTION].find_one({"_id": SPENT_MADE_DUE}) is None:  # once: links from before
+            expiries = Expiries(db)
+            for doc in db[SPENT].find({}, {"expires_at": 1}):
+                if doc.get("expires_at") is not None:
+                    expiries.due(SPENT, doc["_id"], _aware(doc["expires_at"]))
+            try:
+                db[EXPIRIES_COLLECTION].insert_one({"_id": SPENT_MADE_DUE})
+            except DuplicateKeyError:
+                pass
+
+    @property
+    def expiries(self) -> Expiries:
+        return Expiries(self.db, bucket_seconds=DAY)
 
     def open(self, session_id: str, account_id: str, device_id: str | None, refresh_hash: str) -> None:
         now = clock.now()
+        self.expiries.due(DUE_KIND, session_id, now + timedelta(seconds=REFRESH_TTL))
         self.db[SESSIONS].insert_one({
             "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
             "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL), "created_at": now, "rotated_at": now,
@@ -59,10 +96,12 @@ class Sessions(Store):
             spent = self.by_key(SPENT, old_hash)
             return {"reused": spent["session_id"]} if spent else {}
         try:
+            Expiries(self.db).due(SPENT, old_hash, now + timedelta(seconds=REFRESH_TTL))
             self.db[SPENT].insert_one({"_id": old_hash, "session_id": session["_id"],
                                        "expires_at": now + timedelta(seconds=REFRESH_TTL)})
         except DuplicateKeyError:
             return {"reused": session["_id"]}
+        self.expiries.due(DUE_KIND, session["_id"], now + timedelta(seconds=REFRESH_TTL))
         self.db[SESSIONS].update_one({"_id": session["_id"]}, {"$set": {
             "refresh_hash": new_hash, "rotated_at": now, "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL)}})
         return {"session": session}
@@ -88,10 +127,15 @@ class Sessions(Store):
             return {"reused": session_id} if self.by_key(SPENT, key) else {}
         next_expires = now + timedelta(seconds=REFRESH_TTL)
         try:
+            Expiries(self.db).due(SPENT, key, next_expires)  # the link goes when the token it holds expires
             self.db[SPENT].insert_one({"_id": key, "session_id": session_id, "next_hash": new_hash,
                                        "next_expires_at": next_expires, "expires_at": next_expires})
         except DuplicateKeyError:
             return {"reused": session_id}
+        expiries = self.expiries
+        if expiries.bucket(next_expires) != expiries.bucket(expires):  # a later day: record it, due then
+            expiries.due(DUE_KIND, session_id, next_expires)
+            self.db[SESSIONS].update_one({"_id": session_id}, {"$max": {"expires_at": next_expires}})
         return {"session": session}
 
     def of_current_token(self, session_id: str, generation: int, token_hash: str) -> dict | None:
@@ -111,18 +155,47 @@ class Sessions(Store):
             query["account_id"] = account_id
         if device_id is not None:
             query["device_id"] = device_id
-        if session_ids is not None:
-            query["_id"] = {"$in": list(session_ids)}
-        if len(query) == 1:
+        if session_ids is None and len(query) == 1:
             raise ValueError("ending sessions needs a filter")
-        sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
+        if session_ids is not None:  # a logout: key look-ups (an `$in` would scan every session on FerretDB)
+            sessions = [{key: s.get(key) for key in ("_id", "account_id", "device_id")}
+                        for s in self.by_keys(SESSIONS, session_ids)
+                        if all(s.get(field) == value for field, value in query.items())]
+        else:  # every session of an account or a device: a password change or reset, a device removed
+            sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
         if except_session:
             sessions = [s for s in sessions if s["_id"] != except_session]
         if sessions:
-            self.db[SESSIONS].update_many({"_id": {"$in": [s["_id"] for s in sessions]}, "ended_at": None},
-                                          {"$set": {"ended_at": clock.now(), "ended_reason": reason}})
+            now = clock.now()
+            self.expiries.due_many(DUE_KIND, [s["_id"] for s in sessions], now + ENDED_KEPT)
+            for session in sessions:  # by `_id` each (FerretDB narrows `{_id, ended_at}` to the `_id`)
+                self.db[SESSIONS].update_one({"_id": session["_id"], "ended_at": None},
+                                             {"$set": {"ended_at": now, "ended_reason": reason}})
         return sessions
 
+    def judge(self, session_id: str, bucket_end) -> bool:
+        """The sweep's rule: delete the session if it ended over ENDED_KEPT ago or every token of it expired."""
+        doc = self.get(session_id)
+        if doc is None:
+            return
+        ended = _aware(doc.get("ended_at"))
+        latest = max(_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
+                     if at is not None) if (doc.get("refresh_expires_at") or doc.get("expires_at")) else None
+        if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
+            return self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
+        return False
+
+    def sweep_sessions(self, now) -> int:
+        """Ended and expired sessions whose day has come (no scan: due buckets; sessions from before, once)."""
+        self.expiries.adopt_once(DUE_KIND, SESSIONS, _when_due)
+        return self.expiries.sweep(DUE_KIND, self.judge, now)
+
     def sweep(self, now) -> int:
-        """Forget spent refresh tokens that could no longer be presented."""
-        return self.db[SPENT].delete_many({"expires_at": {"$lt": now}}).deleted_count
+        """Forget spent refresh tokens that could no longer be presented (due buckets: no scan)."""
+        return Expiries(self.db).sweep(SPENT, self._spent_expired, now)
+
+    def _spent_expired(self, key: str, bucket_end) -> bool:
+        doc = self.by_key(SPENT, key)
+        if doc is not None and (doc.get("expires_at") is None or _aware(doc["expires_at"]) <= bucket_end):
+            return self.db[SPENT].delete_one({"_id": key}).deleted_count == 1
+        return False

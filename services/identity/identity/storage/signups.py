@@ -16,10 +16,11 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import outbox_fields
-from kadra_defaults.storage import Store
+from kadra_defaults.outbox import insert_with_outbox
+from kadra_defaults.storage import Expiries, Store, sweep_expired
 
 SIGNUPS = "signups"
+KEPT = timedelta(days=1)  # a sign-up or notice is kept a day past its expiry
 
 
 class Signups(Store):
@@ -32,8 +33,9 @@ class Signups(Store):
     def add(self, token_hash: str, kind: str, ttl: float, data: dict | None = None, events: tuple = ()) -> None:
         """A sign-up (kind "signup", its `data`) or a notice (kind "notice"), with its e-mail events."""
         now = clock.now()
-        self.db[SIGNUPS].insert_one({"_id": token_hash, "kind": kind, **(data or {}), "created_at": now,
-                                     "expires_at": now + timedelta(seconds=ttl), **outbox_fields(*events)})
+        Expiries(self.db).due(SIGNUPS, token_hash, now + timedelta(seconds=ttl) + KEPT)
+        insert_with_outbox(self.db[SIGNUPS], {"_id": token_hash, "kind": kind, **(data or {}), "created_at": now,
+                                              "expires_at": now + timedelta(seconds=ttl)}, *events)
 
     def get(self, token_hash: str) -> dict | None:
         """The sign-up of this token's hash, live or not (the caller judges its expiry)."""
@@ -46,6 +48,6 @@ class Signups(Store):
                                                           "$unset": {"password_hash": ""}})
 
     def sweep(self, now) -> int:
-        """Forget sign-ups and notices a day past their expiry (one whose e-mail is still pending stays)."""
-        return self.db[SIGNUPS].delete_many({"expires_at": {"$lt": now - timedelta(days=1)},
-                                             "outbox_pending": {"$ne": True}}).deleted_count
+        """Forget sign-ups and notices a day past their expiry (one whose e-mail is still pending stays): due
+        buckets, no scan."""
+        return sweep_expired(self.db, SIGNUPS, now, keep=KEPT)

@@ -35,7 +35,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import with_outbox
+from kadra_defaults.outbox import update_with_outbox
 from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Store, claim, in_parallel, new_id,
                                     sweep_attempts)
 
@@ -217,8 +217,8 @@ class Throttle(Store):
             event = lockout_event(locked_until)
             if event is not None:
                 events = (event,)
-                self.db[THROTTLE].update_one({"_id": f"e:{attempt.email_norm}"},
-                                             with_outbox({"$set": {"locked_at": now}}, *events))
+                update_with_outbox(self.db[THROTTLE], {"_id": f"e:{attempt.email_norm}"},
+                                   {"$set": {"locked_at": now}}, *events)
         if client_ip:
             self.count_in_window(f"c:{client_ip}", CLIENT_WINDOW, now)
         return {"failures": failures, "locked_until": locked_until, "notified": bool(events)}

@@ -50,7 +50,7 @@ class Companies(Store):
 
     def of_ids(self, company_ids) -> dict[str, dict]:
         """The companies with these ids, by id."""
-        return {c["_id"]: c for c in self.db[COMPANIES].find({"_id": {"$in": list(company_ids)}})}
+        return {c["_id"]: c for c in self.by_keys(COMPANIES, company_ids)}
 
     def update(self, company_id: str, changes: dict, now: datetime) -> tuple[dict, dict] | None:
         """Apply the changes; returns (before, after) or None when there is no such company."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.outbox import OUTBOX, with_outbox
+from kadra_defaults.outbox import find_one_and_update_with_outbox, insert_with_outbox, outbox_fields
 from kadra_defaults.storage import Store, new_id
 
 from users.storage.rosters import Rosters
@@ -30,27 +30,27 @@ class Invitations(Store):
         db[INVITATIONS].create_index([("company_id", ASCENDING), ("status", ASCENDING)])
 
     def create(self, company_id: str, email: str, role: str, invited_by: str, token_hash: str,
-               expires_at: datetime, now: datetime, extra: dict | None = None) -> dict | None:
+               expires_at: datetime, now: datetime, events: tuple = ()) -> dict | None:
         """A pending invitation; None when one is already pending for that address (unique slot).
 
-        `extra` holds the outbox fields of its e-mail, stored in the same insert.
+        `events`: its e-mail's envelopes, stored in the same insert (the outbox).
         """
         doc = {
             "_id": new_id(), "company_id": company_id, "email": email, "role": role, "invited_by": invited_by,
             "token_hash": token_hash, "superseded_hashes": [], "expires_at": expires_at, "status": "pending",
             "slot": f"{company_id}:{email}", "created_at": now, "sent_at": now,
-            "mail_event_ids": [e["id"] for e in (extra or {}).get(OUTBOX, [])], **(extra or {}),
+            "mail_event_ids": [e["id"] for e in events],
         }
         try:
-            return self._insert(doc, now)
+            return self._insert(doc, now, events)
         finally:
             Rosters(self.db).changed(company_id)
 
-    def _insert(self, doc: dict, now: datetime) -> dict | None:
+    def _insert(self, doc: dict, now: datetime, events: tuple) -> dict | None:
         for _ in range(2):
             try:
-                self.db[INVITATIONS].insert_one(doc)
-                return doc
+                insert_with_outbox(self.db[INVITATIONS], doc, *events)
+                return {**doc, **outbox_fields(*events)}
             except DuplicateKeyError:
                 # An expired pending invitation must not block a new one: retire it, then try once more.
                 stale = self.db[INVITATIONS].find_one(
@@ -111,9 +111,8 @@ class Invitations(Store):
               event: dict) -> dict | None:
         """A new link for a pending invitation, its e-mail in the same write; the old link's hash is kept
         in `superseded_hashes` (so using it says "replaced")."""
-        update = with_outbox({"$set": {"token_hash": token_hash, "expires_at": expires_at, "sent_at": now},
-                              "$push": {"superseded_hashes": invitation["token_hash"], "mail_event_ids": event["id"]}},
-                             event)
-        return self.db[INVITATIONS].find_one_and_update(
-            {"_id": invitation["_id"], "status": "pending", "token_hash": invitation["token_hash"]},
-            update, return_document=ReturnDocument.AFTER)
+        return find_one_and_update_with_outbox(
+            self.db[INVITATIONS], {"_id": invitation["_id"], "status": "pending", "token_hash": invitation["token_hash"]},
+            {"$set": {"token_hash": token_hash, "expires_at": expires_at, "sent_at": now},
+             "$push": {"superseded_hashes": invitation["token_hash"], "mail_event_ids": event["id"]}},
+            event, return_document=ReturnDocument.AFTER)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
 
+from kadra_defaults.outbox import insert_with_outbox, outbox_fields
 from kadra_defaults.storage import Store, new_id
 
 from users.storage.companies import Companies
@@ -23,15 +24,15 @@ class Transfers(Store):
         db[TRANSFERS].create_index([("company_id", ASCENDING), ("status", ASCENDING)])
 
     def create(self, company_id: str, from_account_id: str, to_account_id: str, token_hash: str,
-               expires_at: datetime, now: datetime, extra: dict | None = None) -> dict:
-        """A pending transfer (its e-mail's outbox fields in `extra`); an earlier pending one stops working."""
+               expires_at: datetime, now: datetime, events: tuple = ()) -> dict:
+        """A pending transfer (its e-mail's envelopes `events` in its outbox); an earlier pending one stops working."""
         self.db[TRANSFERS].update_many({"company_id": company_id, "status": "pending"},
                                        {"$set": {"status": "superseded", "superseded_at": now}})
         doc = {"_id": new_id(), "company_id": company_id, "from_account_id": from_account_id,
                "to_account_id": to_account_id, "token_hash": token_hash, "expires_at": expires_at,
-               "status": "pending", "created_at": now, **(extra or {})}
-        self.db[TRANSFERS].insert_one(doc)
-        return doc
+               "status": "pending", "created_at": now}
+        insert_with_outbox(self.db[TRANSFERS], doc, *events)
+        return {**doc, **outbox_fields(*events)}
 
     def by_token(self, token_hash: str) -> dict | None:
         """The transfer whose link has this hash, or None."""
