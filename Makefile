@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down run run-image image kube-play compose test fuzz reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down cluster cluster-down test-cluster reliability-cluster run run-image image kube-play compose test fuzz reliability test-unit bench k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,12 @@ infra: ## Bring up RabbitMQ and the database (idempotent)
 
 infra-down: ## Stop RabbitMQ and the database
 	@scripts/infra.sh down
+
+cluster: ## A three-node RabbitMQ cluster beside the single node (AMQP 5681-5683, management 15681-15683; idempotent)
+	@scripts/infra.sh cluster up
+
+cluster-down: ## Stop the three cluster nodes (by pid file; the single node on 5672 keeps running)
+	@scripts/infra.sh cluster down
 
 run: venv $(if $(filter 1,$(KADRA_FROM_IMAGE)),image) ## Run the whole system (Ctrl-C stops it); a bad KADRA_* setting stops it first, with one line
 	@$(VENV)/bin/kadra-check-settings
@@ -54,6 +60,12 @@ fuzz: venv infra ## Fuzz every route from the OpenAPI document (>= 5,000 cases; 
 
 reliability: venv infra ## Fault injection under load, long form (make test runs a short form)
 	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
+
+test-cluster: venv infra cluster ## tests/cluster against the three-node RabbitMQ cluster (quorum queues everywhere; not in make test)
+	@KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -m "not reliability" tests/cluster
+
+reliability-cluster: venv infra cluster ## SIGKILL one RabbitMQ node of three under load: 0 confirmed messages lost (KADRA_CLUSTER_MESSAGES; run alone)
+	@KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -s -m reliability tests/cluster
 
 test-unit: venv ## Unit tests only (no network)
 	@$(PY) -m pytest -m "not integration and not e2e" kadra_defaults services gateway

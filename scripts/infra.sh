@@ -2,6 +2,8 @@
 # Bring Kadra's real parts up on this machine, idempotently: a second run finds
 # them up and does nothing.
 #   scripts/infra.sh up|down|status|restart [rabbitmq|mongo|all]
+#   scripts/infra.sh cluster up|down|status     a three-node RabbitMQ cluster beside the single node
+#                                               (scripts/rabbit_cluster.sh; ports 5681-5683)
 # RabbitMQ comes from Debian's rabbitmq-server (with the management plugin);
 # the database is a real mongod when one is on PATH, else FerretDB v1 (SQLite
 # backend) built once with the machine's Go and cached in ~/.cache/kadra.
@@ -119,6 +121,7 @@ mongo_down() {
 mongo_status() { port_open "$MONGO_HOST" "$MONGO_PORT" && echo "database: up" || echo "database: down"; }
 
 action="${1:-up}"
+if [ "$action" = cluster ]; then exec "$ROOT/scripts/rabbit_cluster.sh" "${2:-status}"; fi
 target="${2:-all}"
 case "$target" in
   rabbitmq | mongo) parts=("$target") ;;

@@ -32,16 +32,21 @@ HEADER_PREFIX = "nameko"
 RECONNECT_PAUSE = 1.0
 
 
-def connection_parameters(amqp_uri: str, name: str, heartbeat: int) -> pika.URLParameters:
-    """One connect attempt with short timeouts (a broker outage costs seconds, not minutes), named per process."""
-    params = pika.URLParameters(amqp_uri)
-    params.socket_timeout = 2
-    params.stack_timeout = 3
-    params.blocked_connection_timeout = 5
-    params.connection_attempts = 1
-    params.heartbeat = heartbeat
-    params.client_properties = {"connection_name": f"{name}-{os.getpid()}"}
-    return params
+def connection_parameters(amqp_uri: str, name: str, heartbeat: int) -> list[pika.URLParameters]:
+    """One connect attempt per broker address with short timeouts (a broker outage costs seconds, not
+    minutes), named per process. KADRA_AMQP_URI may list a cluster's nodes (';' between them): pika
+    tries them in order, so a node that is down costs one refused connect, then the next answers."""
+    found = []
+    for address in settings.amqp_uris(amqp_uri):
+        params = pika.URLParameters(address)
+        params.socket_timeout = 2
+        params.stack_timeout = 3
+        params.blocked_connection_timeout = 5
+        params.connection_attempts = 1
+        params.heartbeat = heartbeat
+        params.client_properties = {"connection_name": f"{name}-{os.getpid()}"}
+        found.append(params)
+    return found
 
 
 class RpcError(Exception):
@@ -247,6 +252,11 @@ class RpcClient:
                     results.append(call.error)
                 else:
                     results.append(call.result)
+            if any(isinstance(result, CallTimeout) for result in results):
+                # The next call opens a fresh connection and channel. Seen on a RabbitMQ 3.10 cluster: a
+                # channel opened while a node that led quorum queues had just died kept routing requests
+                # nowhere (no reply, no return) for good, while a new channel reached the service at once.
+                self._reset()
             return results
 
     def call(self, service: str, method: str, *args, timeout: float | None = None, **kwargs):

@@ -48,12 +48,15 @@ class RpcMetrics(DependencyProvider):
 
 def broker_answers(timeout: float = 2.0) -> bool:
     """Open and close a connection to the broker: the broker is there and accepts us."""
-    params = pika.URLParameters(settings.current().amqp_uri)
-    params.socket_timeout = timeout
-    params.blocked_connection_timeout = timeout
-    params.connection_attempts = 1
+    addresses = []  # every node of KADRA_AMQP_URI's list, tried in order: one that answers is enough
+    for address in settings.amqp_uris():
+        params = pika.URLParameters(address)
+        params.socket_timeout = timeout
+        params.blocked_connection_timeout = timeout
+        params.connection_attempts = 1
+        addresses.append(params)
     try:
-        connection = pika.BlockingConnection(params)
+        connection = pika.BlockingConnection(addresses)
     except Exception:  # pika raises many kinds; all mean "not ready"
         return False
     connection.close()

@@ -67,14 +67,41 @@ def _seconds(minimum=0.0, *, exclusive=False):
     return read
 
 
+def _uri_pattern(*schemes):
+    return Regexp(r"^(%s)://\S+$" % "|".join(s.replace("+", r"\+") for s in schemes))
+
+
 def _uri(*schemes):
-    pattern = Regexp(r"^(%s)://\S+$" % "|".join(s.replace("+", r"\+") for s in schemes))
+    pattern = _uri_pattern(*schemes)
 
     def read(env, name, default):
         value = (env.str(name, default) or default).strip()
         pattern(value)
         return value
     return read
+
+
+AMQP_SEPARATOR = ";"
+
+
+def _uri_list(*schemes):
+    """One URI, or several separated by ';' (kombu's failover syntax, which nameko hands to kombu as is)."""
+    pattern = _uri_pattern(*schemes)
+
+    def read(env, name, default):
+        value = (env.str(name, default) or default).strip()
+        for part in value.split(AMQP_SEPARATOR):
+            pattern(part)  # an empty part (';;', a trailing ';') or a space fails like a bad URI
+            if part.count("://") != 1:  # two URIs joined by something else than ';'
+                raise ValidationError("not one URI")
+        return value
+    return read
+
+
+def amqp_uris(value: str | None = None) -> list[str]:
+    """The broker addresses in KADRA_AMQP_URI (or ``value``), in the order clients try them."""
+    raw = current().amqp_uri if value is None else value
+    return [part.strip() for part in raw.split(AMQP_SEPARATOR) if part.strip()]
 
 
 def _delays(env, name, default):
@@ -103,7 +130,8 @@ def _flag(env, name, default):
 
 PORT = "a port number (1-65535)"
 SPECS = (
-    Spec("KADRA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", _uri("amqp", "amqps"), "an amqp:// or amqps:// URI"),
+    Spec("KADRA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", _uri_list("amqp", "amqps"),
+         "an amqp:// or amqps:// URI, or several separated by ';' (a cluster's nodes)"),
     Spec("KADRA_AMQP_QUEUE_TYPE", "classic", _choice("classic", "quorum"), "classic or quorum"),
     Spec("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/", _uri("mongodb", "mongodb+srv"),
          "a mongodb:// or mongodb+srv:// URI"),

@@ -50,13 +50,15 @@ def infra(action: str, part: str = "all") -> None:
     subprocess.run([INFRA, action, part], check=True, cwd=ROOT)
 
 
-def _management(method: str, path: str, body: dict | None = None) -> None:
-    request = urllib.request.Request(f"{MANAGEMENT}{path}", method=method,
+def _management(method: str, path: str, body: dict | None = None, base: str = MANAGEMENT):
+    """One call to a RabbitMQ management API (the machine's node unless `base` says); its JSON, or None."""
+    request = urllib.request.Request(f"{base}{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
     request.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
 
 
 def create_vhost(name: str) -> None:

@@ -50,3 +50,35 @@ def test_each_thread_gets_its_own_client_and_keeps_it():
 
     rpc.close()
     assert all(client.closed for client in made)
+
+
+def test_connection_parameters_list_every_broker_address_in_order():
+    from gateway.rpc import connection_parameters
+    params = connection_parameters("amqp://u:p@127.0.0.1:5681/v;amqp://u:p@127.0.0.1:5682/v", "kadra-gateway", 0)
+    assert [(p.port, p.virtual_host, p.socket_timeout, p.connection_attempts) for p in params] == [
+        (5681, "v", 2, 1), (5682, "v", 2, 1)]
+    assert all(p.client_properties["connection_name"].startswith("kadra-gateway-") for p in params)
+
+
+def test_a_call_that_times_out_resets_the_connection(monkeypatch):
+    """The next call opens a fresh channel (a channel can stay broken after a cluster node dies)."""
+    from gateway.rpc import CallTimeout, RpcClient
+
+    client = RpcClient("amqp://u:p@127.0.0.1:5681/v", timeout=0.05)
+    resets = []
+
+    class _Connection:
+        is_open = True
+
+        def process_data_events(self, time_limit=0):
+            pass
+
+    def connect():
+        client._connection, client._pid = _Connection(), __import__("os").getpid()
+
+    monkeypatch.setattr(client, "_connect", connect)
+    monkeypatch.setattr(client, "_publish", lambda *args: None)  # no reply ever comes
+    monkeypatch.setattr(client, "_reset", lambda: resets.append(1) or setattr(client, "_connection", None))
+    (result,) = client.call_many([("identity", "ping", (), {})])
+    assert isinstance(result, CallTimeout)
+    assert client._connection is None and len(resets) == 2  # one before connecting, one after the timeout

@@ -72,15 +72,22 @@ def declare_topology(channel) -> None:
 
 
 def connection_parameters(uri: str | None = None, *, heartbeat: int = 30,
-                          socket_timeout: float = 5.0) -> pika.URLParameters:
-    """Parameters for a pika connection to Kadra's broker (KADRA_AMQP_URI), failing fast."""
-    params = pika.URLParameters(uri or settings.current().amqp_uri)
-    params.heartbeat = heartbeat
-    params.socket_timeout = socket_timeout
-    params.stack_timeout = socket_timeout * 2
-    params.blocked_connection_timeout = 30
-    params.connection_attempts = 1
-    return params
+                          socket_timeout: float = 5.0) -> list[pika.URLParameters]:
+    """Parameters for a pika connection to Kadra's broker (KADRA_AMQP_URI), failing fast.
+
+    One entry per broker address (KADRA_AMQP_URI may list a cluster's nodes, separated by ';'):
+    ``pika.BlockingConnection`` tries them in order and connects to the first that answers.
+    """
+    found = []
+    for address in settings.amqp_uris(uri or settings.current().amqp_uri):
+        params = pika.URLParameters(address)
+        params.heartbeat = heartbeat
+        params.socket_timeout = socket_timeout
+        params.stack_timeout = socket_timeout * 2
+        params.blocked_connection_timeout = 30
+        params.connection_attempts = 1
+        found.append(params)
+    return found
 
 
 def message_properties(envelope: dict, attempt: int = 0, headers: dict | None = None) -> pika.BasicProperties:

@@ -83,3 +83,11 @@ def test_service_tokens_verify_only_with_the_same_secret_and_until_expiry():
     assert service_tokens.verify(token, b"s3cret", now=1000 + 86400) is None
     assert service_tokens.verify(token[:-2] + "AA", b"s3cret", now=1001) is None
     assert service_tokens.verify(token, None, now=1001) is None
+
+
+def test_a_pika_connection_tries_each_broker_address_in_order():
+    from kadra_defaults.contracts import mailbus
+    params = mailbus.connection_parameters("amqp://u:p@127.0.0.1:5681/v;amqp://u:p@127.0.0.1:5682/v", heartbeat=7)
+    assert [(p.host, p.port, p.virtual_host, p.heartbeat, p.connection_attempts) for p in params] == [
+        ("127.0.0.1", 5681, "v", 7, 1), ("127.0.0.1", 5682, "v", 7, 1)]
+    assert [p.port for p in mailbus.connection_parameters("amqp://u:p@127.0.0.1:5672/")] == [5672]

@@ -47,3 +47,31 @@ def test_a_reply_that_cannot_be_sent_is_logged_not_raised(caplog, monkeypatch):
     nameko_fixes.apply()
     assert Responder.send_response(object.__new__(Responder), {"ok": True}, None) == ({"ok": True}, None)
     assert "could not send an RPC reply" in caplog.text
+
+
+def _queue(**flags):
+    from kombu import Queue
+    return Queue("rpc-users", **flags)
+
+
+@pytest.mark.parametrize("kind, flags, expected", [
+    ("quorum", dict(durable=True), {"x-queue-type": "quorum"}),
+    ("quorum", dict(durable=True, queue_arguments={"x-expires": 300000}),   # a service's reply queue
+     {"x-expires": 300000, "x-queue-type": "quorum"}),
+    ("quorum", dict(durable=True, auto_delete=True), None),    # a reply queue: stays classic
+    ("quorum", dict(durable=True, exclusive=True), None),      # a broadcast handler's queue
+    ("quorum", dict(durable=False), None),
+    ("classic", dict(durable=True), None),                     # the default: declared exactly as before
+])
+def test_nameko_queues_follow_the_queue_type_where_they_can(monkeypatch, kind, flags, expected):
+    monkeypatch.setenv("KADRA_AMQP_QUEUE_TYPE", kind)
+    queue = _queue(**flags)
+    nameko_fixes.quorum_if_asked(queue)
+    assert (queue.queue_arguments or None) == expected
+
+
+def test_every_nameko_queue_declarer_is_wrapped_once():
+    nameko_fixes.apply()
+    nameko_fixes.apply()
+    for provider in nameko_fixes.QUEUE_DECLARERS:
+        assert hasattr(provider.setup, "__wrapped__") and not hasattr(provider.setup.__wrapped__, "__wrapped__")

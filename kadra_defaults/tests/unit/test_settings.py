@@ -70,3 +70,29 @@ def test_a_process_with_a_bad_setting_stops_with_one_line_and_no_traceback(comma
     assert done.returncode == 2
     assert done.stderr.strip().endswith("KADRA_SMTP_TLS must be one of none, starttls, tls, got 'maybe'")
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+CLUSTER = "amqp://guest:guest@127.0.0.1:5681/v;amqp://guest:guest@127.0.0.1:5682/v;amqps://k:p@rabbit-3:5671/v"
+
+
+def test_the_broker_may_be_a_list_of_addresses(env):
+    env.setenv("KADRA_AMQP_URI", CLUSTER)
+    assert settings.load().amqp_uri == CLUSTER
+    assert settings.amqp_uris() == CLUSTER.split(";")
+    assert settings.amqp_uris("amqp://guest:guest@127.0.0.1:5672/") == ["amqp://guest:guest@127.0.0.1:5672/"]
+
+
+@pytest.mark.parametrize("value", [
+    "amqp://a:5681/;",                    # a trailing separator: an empty address
+    "amqp://a:5681/;;amqp://b:5682/",     # an empty address in the middle
+    "amqp://a:5681/;http://b:5682/",      # the second is not AMQP
+    "amqp://a:5681/; amqp://b:5682/",     # a space (nameko hands the text to kombu as is)
+    "amqp://a:5681/,amqp://b:5682/",      # a comma is not the separator
+])
+def test_a_bad_broker_list_names_the_variable(env, value):
+    env.setenv("KADRA_AMQP_URI", value)
+    with pytest.raises(settings.SettingsError) as raised:
+        settings.load()
+    assert str(raised.value).startswith(
+        "KADRA_AMQP_URI must be an amqp:// or amqps:// URI, or several separated by ';'")
+    assert "\n" not in str(raised.value)
