@@ -32,7 +32,7 @@ cluster: ## A three-node RabbitMQ cluster beside the single node (AMQP 5681-5683
 cluster-down: ## Stop the three cluster nodes (by pid file; the single node on 5672 keeps running)
 	@scripts/infra.sh cluster down
 
-run: venv $(if $(filter 1,$(KADRA_FROM_IMAGE)),image) ## Run the whole system (Ctrl-C stops it); a bad KADRA_* setting stops it first, with one line
+run: venv $(if $(filter 1,$(KADRA_FROM_IMAGE)),image) ## Run the whole system (Ctrl-C stops it; KADRA_REPLICAS=2: two of everything); a bad KADRA_* setting stops it first, with one line
 	@$(VENV)/bin/kadra-check-settings
 	@scripts/infra.sh up
 	@$(PY) scripts/run.py
