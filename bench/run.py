@@ -95,14 +95,19 @@ def main() -> int:
                # Every request of the bench comes from 127.0.0.1: the per-client limits stay on (their counting
                # is part of what is measured) but high enough never to be met.
                KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR="1000000", KADRA_LIMIT_RESETS_PER_CLIENT_HOUR="1000000")
+    # KADRA_REPLICAS=2: two processes of every service behind the gateway the load goes to (a second
+    # gateway runs too, idle: the load generators address one), to compare with one of each.
+    replicas = int(os.environ.get("KADRA_REPLICAS") or 1)
     system = System(env, os.path.join(work, "logs"), gateway_port=port,
                     health_ports={s: free_port() for s in SERVICES},
-                    mailsink={"smtp": f"127.0.0.1:{smtp_port}", "http": f"127.0.0.1:{mail_http}", "dir": mail_dir})
+                    mailsink={"smtp": f"127.0.0.1:{smtp_port}", "http": f"127.0.0.1:{mail_http}", "dir": mail_dir},
+                    replicas=replicas)
     rows, extra = [], []
     hello = echo = None
     seconds = 4 if args.quick else 8
     try:
-        print(f"[bench] starting the system (logs in {system.log_dir})", flush=True)
+        print(f"[bench] starting the system, {replicas} process(es) of every service (logs in {system.log_dir})",
+              flush=True)
         system.start()
         system.wait_ready(120)
         time.sleep(3)
@@ -195,7 +200,8 @@ def main() -> int:
     out_dir = os.path.join(ROOT, ".kadra", "bench")
     os.makedirs(out_dir, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    report = {"when": stamp, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows,
+    report = {"when": stamp, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "replicas": replicas,
+              "rows": rows,
               "notes": extra}
     for name in (f"bench-{stamp}.json", "latest.json"):
         with open(os.path.join(out_dir, name), "w") as f:
