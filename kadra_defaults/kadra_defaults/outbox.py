@@ -135,6 +135,15 @@ def _withdraw(collection, key: str | None) -> None:
         collection.database[INDEX].delete_one({"_id": key})
 
 
+def announce_decoy(collection, doc_id: str) -> None:
+    """The index write of a write that stores an e-mail, for a path that must cost the same and sends none
+    (the decoy of a password-reset request for an unknown address: the same writes as for a known one, or
+    the answer's time would tell which addresses have accounts). The relay deletes the entry at its next
+    pass, as it deletes a real one after publishing."""
+    collection.database[INDEX].insert_one({"_id": uuid.uuid4().hex, "c": collection.name, "ref": doc_id,
+                                           "ids": [], "at": clock.now()})
+
+
 def insert_with_outbox(collection, document: dict, *envelopes: dict):
     """Insert `document` (it must carry its `_id`) with `envelopes` in its outbox; the index entry first.
 
@@ -383,7 +392,7 @@ class OutboxRelay:
         for entry in entries:
             ids = set(entry.get("ids") or [entry["_id"]])
             at = entry.get("at")
-            if ids & sent_ids or not isinstance(at, dt.datetime) or _aware(at) < too_old:
+            if ids & sent_ids or entry.get("ids") == [] or not isinstance(at, dt.datetime) or _aware(at) < too_old:
                 self.db[INDEX].delete_one({"_id": entry["_id"]})
         return len(sent)
 

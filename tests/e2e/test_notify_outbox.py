@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.mail import UnknownMailEvent
-from kadra_defaults.outbox import (INDEX, OutboxRelay, insert_with_outbox, mail_event, outbox_fields, update_with_outbox,
+from kadra_defaults.outbox import (INDEX, OutboxRelay, announce_decoy, insert_with_outbox, mail_event, outbox_fields, update_with_outbox,
                                    with_outbox)
 from tests.support.infra import ROOT, command_log, wait_until
 from tests.support.notify import Vhost
@@ -358,3 +358,16 @@ def test_a_relay_that_stops_cleanly_hands_over_at_once(vhost, db):
     two.stop()
     other.join(5)
     assert [json.loads(body)["id"] for _, body in vhost.drain(mailbus.QUEUE)] == [event["id"]]
+
+
+def test_a_decoy_writes_an_index_entry_like_a_real_e_mail_and_the_relay_removes_it_publishing_nothing(vhost, db):
+    """A reset request for an unknown address must cost what one for a known address costs (no timing
+    oracle): the same index write; the relay drops it at its next pass and publishes nothing."""
+    vhost.drain(mailbus.QUEUE)
+    db.onetime_tokens.insert_one({"_id": "decoy-1", "kind": "decoy"})
+    announce_decoy(db.onetime_tokens, "decoy-1")
+    assert db[INDEX].count_documents({}) == 1
+    relay = OutboxRelay(db, ["onetime_tokens"], service="identity", amqp_uri=vhost.uri)
+    assert relay.relay_once() == 0
+    assert db[INDEX].count_documents({}) == 0
+    assert vhost.drain(mailbus.QUEUE) == []

@@ -79,7 +79,8 @@ def request_reset(deps, email, client_ip=None) -> None:
         deps.outbox.kick()
     else:
         store.onetime.void("-", "reset")
-        store.onetime.insert(tokens.digest(token), "decoy", None, RESET_TTL)
+        store.onetime.insert(tokens.digest(token), "decoy", None, RESET_TTL, decoy_mail=True)
+        deps.outbox.kick()
 
 
 def reset(deps, token, new_password) -> None:

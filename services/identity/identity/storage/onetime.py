@@ -8,7 +8,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import insert_with_outbox
+from kadra_defaults.outbox import announce_decoy, insert_with_outbox
 from kadra_defaults.storage import Expiries, Store, sweep_expired
 
 ONETIME = "onetime_tokens"
@@ -24,8 +24,12 @@ class OneTime(Store):
         db[ONETIME].create_index([("expires_at", ASCENDING)], name="expires")
 
     def insert(self, token_hash: str, kind: str, account_id: str | None, ttl: float,
-               data: dict | None = None, events: tuple = ()) -> None:
+               data: dict | None = None, events: tuple = (), decoy_mail: bool = False) -> None:
+        """Store the token (hashed) with its e-mails; `decoy_mail`: none, but the outbox's index write all the
+        same (kadra_defaults.outbox.announce_decoy), so a decoy costs what a real one does."""
         now = clock.now()
+        if decoy_mail:
+            announce_decoy(self.db[ONETIME], token_hash)
         Expiries(self.db).due(ONETIME, token_hash, now + timedelta(seconds=ttl) + KEPT)
         insert_with_outbox(self.db[ONETIME], {
             "_id": token_hash, "kind": kind, "account_id": account_id, "data": data or {}, "created_at": now,
