@@ -144,6 +144,15 @@ def replicated_system(system_env, smtp_server, tmp_path_factory):
         yield running
 
 
+@pytest.fixture
+def replicated_api(replicated_system):
+    """An HTTP session whose requests go to the replicated system's gateways in turn."""
+    from tests.support.systems import spread_session
+
+    with spread_session(replicated_system) as session:
+        yield session
+
+
 @pytest.fixture(scope="session")
 def system(system_env, tmp_path_factory):
     """The whole of Kadra, started as `make run` starts it, for this test session."""

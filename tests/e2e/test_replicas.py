@@ -21,9 +21,8 @@ SERVICES = ("identity", "users", "devices", "notify")
 
 
 @pytest.fixture
-def api(replicated_system):
-    with spread_session(replicated_system) as session:
-        yield session
+def api(replicated_api):
+    return replicated_api
 
 
 def _vhost(running) -> str:

@@ -10,7 +10,6 @@ import pytest
 
 from tests.support import reliability as faults
 from tests.support.infra import wait_until
-from tests.support.systems import spread_session
 from tests.support.users import sign_up
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -19,9 +18,8 @@ SERVICES = ("identity", "users", "devices", "notify")
 
 
 @pytest.fixture
-def api(replicated_system):
-    with spread_session(replicated_system) as session:
-        yield session
+def api(replicated_api):
+    return replicated_api
 
 
 @pytest.fixture
