@@ -162,6 +162,9 @@ def from_http_exception(error: HTTPException) -> Problem:
 
 def from_rpc_error(error: rpc.RpcError) -> Problem:
     """A failed RPC as a Problem: down or slow services are 503/504, known remote errors are mapped."""
+    if isinstance(error, (rpc.BrokerUnavailable, rpc.ServiceUnavailable, rpc.CallTimeout)):
+        # An operator reading a 503/504 in the access log finds its cause on the line before it.
+        log.warning("rpc failed", extra={"cause": error.__class__.__name__, "reason": str(error)})
     if isinstance(error, rpc.BrokerUnavailable):
         return Problem("service_unavailable", detail="The message broker is unavailable.",
                        detail_pl="Broker wiadomości jest niedostępny.", headers={"Retry-After": "5"})

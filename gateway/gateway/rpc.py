@@ -57,6 +57,10 @@ class BrokerUnavailable(RpcError):
     """The broker can't be reached."""
 
 
+class _RecentlyFailed(BrokerUnavailable):
+    """No connect was tried: one failed less than RECONNECT_PAUSE ago."""
+
+
 class ServiceUnavailable(RpcError):
     """No service is bound to answer (it has never started, or its queue is gone)."""
 
@@ -116,9 +120,9 @@ class RpcClient:
 
     # connection management
 
-    def _connect(self):
-        if time.monotonic() - self._last_failed_connect < RECONNECT_PAUSE:
-            raise BrokerUnavailable("broker unavailable (recent connect failed)")
+    def _connect(self, *, pause: bool = True):
+        if pause and time.monotonic() - self._last_failed_connect < RECONNECT_PAUSE:
+            raise _RecentlyFailed("broker unavailable (recent connect failed)")
         try:
             # No heartbeats: a sync worker can sit idle for long; a dead link is
             # found by the non-blocking poll before each publish instead.
@@ -147,7 +151,7 @@ class RpcClient:
             except Exception:  # already dead: nothing to close
                 pass
 
-    def _ensure_connected(self):
+    def _ensure_connected(self, *, pause: bool = True):
         if self._pid != os.getpid():
             # A forked child must never use its parent's socket.
             self._connection = self._channel = None
@@ -160,7 +164,7 @@ class RpcClient:
                 self._reset()
         if self._connection is None or not self._connection.is_open:
             self._reset()
-            self._connect()
+            self._connect(pause=pause)
 
     def close(self):
         """Close the connection (the next call opens a new one)."""
@@ -221,13 +225,17 @@ class RpcClient:
         timeout = self.timeout if timeout is None else timeout
         with self._lock:
             ids = []
-            for attempt in (1, 2):
+            try:
+                self._ensure_connected()
+            except _RecentlyFailed as exc:
+                return [exc for _ in calls]
+            except BrokerUnavailable:
+                # One failed connect (a slow handshake on a busy node, a cluster node going away) is
+                # tried once more at once; a second failure is an outage: the pause then answers fast.
                 try:
-                    self._ensure_connected()
-                    break
+                    self._ensure_connected(pause=False)
                 except BrokerUnavailable as exc:
-                    if attempt == 2:
-                        return [exc for _ in calls]
+                    return [exc for _ in calls]
             try:
                 for service, method, args, kwargs in calls:
                     correlation_id = uuid.uuid4().hex

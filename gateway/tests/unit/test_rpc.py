@@ -73,7 +73,7 @@ def test_a_call_that_times_out_resets_the_connection(monkeypatch):
         def process_data_events(self, time_limit=0):
             pass
 
-    def connect():
+    def connect(**kwargs):
         client._connection, client._pid = _Connection(), __import__("os").getpid()
 
     monkeypatch.setattr(client, "_connect", connect)
@@ -82,3 +82,57 @@ def test_a_call_that_times_out_resets_the_connection(monkeypatch):
     (result,) = client.call_many([("identity", "ping", (), {})])
     assert isinstance(result, CallTimeout)
     assert client._connection is None and len(resets) == 2  # one before connecting, one after the timeout
+
+
+def _failing_connects(monkeypatch, client, failures: int) -> list:
+    """pika.BlockingConnection fails `failures` times, then opens a connection that answers nothing."""
+    import pika.exceptions
+
+    from gateway import rpc
+
+    tried = []
+
+    class _Channel:
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    class _Connection:
+        is_open = True
+
+        def __init__(self, params):
+            tried.append(params)
+            if len(tried) <= failures:
+                raise pika.exceptions.AMQPConnectionError("handshake timed out")
+
+        def channel(self):
+            return _Channel()
+
+        def process_data_events(self, time_limit=0):
+            pass
+
+    monkeypatch.setattr(rpc.pika, "BlockingConnection", _Connection)
+    monkeypatch.setattr(client, "_publish", lambda *args: None)
+    return tried
+
+
+def test_one_failed_connect_is_tried_again_at_once(monkeypatch):
+    """A worker thread's first connect failing once (a slow handshake) costs no 503: the call connects."""
+    from gateway.rpc import BrokerUnavailable, CallTimeout, RpcClient
+
+    client = RpcClient("amqp://u:p@127.0.0.1:5681/v", timeout=0.05)
+    tried = _failing_connects(monkeypatch, client, failures=1)
+    (result,) = client.call_many([("identity", "ping", (), {})])
+    assert len(tried) == 2 and not isinstance(result, BrokerUnavailable)
+    assert isinstance(result, CallTimeout)  # it was published: nobody answers in this unit test
+
+
+def test_an_outage_answers_fast_after_two_failed_connects(monkeypatch):
+    """Two failures in a row are an outage: 503 now, and the next call within the pause tries no connect."""
+    from gateway.rpc import BrokerUnavailable, RpcClient
+
+    client = RpcClient("amqp://u:p@127.0.0.1:5681/v", timeout=0.05)
+    tried = _failing_connects(monkeypatch, client, failures=10)
+    assert isinstance(client.call_many([("identity", "ping", (), {})])[0], BrokerUnavailable)
+    assert len(tried) == 2
+    assert isinstance(client.call_many([("identity", "ping", (), {})])[0], BrokerUnavailable)
+    assert len(tried) == 2
