@@ -236,6 +236,23 @@ class System:
                 waiting.append(process)
         return waiting
 
+    def problems(self, lines: int = 40) -> str:
+        """The last WARNING/ERROR lines and 5xx answers of every process's log: what a failed test
+        prints, so a failure on a machine nobody can log into still says what the system saw."""
+        out = []
+        for name in (*SERVICES, "gateway"):
+            for process in self.processes(name):
+                path = os.path.join(self.log_dir, f"{process}.log")
+                if not os.path.exists(path):
+                    continue
+                with open(path, "rb") as f:
+                    found = [line for line in f.read().decode(errors="replace").splitlines()
+                             if '"level": "WARNING"' in line or '"level": "ERROR"' in line
+                             or "Traceback" in line or ('"status": 5' in line and "/readyz" not in line)]
+                if found:
+                    out.append(f"--- {process}.log ---\n" + "\n".join(found[-lines:]))
+        return "\n".join(out)
+
     def tails(self, names, lines: int = 15) -> str:
         out = []
         for name in names:

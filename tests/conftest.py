@@ -24,6 +24,21 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from system import SERVICES, System  # noqa: E402
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows what its running Kadra logged as a warning or error (and its 5xx answers):
+    on CI that is the only trace of why a request failed."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, System):
+            seen = value.problems()
+            if seen:
+                report.sections.append((f"kadra logs: warnings, errors and 5xx ({name})", seen))
+
+
 @pytest.fixture(scope="session")
 def real_parts():
     """RabbitMQ and the database, up (idempotent: usually already up from `make test`)."""
