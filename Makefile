@@ -58,13 +58,14 @@ test: venv infra image ## Run every suite against the real parts (installs Debia
 fuzz: venv infra ## Fuzz every route from the OpenAPI document (>= 5,000 cases; KADRA_FUZZ_CASES, KADRA_FUZZ_SEED)
 	@KADRA_FUZZ_LARGE=1 $(PY) -m pytest -q -s tests/fuzz -k large
 
-reliability: venv infra ## Fault injection under load, long form (make test runs a short form)
-	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -m reliability tests/reliability
+reliability: venv infra cluster ## Fault injection under load, long form: one node, two replicas, and two replicas on the three-node cluster (make test runs a short form)
+	@KADRA_RELIABILITY=full $(PY) -m pytest -p no:randomly -s -m reliability tests/reliability
+	@KADRA_RELIABILITY=full KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -s -m reliability tests/cluster
 
 test-cluster: venv infra cluster ## tests/cluster against the three-node RabbitMQ cluster (quorum queues everywhere; not in make test)
 	@KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -m "not reliability" tests/cluster
 
-reliability-cluster: venv infra cluster ## SIGKILL one RabbitMQ node of three under load: 0 confirmed messages lost (KADRA_CLUSTER_MESSAGES; run alone)
+reliability-cluster: venv infra cluster ## The cluster's faults alone: a node SIGKILLed under load (notify alone, the whole system, two replicas of everything); a replica of each SIGKILLed
 	@KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -s -m reliability tests/cluster
 
 test-unit: venv ## Unit tests only (no network)

@@ -5,6 +5,7 @@ Used by tests/reliability/test_faults.py (one process of everything) and test_re
 import itertools
 import json
 import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -117,6 +118,40 @@ def _under_load(api, tenants, fault):
     time.sleep(max(0, remaining - extra.pop("_spent", 0)))
     load.stop()
     return load, extra
+
+
+SERVICES = ("identity", "users", "devices", "notify")
+
+
+def kill_first_replica_of_each(running) -> dict:
+    """SIGKILL the first process of every service, a second apart (its twin carries on), then start them
+    again: the fault of test_replicated.py and of the cluster suite."""
+    started = time.monotonic()
+    for name in SERVICES:
+        running.stop_process(name, sig=signal.SIGKILL)
+        time.sleep(1)
+    for name in SERVICES:
+        running.start_service(name)
+    return {"_spent": time.monotonic() - started, "killed": list(SERVICES)}
+
+
+def replicas_ready(running) -> bool:
+    return not running._replicas_not_ready() and running.readyz(timeout=3)[0] == 200
+
+
+def replica_of_each_killed_under_load(name, api, running, mailbox, tenants) -> dict:
+    """The load, with kill_first_replica_of_each 3 s in; nothing lost, at most one duplicate (for the one
+    notify killed), every process running at the end. The report is written as `name`."""
+    from tests.support.infra import wait_until
+
+    load, extra = _under_load(api, tenants, lambda: kill_first_replica_of_each(running))
+    wait_until(lambda: replicas_ready(running), 90, what="every replica ready after the kills")
+    counts, missing = deliveries(mailbox, load.promised(), timeout=180)
+    result = report(name, load, counts, missing, extra)
+    _assert_nothing_lost(result, missing)
+    assert result["emails_duplicated"] <= 1, "more than one duplicate for the one notify killed"
+    assert running.dead() == []
+    return result
 
 
 def _assert_nothing_lost(result, missing):
