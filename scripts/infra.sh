@@ -14,7 +14,7 @@ STATE="${KADRA_STATE_DIR:-$ROOT/.kadra}"
 CACHE="${KADRA_CACHE_DIR:-$HOME/.cache/kadra}"
 FERRETDB_VERSION="v1.24.2"
 # The binary's name carries a digest of what builds it, so a change there builds a new one.
-FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION-$(cat "$ROOT"/scripts/ferretdb/{main.go,go.mod,build.sh} \
+FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION-$(cat "$ROOT"/scripts/ferretdb/{main.go,go.mod,build.sh,id_range.py} \
   | sha256sum | cut -c1-12)"
 MONGO_HOST=127.0.0.1
 MONGO_PORT="${KADRA_MONGO_PORT:-27017}"
@@ -87,7 +87,23 @@ ferretdb_build() {
   say "FerretDB built in $((SECONDS - start)) s"
 }
 
+# The FerretDB this checkout started (its pid file) runs an older build of scripts/ferretdb: the path of the
+# binary it runs differs from the one this checkout's build makes. (A server another checkout started has
+# no pid file here and is left alone.)
+ferretdb_stale() {
+  local pidfile="$STATE/run/mongo.pid" running
+  command -v mongod >/dev/null && return 1
+  [ -f "$pidfile" ] || return 1
+  running="$(readlink "/proc/$(cat "$pidfile")/exe" 2>/dev/null)" || return 1
+  [[ "$running" == */ferretdb-* ]] && [ "$running" != "$FERRETDB_BIN" ]
+}
+
 mongo_up() {
+  if port_open "$MONGO_HOST" "$MONGO_PORT" && ferretdb_stale; then
+    ferretdb_build
+    say "database: FerretDB on :$MONGO_PORT is an older build of scripts/ferretdb; restarting it with this one"
+    mongo_down
+  fi
   if port_open "$MONGO_HOST" "$MONGO_PORT"; then say "database: already up on :$MONGO_PORT"; return 0; fi
   if command -v mongod >/dev/null; then
     mkdir -p "$STATE/data/mongod"

@@ -21,6 +21,11 @@ it, and what MongoDB alone would do.
    the owner's ``_id``: two key look-ups instead of a scan, and the key document's unique ``_id`` is
    itself the uniqueness guarantee. MongoDB would use a (unique) secondary index on the field; we
    create that index too (prod runs MongoDB), the key documents make FerretDB keyed.
+   Several documents per value (a company's memberships, an account's companies) go through
+   ``KeySet``: one key document per pair, ``<kind>:<value>:<ref>``, listed by an ``_id`` range that
+   MongoDB and our FerretDB build (``scripts/ferretdb/id_range.py``) read from the ``_id`` index — only
+   inserts and deletes, each atomic, where an array in one document (``$addToSet``) would be a read then
+   a write on FerretDB and lose a racer's entry.
 4. **Counted attempts** (``AttemptCounter``). "At most N per key" (5 password checks before the wait,
    3 reset e-mails an hour, invitations a day) must hold however many requests race, on every replica:
    each attempt reserves its number first — a claim ``<key>:<n>`` by unique insert, n = 1, 2, … — and
@@ -54,6 +59,7 @@ own ``expires_at``, checked on use and swept on a timer (by due buckets where a 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -226,6 +232,67 @@ class KeyIndex:
         found = self.collection.find_one({"_id": self._id(value)})
         if found is not None and found.get("ref") == ref:
             self.collection.delete_one({"_id": self._id(value)})
+
+
+PLAIN = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class KeySet:
+    """Look-ups of several documents by a field other than `_id`: `{_id: "<kind>:<value>:<ref>", "ref": <ref>}`
+    per pair, all of a value listed by the `_id` range `<kind>:<value>:` up to `<kind>:<value>;`.
+
+    `add` is an insert (adding twice is a no-op) and `remove` a delete by `_id`: single-document writes that
+    no racer can undo. Add before writing the document the key names and remove after deleting it (or
+    after it stops matching): a crash in between leaves a key whose document is missing or no longer
+    matches — readers check what they read — never a document its value does not list. A set holds
+    what its value has now (a company's members), so reading it costs what it lists.
+
+    Values and refs are plain ids (letters, digits, `.`, `_`, `-`): the `_id` range is read from the
+    index only for those (scripts/ferretdb/id_range.py), and no `:` inside a value can make one value's
+    range hold another's keys.
+    """
+
+    def __init__(self, db, kind: str, collection: str = KEYS_COLLECTION):
+        if not PLAIN.fullmatch(kind):
+            raise ValueError(f"a KeySet kind must be a plain id: {kind!r}")
+        self.db = db
+        self.kind = kind
+        self.collection = db[collection]
+
+    def _plain(self, value: str) -> str:
+        if not (isinstance(value, str) and PLAIN.fullmatch(value)):
+            raise ValueError(f"{self.kind}: not a plain id: {value!r}")
+        return value
+
+    def _prefix(self, value: str) -> str:
+        return f"{self.kind}:{self._plain(value)}:"
+
+    def add(self, value: str, ref: str) -> None:
+        try:
+            self.collection.insert_one({"_id": self._prefix(value) + self._plain(ref), "ref": ref, "at": clock.now()})
+        except DuplicateKeyError:
+            pass
+
+    def remove(self, value: str, ref: str) -> None:
+        self.collection.delete_one({"_id": self._prefix(value) + self._plain(ref)})
+
+    def refs(self, value: str) -> list[str]:
+        """Every ref of `value`, sorted (one range read of the index)."""
+        prefix = self._prefix(value)
+        return sorted(doc["ref"] for doc in self.collection.find({"_id": {"$gte": prefix, "$lt": prefix[:-1] + ";"}}))
+
+
+def once(db, marker: str, fill: Callable[[], None]) -> None:
+    """Run `fill` once per database — a one-off pass that makes keys for data written before them (one
+    scan) — marked by `marker` in the keys collection. Replicas starting together may both run it: a fill
+    must be idempotent (KeyIndex.put, KeySet.add)."""
+    if db[KEYS_COLLECTION].find_one({"_id": marker}) is not None:
+        return
+    fill()
+    try:
+        db[KEYS_COLLECTION].insert_one({"_id": marker, "at": clock.now()})
+    except DuplicateKeyError:
+        pass
 
 
 # 4. counted attempts

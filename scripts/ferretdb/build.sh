@@ -11,6 +11,9 @@
 # `{_id: x, status: "active"}` (a guarded update, a find with a condition) read the whole table. Every
 # handler (find, update, delete, findAndModify, count) applies the full filter to what the backend
 # returns, so narrowing by `_id` whenever the filter has a plain string or ObjectID `_id` is exact.
+#
+# The third fix (id_range.py, which says why it is exact): an `_id` range `{$gte, $lt}` of plain
+# strings is read from the `_id` index (the storage kit's KeySet lists a value's key documents so).
 set -euo pipefail
 out="$1"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,5 +33,6 @@ grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$meta" || { echo "build.sh: the 
 coll="$work/ferretdb-src/internal/backends/sqlite/collection.go"
 [ "$(grep -c 'if params.Filter.Len() == 1 {' "$coll")" = 2 ] || { echo "build.sh: the _id pushdown fix did not apply" >&2; exit 1; }
 sed -i 's|if params.Filter.Len() == 1 {|if params.Filter.Len() >= 1 {|' "$coll"
+python3 "$here/id_range.py" "$coll"
 go mod edit -replace "github.com/FerretDB/FerretDB=./ferretdb-src"
 go build -trimpath -o "$out" . || GOSUMDB=off go build -trimpath -ldflags=-checklinkname=0 -o "$out" .

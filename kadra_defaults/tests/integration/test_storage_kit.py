@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from kadra_defaults import clock
-from kadra_defaults.storage import KeyIndex, Lease, LeaseBusy, Store, claim, connect, in_parallel, sweep_claims
+from kadra_defaults.storage import (KeyIndex, KeySet, Lease, LeaseBusy, Store, claim, connect, in_parallel, once,
+                                    sweep_claims)
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +61,41 @@ def test_a_key_points_at_one_document_however_many_race_for_it(db):
     assert index.get("ala@example.pl") == winner
     index.drop("ala@example.pl", winner)
     assert index.get("ala@example.pl") is None
+
+
+def test_a_key_set_lists_every_ref_of_its_value_however_many_add_at_once(db):
+    members = KeySet(db, "company-members")
+    _race(20, lambda i: members.add("c1", f"a{i:02d}"))
+    members.add("c1", "a03")  # twice: no-op
+    members.add("c10", "x")  # a value sharing a prefix ("c1" / "c10") is another set
+    members.add("c1-", "y")
+    assert members.refs("c1") == [f"a{i:02d}" for i in range(20)]
+    members.remove("c1", "a05")
+    members.remove("c1", "never-added")
+    assert "a05" not in members.refs("c1") and len(members.refs("c1")) == 19
+    assert members.refs("c10") == ["x"] and members.refs("nobody") == []
+    for bad in ("a:b", "", "ę", None, "a b"):
+        with pytest.raises(ValueError):
+            members.add(bad, "x")
+        with pytest.raises(ValueError):
+            members.add("c1", bad)
+
+
+def test_a_key_set_is_read_from_the_id_index(db):
+    """The range read is an index search, never a scan (our FerretDB build: scripts/ferretdb/id_range.py)."""
+    sets = KeySet(db, "k")
+    for i in range(50):
+        sets.add(f"v{i % 5}", f"r{i}")
+    plan = db.command("explain", {"find": "keys", "filter": {"_id": {"$gte": "k:v1:", "$lt": "k:v1;"}}})
+    text = str(plan.get("queryPlanner", plan))
+    assert "SCAN" not in text.replace("IXSCAN", "") and ("SEARCH" in text or "IXSCAN" in text or "IDHACK" in text), text
+
+
+def test_a_one_off_pass_runs_once_per_database(db):
+    runs = []
+    once(db, "made:test:v1", lambda: runs.append(1))
+    once(db, "made:test:v1", lambda: runs.append(1))
+    assert runs == [1]
 
 
 def test_a_lease_is_held_by_one_process_at_a_time(db):
