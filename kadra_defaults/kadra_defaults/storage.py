@@ -277,7 +277,10 @@ class KeySet:
         self.collection.delete_one({"_id": self._prefix(value) + self._plain(ref)})
 
     def refs(self, value: str) -> list[str]:
-        """Every ref of `value`, sorted (one range read of the index)."""
+        """Every ref of `value`, sorted (one range read of the index); none for a value that is not a plain
+        id (nothing can have been added under it)."""
+        if not (isinstance(value, str) and PLAIN.fullmatch(value)):
+            return []
         prefix = self._prefix(value)
         return sorted(doc["ref"] for doc in self.collection.find({"_id": {"$gte": prefix, "$lt": prefix[:-1] + ";"}}))
 

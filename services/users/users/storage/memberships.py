@@ -6,6 +6,10 @@ Invariants held by the database itself, not by read-then-write:
   filters on the roles the actor may manage, which never include `owner`; the owner's role moves
   only through the ownership move (`hand_over`, storage/transfers.py).
 
+Look-ups by company and by account go through key sets (kit KeySet: `company-members:<company>:<account>`,
+`account-companies:<account>:<company>`), added before the membership is written and removed after it is
+deleted; the memberships they name are read by `_id` and checked. No scan, however many companies.
+
 On MongoDB a filtered find_one_and_update is atomic, and the filters above are enough. FerretDB v1
 (our development and test server) applies it as a read, then a write by `_id`: a role change that
 read "employee" could land after a transfer made that member the owner, leaving none (seen once in
@@ -22,12 +26,13 @@ from datetime import datetime
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from kadra_defaults.storage import Lease, LeaseBusy, Store
+from kadra_defaults.storage import KeySet, Lease, LeaseBusy, Store, once
 
 from users.exceptions import Unavailable
 from users.storage.rosters import Rosters
 
 MEMBERSHIPS = "memberships"
+MEMBERSHIP_KEYS_MADE = "made:membership-keys:v1"  # the marker of the one-off keys for memberships from before
 # A role-changing write takes milliseconds; the ttl only bounds how long a crashed holder blocks the company.
 COMPANY_LEASE_TTL = 10.0
 COMPANY_LEASE_WAIT = 5.0
@@ -58,8 +63,31 @@ class Memberships(Store):
         db[MEMBERSHIPS].create_index([("company_id", ASCENDING), ("account_id", ASCENDING)], unique=True)
         db[MEMBERSHIPS].create_index("account_id")
 
+        def fill():
+            store = cls(db)
+            for doc in db[MEMBERSHIPS].find({}, {"company_id": 1, "account_id": 1}):
+                store._keys_added(doc["company_id"], doc["account_id"])
+        once(db, MEMBERSHIP_KEYS_MADE, fill)
+
+    @property
+    def _members(self) -> KeySet:
+        return KeySet(self.db, "company-members")
+
+    @property
+    def _companies(self) -> KeySet:
+        return KeySet(self.db, "account-companies")
+
+    def _keys_added(self, company_id: str, account_id: str) -> None:
+        self._members.add(company_id, account_id)
+        self._companies.add(account_id, company_id)
+
+    def _keys_removed(self, company_id: str, account_id: str) -> None:
+        self._members.remove(company_id, account_id)
+        self._companies.remove(account_id, company_id)
+
     def add(self, company_id: str, account_id: str, role: str, now: datetime) -> bool:
         """Insert the membership; False when the person is already a member (unique index)."""
+        self._keys_added(company_id, account_id)  # first: never a membership its sets do not list
         try:
             self.db[MEMBERSHIPS].insert_one({
                 "_id": membership_id(company_id, account_id), "company_id": company_id, "account_id": account_id,
@@ -77,18 +105,22 @@ class Memberships(Store):
         return self.by_key(MEMBERSHIPS, membership_id(company_id, account_id))
 
     def of_account(self, account_id: str) -> list[dict]:
-        """Every membership of the person, the oldest first."""
-        return list(self.db[MEMBERSHIPS].find({"account_id": account_id}).sort("joined_at", ASCENDING))
+        """Every membership of the person, the oldest first (its key set, then each by `_id`)."""
+        ids = [membership_id(company_id, account_id) for company_id in self._companies.refs(account_id)]
+        found = [m for m in self.by_keys(MEMBERSHIPS, ids) if m.get("account_id") == account_id]
+        found.sort(key=lambda m: (m["joined_at"], m["company_id"]))
+        return found
 
     def of_company(self, company_id: str) -> list[dict]:
         """Every membership of the company in the table's stable order: owner first, then by joining."""
-        found = list(self.db[MEMBERSHIPS].find({"company_id": company_id}))
+        ids = [membership_id(company_id, account_id) for account_id in self._members.refs(company_id)]
+        found = [m for m in self.by_keys(MEMBERSHIPS, ids) if m.get("company_id") == company_id]
         found.sort(key=lambda m: (m["role"] != "owner", m["joined_at"], m["account_id"]))
         return found
 
     def owners(self, company_id: str) -> list[dict]:
         """The company's owner memberships (one, but for the moment inside an ownership move)."""
-        return list(self.db[MEMBERSHIPS].find({"company_id": company_id, "role": "owner"}))
+        return [m for m in self.of_company(company_id) if m["role"] == "owner"]
 
     def set_role(self, company_id: str, account_id: str, role: str, manageable: set[str],
                  now: datetime) -> dict | None:
@@ -109,6 +141,7 @@ class Memberships(Store):
             removed = self.db[MEMBERSHIPS].find_one_and_delete(
                 {"_id": membership_id(company_id, account_id), "role": {"$in": allowed}})
         if removed is not None:
+            self._keys_removed(company_id, account_id)
             Rosters(self.db).changed(company_id)
         return removed
 
