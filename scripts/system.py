@@ -237,7 +237,8 @@ class System:
         return waiting
 
     def problems(self, lines: int = 40) -> str:
-        """The last WARNING/ERROR lines and 5xx answers of every process's log: what a failed test
+        """The last WARNING/ERROR lines (not nameko's "(expected)" domain refusals) and 5xx answers of every
+        process's log: what a failed test
         prints, so a failure on a machine nobody can log into still says what the system saw."""
         out = []
         for name in (*SERVICES, "gateway"):
@@ -247,8 +248,9 @@ class System:
                     continue
                 with open(path, "rb") as f:
                     found = [line for line in f.read().decode(errors="replace").splitlines()
-                             if '"level": "WARNING"' in line or '"level": "ERROR"' in line
-                             or "Traceback" in line or ('"status": 5' in line and "/readyz" not in line)]
+                             if ('"level": "WARNING"' in line and "(expected)" not in line)
+                             or '"level": "ERROR"' in line or "Traceback" in line
+                             or ('"status": 5' in line and "/readyz" not in line)]
                 if found:
                     out.append(f"--- {process}.log ---\n" + "\n".join(found[-lines:]))
         return "\n".join(out)

@@ -173,7 +173,11 @@ class Store:
     def heartbeat(self, who: str) -> dict:
         """Write a document and read it back: proves the database answers for this service."""
         now = datetime.now(timezone.utc)
-        self.db[HEARTBEAT_COLLECTION].update_one({"_id": who}, {"$set": {"at": now}}, upsert=True)
+        try:
+            self.db[HEARTBEAT_COLLECTION].update_one({"_id": who}, {"$set": {"at": now}}, upsert=True)
+        except DuplicateKeyError:
+            # Two first pings at once (FerretDB's upsert is a read, then an insert): the other inserted it.
+            self.db[HEARTBEAT_COLLECTION].update_one({"_id": who}, {"$set": {"at": now}})
         doc = self.db[HEARTBEAT_COLLECTION].find_one({"_id": who})
         return {"database": self.db.name, "written_at": doc["at"].isoformat() if doc else None}
 
@@ -221,6 +225,28 @@ class KeyIndex:
         except DuplicateKeyError:
             found = self.collection.find_one({"_id": self._id(value)})
             return found is not None and found.get("ref") == ref
+
+    def take(self, value: str, ref: str, load: Callable[[str], dict | None], holds: Callable[[dict], bool],
+             young: timedelta = timedelta(minutes=5)) -> None:
+        """Point `value` at `ref` before the write that gives `ref`'s document the value; DuplicateKeyError
+        when another document has it. The key's current holder is read with `load`; one whose document
+        no longer `holds` the value (a write that failed, a value changed since) is taken over, and so is
+        one whose document never appeared — unless its key is younger than `young` (that document may be
+        about to be written)."""
+        if self.put(value, ref):
+            return
+        key = self.collection.find_one({"_id": self._id(value)}) or {}
+        holder = key.get("ref")
+        held = load(holder) if holder else None
+        at = key.get("at")
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        is_young = at is not None and at > clock.now() - young
+        if holder and ((held is not None and holds(held)) or (held is None and is_young)):
+            raise DuplicateKeyError(f"{self.kind} is taken", 11000)
+        self.drop(value, holder)
+        if not self.put(value, ref):
+            raise DuplicateKeyError(f"{self.kind} is taken", 11000)
 
     def get(self, value: str) -> str | None:
         """The `_id` `value` points at, or None."""

@@ -173,3 +173,10 @@ def test_attempt_reservations_expire_with_the_sweep(db):
     assert counter.reserve("reset:a", 1) is None
     assert sweep_attempts(db, now + timedelta(minutes=62)) == 2  # the reservation and its hint (bucket ended)
     assert counter.reserve("reset:a", 1) == 1
+
+
+def test_twenty_first_heartbeats_at_once_all_answer(db):
+    """Readiness probes of several gateway workers ping a fresh service at once: none may fail."""
+    store = Store(db)
+    answers = _race(20, lambda i: store.heartbeat("identity"))
+    assert all(a["written_at"] for a in answers)

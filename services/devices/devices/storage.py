@@ -17,20 +17,24 @@ delete removes a document for exactly one caller. So:
   PIN, a new PIN or an unblock starts a new epoch (the count is back to 0); a
   wrong PIN of an epoch that is no longer current blocks nothing.
 
+An account's device is found by a key document (kit KeyIndex `device-of-account:<account>`), written
+before the device and dropped after it; the unique index stays the guarantee of one device per account.
+
 Retention without a scan (kit: due buckets, `expiries`): a spent challenge, a wrong-PIN slot and its
 hint, and a removed device's record are made due when written; the sweep reads only the buckets that
 ended and deletes by `_id` what its rule allows. A removed device's record goes a day after the removal
 (REMOVED_DEVICE_RETENTION: past every access token, 15 min, and challenge, 2 min, that could name it;
 its sessions ended with it), once its outbox is empty.
 """
+import time
 import uuid
 from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults.outbox import OUTBOX, PENDING, insert_with_outbox, update_with_outbox
-from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, Mongo, Store, sweep_claims,
-                                    sweep_expired)
+from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, KeyIndex, Mongo, Store, once,
+                                    sweep_claims, sweep_expired)
 
 from devices import challenges
 
@@ -45,6 +49,8 @@ ENDED_EPOCH_RETENTION = timedelta(hours=1)
 OUTBOX_COLLECTIONS = ("trusted_devices", "removed_devices")
 WRONG_PINS = "wrong_pins"
 REMOVED_DEVICE_RETENTION = timedelta(days=1)
+KEY_HOLDER_WAIT = 2.0  # seconds an activation that lost the account's key waits for the winner's device
+DEVICE_KEYS_MADE = "made:device-keys:v1"  # the marker of the one-off keys for devices from before
 
 
 def is_blocked(device: dict) -> bool:
@@ -72,17 +78,46 @@ class DevicesStore(Store):
         db.removed_devices.create_index("account_id")
         db[WRONG_PINS].create_index("expires_at")
 
+        def fill():
+            keys = KeyIndex(db, "device-of-account")
+            for doc in db.trusted_devices.find({}, {"account_id": 1}):
+                keys.put(doc["account_id"], doc["_id"])
+        once(db, DEVICE_KEYS_MADE, fill)
+
     # trusted devices
 
+    @property
+    def _device_keys(self) -> KeyIndex:
+        return KeyIndex(self.db, "device-of-account")
+
     def insert_device(self, device: dict, *envelopes: dict) -> None:
-        """Store a new trusted device with its e-mails (one write); DuplicateKeyError when the account has one."""
-        insert_with_outbox(self.db.trusted_devices, device, *envelopes)
+        """Store a new trusted device with its e-mails (one write); DuplicateKeyError when the account has one
+        (or one is being stored: its key is younger than a few minutes)."""
+        account_id = device["account_id"]
+        try:
+            self._device_keys.take(account_id, device["_id"], load=self.get_device,
+                                   holds=lambda held: held.get("account_id") == account_id)
+        except DuplicateKeyError:
+            # Another activation holds the account's key and its device is being stored: wait for it (a
+            # moment at most), so that the caller's refusal can name it, as the unique index made it do.
+            deadline = time.monotonic() + KEY_HOLDER_WAIT
+            while self.device_of_account(account_id) is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            raise
+        try:
+            insert_with_outbox(self.db.trusted_devices, device, *envelopes)
+        except DuplicateKeyError:
+            self._device_keys.drop(account_id, device["_id"])
+            raise
 
     def get_device(self, device_id: str) -> dict | None:
         return self.by_key("trusted_devices", device_id)
 
     def device_of_account(self, account_id: str) -> dict | None:
-        return self.db.trusted_devices.find_one({"account_id": account_id})
+        """The account's trusted device, or None (its key document, then the device by `_id`)."""
+        device_id = self._device_keys.get(account_id) if isinstance(account_id, str) else None
+        device = self.get_device(device_id) if device_id else None
+        return device if device is not None and device.get("account_id") == account_id else None
 
     def delete_device(self, device_id: str, now: datetime, reason: str, account_id: str | None = None,
                       envelopes: tuple = ()) -> dict | None:
@@ -98,6 +133,7 @@ class DevicesStore(Store):
         device = self.db.trusted_devices.find_one(query)
         # The remover is whoever deletes it (find_one_and_delete can hand it to two callers on FerretDB).
         if device is not None and self.db.trusted_devices.delete_one({"_id": device_id}).deleted_count == 1:
+            self._device_keys.drop(device["account_id"], device_id)
             pending = device.pop(OUTBOX, None) or []
             device.pop(PENDING, None)
             device.pop("pin_hash", None)

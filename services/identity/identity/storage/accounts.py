@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
 from kadra_defaults.outbox import update_with_outbox
-from kadra_defaults.storage import KEYS_COLLECTION, KeyIndex, Store
+from kadra_defaults.storage import KeyIndex, Store, once
 
 ACCOUNTS = "accounts"
 EMAIL_KEY = "email"
@@ -32,15 +32,12 @@ class Accounts(Store):
     def ensure_indexes(cls, db) -> None:
         db[ACCOUNTS].create_index([("email_norm", ASCENDING)], unique=True, name="email_norm_unique")
         db[ACCOUNTS].create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created")
-        if db[KEYS_COLLECTION].find_one({"_id": EMAIL_KEYS_MADE}) is None:  # once: one scan per database
+        def fill():  # once: one scan per database
             keys = KeyIndex(db, EMAIL_KEY)
             for doc in db[ACCOUNTS].find({}, {"email_norm": 1}):
                 if isinstance(doc.get("email_norm"), str):
                     keys.put(doc["email_norm"], doc["_id"])
-            try:
-                db[KEYS_COLLECTION].insert_one({"_id": EMAIL_KEYS_MADE, "at": clock.now()})
-            except DuplicateKeyError:
-                pass
+        once(db, EMAIL_KEYS_MADE, fill)
 
     @property
     def email_keys(self) -> KeyIndex:
@@ -51,21 +48,8 @@ class Accounts(Store):
         when another account has that address. A key whose account does not have the address (a write
         that failed, an address changed since) is taken over; one younger than STALE_KEY is not (its
         account may be about to be written)."""
-        keys = self.email_keys
-        if keys.put(norm, account_id):
-            return
-        key = keys.collection.find_one({"_id": keys._id(norm)}) or {}
-        holder = key.get("ref")
-        held = self.by_key(ACCOUNTS, holder) if holder else None
-        at = key.get("at")
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=clock.now().tzinfo)
-        young = at is not None and at > clock.now() - STALE_KEY
-        if holder and ((held is not None and held.get("email_norm") == norm) or (held is None and young)):
-            raise DuplicateKeyError(f"the address is taken: {norm}", 11000)
-        keys.drop(norm, holder)
-        if not keys.put(norm, account_id):
-            raise DuplicateKeyError(f"the address is taken: {norm}", 11000)
+        self.email_keys.take(norm, account_id, load=lambda holder: self.by_key(ACCOUNTS, holder),
+                             holds=lambda account: account.get("email_norm") == norm, young=STALE_KEY)
 
     def insert(self, doc: dict) -> None:
         """Raises DuplicateKeyError when the normalised e-mail is taken."""
