@@ -63,9 +63,11 @@ MESSAGES = {
                       "Log in again, or activate the phone again if it was removed.",
                       "Sesja na tym urządzeniu została zakończona (urządzenie usunięto, zastąpiono lub wylogowano). "
                       "Zaloguj się ponownie albo aktywuj telefon ponownie, jeśli został usunięty."),
-    "blocked": ("This device is blocked after too many wrong PINs. Unblock it on the web with your password, "
-                "or remove it.",
-                "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Odblokuj je w aplikacji webowej "
+    "blocked": ("This device is blocked after too many wrong PINs. Log in to the web app on a computer and, on the "
+                "“Aplikacja mobilna” (Mobile app) page in the menu next to the company's name, unblock it "
+                "with your password or remove it.",
+                "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Zaloguj się na komputerze do "
+                "aplikacji webowej i na stronie „Aplikacja mobilna” (w menu przy nazwie firmy) odblokuj je "
                 "swoim hasłem albo je usuń."),
     "no_biometric_key": ("Biometric login is not enabled on this phone. Run: kadra-mobile enable-biometrics",
                          "Logowanie biometryczne nie jest włączone na tym telefonie. Uruchom: "
