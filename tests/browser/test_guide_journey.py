@@ -37,6 +37,9 @@ PL = {
     "roles_hint": "Wykorzystując opcję dodaj użytkownika możesz nadać uprawnienia do aplikacji poszczególnym "
                   "użytkownikom. Zapoznaj się z opisem ról tak, aby użytkownicy mieli dostęp tylko do tych funkcji, "
                   "które odpowiadają ich roli w Twojej firmie.",
+    "change_email": "Zmień e-mail (login)", "transfer": "Przekaż własność",
+    "transfer_title": "Przekazanie własności firmy – {name}",
+    "account_headings": ["Dane osobowe", "Zmiana adresu e-mail (loginu)", "Zmiana hasła"],
     "roles_hint_short": "Zapoznaj się z opisem ról tak, aby użytkownicy mieli dostęp tylko do tych funkcji, które "
                         "odpowiadają ich roli w Twojej firmie.",
 }
@@ -55,6 +58,9 @@ EN = {
     "roles_hint": "With \u201cAdd user\u201d you grant individual users access to the application. Read the role "
                   "descriptions (\u201cShow role description\u201d) so that users can reach only the functions that "
                   "match their role in your company.",
+    "change_email": "Change e-mail address (login)", "transfer": "Transfer ownership",
+    "transfer_title": "Transferring ownership of the company – {name}",
+    "account_headings": ["Personal data", "Change your e-mail address (login)", "Change your password"],
     "roles_hint_short": "Read the role descriptions so that users can reach only the functions that match their role "
                         "in your company.",
 }
@@ -106,6 +112,7 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(first.locator("td").nth(2)).to_have_text(owner["email"])
     expect(first.locator("td").nth(3)).to_have_text(L["owner"])
     expect(page.locator("#roles-hint")).to_have_text(L["roles_hint"])
+    expect(first.get_by_role("link", name=L["change_email"])).to_have_attribute("href", "/app/account#email")
     shot(page, "users-section")
 
     # 3. "Dodaj użytkownika": e-mail, one role, "Pokaż opis roli", Anuluj / Zapisz
@@ -194,6 +201,11 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(change).to_have_count(0)
     expect(member_row(page, invitee).locator("td").nth(3)).to_have_text(L["employee"])
     shot(page, "role-changed")
+    # the ownership offer's dialog names what moves (opened and cancelled: nothing is sent)
+    member_row(page, invitee).get_by_role("button", name=re.compile(L["transfer"])).click()
+    expect(page.get_by_role("dialog", name=L["transfer_title"].format(name="Anna Nowak"))).to_be_visible()
+    page.get_by_role("dialog").get_by_role("button", name=L["cancel"]).click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
     page.reload()
     expand_users(page, L)
     expect(member_row(page, invitee).locator("td").nth(3)).to_have_text(L["employee"])
@@ -209,6 +221,9 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(page.locator("table.audit tbody tr").first).to_contain_text(L["audit_role"])
     expect(page.locator("table.audit")).to_contain_text(L["audit_invite"])
     shot(page, "audit-log")
+    # My account: the same words for the same things
+    page.goto("/app/account")
+    expect(page.locator("main h2")).to_have_text(L["account_headings"])
     return invitee
 
 

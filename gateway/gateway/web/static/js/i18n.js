@@ -91,12 +91,12 @@ const T = {
   revert_email_button: ["Cofnij zmianę", "Undo the change"],
   revert_email_done: ["Zmiana adresu została cofnięta. Ustaw nowe hasło, korzystając z opcji „przypomnij hasło”.",
                       "The change has been undone. Set a new password with \u201cremind password\u201d."],
-  ownership_title: ["Przejęcie własności firmy", "Taking over the company"],
+  ownership_title: ["Przejęcie własności firmy", "Accepting ownership of the company"],
   ownership_intro: ["Po przyjęciu zostaniesz właścicielem firmy, a dotychczasowy właściciel otrzyma rolę: zarząd / pełnomocnik / księgowy.",
                     "Once you accept, you become the company's owner and the former owner gets the role: management / proxy / accountant."],
   ownership_button: ["Przyjmij własność firmy", "Accept ownership"],
   ownership_done: ["Jesteś teraz właścicielem firmy.", "You are now the company's owner."],
-  ownership_login: ["Zaloguj się, aby przyjąć własność firmy.", "Log in to accept the ownership."],
+  ownership_login: ["Zaloguj się, aby przyjąć własność firmy.", "Log in to accept ownership of the company."],
 
   // layout
   company: ["Firma:", "Company:"],
@@ -152,7 +152,7 @@ const T = {
   remove_confirm: ["Usuń użytkownika", "Remove the user"],
   change_email_option: ["Zmień e-mail (login)", "Change e-mail address (login)"],
   transfer: ["Przekaż własność", "Transfer ownership"],
-  transfer_title: ["Przekazanie własności firmy – {name}", "Transferring the company – {name}"],
+  transfer_title: ["Przekazanie własności firmy – {name}", "Transferring ownership of the company – {name}"],
   transfer_text: ["{name} otrzyma e-mail z linkiem. Po przyjęciu zostanie właścicielem, a Ty otrzymasz rolę: zarząd / pełnomocnik / księgowy.",
                   "{name} gets an e-mail with a link. Once accepted, they become the owner and you get the role: management / proxy / accountant."],
   transfer_confirm: ["Wyślij propozycję", "Send the offer"],
