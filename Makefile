@@ -69,7 +69,7 @@ reliability-cluster: venv infra cluster ## The cluster's faults alone: a node SI
 	@KADRA_TEST_CLUSTER=1 $(PY) -m pytest -p no:randomly -s -m reliability tests/cluster
 
 test-unit: venv ## Unit tests only (no network)
-	@$(PY) -m pytest -m "not integration and not e2e" kadra_defaults services gateway
+	@$(PY) -m pytest -m "not integration and not e2e" kadra_defaults services gateway clients
 
 bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
 	@$(PY) bench/run.py

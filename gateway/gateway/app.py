@@ -39,6 +39,10 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )
+    current = settings.current()
+    # What the web pages show of this installation (gateway.web.pages: /app/config.json); null: not shown.
+    app.config["WEB_CONFIG"] = {"app_store_url": current.app_store_url or None,
+                                "play_store_url": current.play_store_url or None}
     app.config.update(config or {})
     if not app.config.get("TESTING"):
         setup_logging("gateway")

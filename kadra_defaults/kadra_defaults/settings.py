@@ -128,6 +128,17 @@ def _flag(env, name, default):
     return env.bool(name, default)
 
 
+_HTTPS_URL = Regexp(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+
+
+def _https_url(env, name, default):
+    """A link a page shows (an app store's page): https only, a host, no spaces; empty: no link."""
+    value = (env.str(name, default) or default).strip()
+    if value:
+        _HTTPS_URL(value)
+    return value
+
+
 PORT = "a port number (1-65535)"
 SPECS = (
     Spec("KADRA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", _uri_list("amqp", "amqps"),
@@ -182,6 +193,9 @@ SPECS = (
     Spec("KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY", 100, _whole(0), "a whole number (0: no limit)"),
     Spec("KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY", 10, _whole(0), "a whole number (0: no limit)"),
     Spec("KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY", 5, _whole(0), "a whole number (0: no limit)"),
+    # The mobile app's pages in the stores, linked from the web page "Aplikacja mobilna" (empty: no link).
+    Spec("KADRA_APP_STORE_URL", "", _https_url, "an https:// URL (empty: no link)"),
+    Spec("KADRA_PLAY_STORE_URL", "", _https_url, "an https:// URL (empty: no link)"),
 )
 
 
@@ -229,6 +243,8 @@ class Settings:
     limit_invitations_per_inviter_day: int
     limit_companies_per_account_day: int
     limit_email_changes_per_account_day: int
+    app_store_url: str
+    play_store_url: str
 
     def database_name(self, service: str) -> str:
         """Each service has its own database: `<prefix>_<service>`."""

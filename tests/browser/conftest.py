@@ -82,17 +82,19 @@ class Watched:
 
 @pytest.fixture
 def new_page(browser, system, request):
-    """new_page(lang=None) -> a page in a fresh context (another person's browser)."""
+    """new_page(lang=None, base_url=None) -> a page in a fresh context (another person's browser), on the
+    system's gateway or the one at `base_url`."""
     contexts = []
     watchers = []
 
-    def make(lang: str | None = None):
-        context = browser.new_context(base_url=system.base_url, viewport=VIEWPORT, locale="pl-PL")
+    def make(lang: str | None = None, base_url: str | None = None):
+        base_url = base_url or system.base_url
+        context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="pl-PL")
         if lang:
             context.add_init_script(f"localStorage.setItem('kadra.lang', '{lang}')")
         context.set_default_timeout(15_000)
         page = context.new_page()
-        watched = Watched(system.base_url)
+        watched = Watched(base_url)
         watched.attach(page)
         contexts.append(context)
         watchers.append(watched)

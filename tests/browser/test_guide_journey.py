@@ -33,6 +33,15 @@ PL = {
     "role_line": "Twoja rola: magazynier", "company_section": "Nazwa, dane rejestrowe i kontaktowe",
     "audit": "Dziennik zdarzeń", "audit_role": "zmiana roli", "audit_invite": "zaproszenie użytkownika",
     "pending": "Oczekujące zaproszenia",
+    # the guide's words under the table, and again beside the role choice
+    "roles_hint": "Wykorzystując opcję dodaj użytkownika możesz nadać uprawnienia do aplikacji poszczególnym "
+                  "użytkownikom. Zapoznaj się z opisem ról tak, aby użytkownicy mieli dostęp tylko do tych funkcji, "
+                  "które odpowiadają ich roli w Twojej firmie.",
+    "change_email": "Zmień e-mail (login)", "transfer": "Przekaż własność",
+    "transfer_title": "Przekazanie własności firmy – {name}",
+    "account_headings": ["Dane osobowe", "Zmiana adresu e-mail (loginu)", "Zmiana hasła"],
+    "roles_hint_short": "Zapoznaj się z opisem ról tak, aby użytkownicy mieli dostęp tylko do tych funkcji, które "
+                        "odpowiadają ich roli w Twojej firmie.",
 }
 EN = {
     "settings": "Data and settings", "users": "Users", "users_heading": "Users with access to the system",
@@ -46,6 +55,14 @@ EN = {
     "role_line": "Your role: warehouse keeper", "company_section": "Name, registration and contact data",
     "audit": "Audit log", "audit_role": "role changed", "audit_invite": "user invited",
     "pending": "Pending invitations",
+    "roles_hint": "With \u201cAdd user\u201d you grant individual users access to the application. Read the role "
+                  "descriptions (\u201cShow role description\u201d) so that users can reach only the functions that "
+                  "match their role in your company.",
+    "change_email": "Change e-mail address (login)", "transfer": "Transfer ownership",
+    "transfer_title": "Transferring ownership of the company – {name}",
+    "account_headings": ["Personal data", "Change your e-mail address (login)", "Change your password"],
+    "roles_hint_short": "Read the role descriptions so that users can reach only the functions that match their role "
+                        "in your company.",
 }
 
 
@@ -94,6 +111,8 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(first.locator("td").nth(1)).to_contain_text(owner["full_name"])
     expect(first.locator("td").nth(2)).to_have_text(owner["email"])
     expect(first.locator("td").nth(3)).to_have_text(L["owner"])
+    expect(page.locator("#roles-hint")).to_have_text(L["roles_hint"])
+    expect(first.get_by_role("link", name=L["change_email"])).to_have_attribute("href", "/app/account#email")
     shot(page, "users-section")
 
     # 3. "Dodaj użytkownika": e-mail, one role, "Pokaż opis roli", Anuluj / Zapisz
@@ -108,6 +127,7 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(dialog.get_by_role("radio", name=L["employee"], exact=True)).to_be_checked()  # ☒ pracownik, as drawn
     expect(dialog.get_by_role("button", name=L["show"])).to_have_count(3)
     expect(dialog.get_by_role("button", name=L["cancel"])).to_be_visible()
+    expect(dialog.locator(".roles-hint")).to_have_text(L["roles_hint_short"])  # before choosing a role
 
     # an address the API refuses: its message stands next to the field, in the page's language
     dialog.get_by_label(L["email"]).fill("to-nie-jest-email")
@@ -161,6 +181,7 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(guest.locator("table.users tbody tr td").nth(2)).to_have_text(invitee)
     expect(guest.locator("table.users tbody tr td").nth(3)).to_have_text(L["warehouse"])
     expect(guest.get_by_role("button", name=L["add"])).to_have_count(0)
+    expect(guest.locator("#roles-hint")).to_have_count(0)  # nobody to add: no hint about choosing roles
     expect(guest.get_by_role("button", name=re.compile(L["change_role"]))).to_have_count(0)
     expect(guest.locator("#company-form input").first).to_be_disabled()  # company data: read only
     expect(guest.locator("#company-form").get_by_role("button", name=L["save"])).to_have_count(0)
@@ -180,6 +201,11 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(change).to_have_count(0)
     expect(member_row(page, invitee).locator("td").nth(3)).to_have_text(L["employee"])
     shot(page, "role-changed")
+    # the ownership offer's dialog names what moves (opened and cancelled: nothing is sent)
+    member_row(page, invitee).get_by_role("button", name=re.compile(L["transfer"])).click()
+    expect(page.get_by_role("dialog", name=L["transfer_title"].format(name="Anna Nowak"))).to_be_visible()
+    page.get_by_role("dialog").get_by_role("button", name=L["cancel"]).click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
     page.reload()
     expand_users(page, L)
     expect(member_row(page, invitee).locator("td").nth(3)).to_have_text(L["employee"])
@@ -195,6 +221,9 @@ def run_journey(page, new_page, api, mailbox, owner, shot, L, english):
     expect(page.locator("table.audit tbody tr").first).to_contain_text(L["audit_role"])
     expect(page.locator("table.audit")).to_contain_text(L["audit_invite"])
     shot(page, "audit-log")
+    # My account: the same words for the same things
+    page.goto("/app/account")
+    expect(page.locator("main h2")).to_have_text(L["account_headings"])
     return invitee
 
 

@@ -1,8 +1,10 @@
 """The customer guide's Part 2 ("Mobile app / trusted devices") end to end, driving `kadra-mobile`.
 
-A person with a web account activates the app with their e-mail and password,
-sets a PIN, turns on biometrics, logs in both ways; a second phone is refused
-until the replacement is confirmed; the notice e-mails arrive over SMTP.
+A person with a web account activates the app with their e-mail and password
+(a wrong one is answered with the guide's two hints), sets a PIN, is asked about
+biometrics and told "To wszystko! Gratulujemy!", turns biometrics on, logs in
+both ways; a second phone is refused until the replacement is confirmed, and
+goes through the whole dialogue in one run; the notice e-mails arrive over SMTP.
 """
 import os
 import stat
@@ -35,6 +37,12 @@ def test_guide_part_2_mobile_app_with_kadra_mobile(api, system, mailbox, tmp_pat
     wrong = phone("pixel.json", "activate", "--email", account["email"], "--name", "Pixel 8",
                   KADRA_MOBILE_PASSWORD="not-my-password-1")
     assert wrong.returncode == 4, wrong.stderr
+    # the guide's note: a forgotten e-mail is in Dane i ustawienia → Użytkownicy (the owner sees it there),
+    # a forgotten password is reset with "przypomnij hasło"; no HTTP status is shown
+    assert "Nieprawidłowy adres e-mail lub hasło." in wrong.stderr
+    assert "Zapytaj właściciela firmy: widzi go w Dane i ustawienia → Użytkownicy." in wrong.stderr
+    assert f"wybierz „przypomnij hasło”: {system.base_url}/app/forgot-password" in wrong.stderr
+    assert "401" not in wrong.stderr and "odpowiedziała" not in wrong.stderr
     activated = phone("pixel.json", "activate", "--email", account["email"], "--name", "Pixel 8",
                       "--platform", "android", **password)
     assert activated.returncode == 0, activated.stderr
@@ -49,7 +57,11 @@ def test_guide_part_2_mobile_app_with_kadra_mobile(api, system, mailbox, tmp_pat
     assert trivial.returncode == 8 and "pin" in trivial.stderr
     letters = phone("pixel.json", "set-pin", "--pin", "48a915", lang="en")
     assert letters.returncode == 8 and "pin" in letters.stderr
-    assert phone("pixel.json", "set-pin", "--pin", "482915").returncode == 0
+    # "Ustaw PIN", then the app asks about biometrics (answered "not now" here), then the guide's last words
+    pin = phone("pixel.json", "set-pin", "--pin", "482915", "--no-biometrics")
+    assert pin.returncode == 0, pin.stderr
+    assert "PIN ustawiony" in pin.stdout and "możesz je włączyć w każdej chwili" in pin.stdout
+    assert pin.stdout.strip().splitlines()[-1] == "To wszystko! Gratulujemy!"
     # Biometrics need the PIN (and a challenge the app signs with the device key): the token alone is not enough.
     no_pin = phone("pixel.json", "enable-biometrics", lang="en")
     assert no_pin.returncode == 2 and "PIN" in no_pin.stderr
@@ -75,10 +87,13 @@ def test_guide_part_2_mobile_app_with_kadra_mobile(api, system, mailbox, tmp_pat
     assert second.returncode == 3, second.stderr
     assert "Pixel 8" in second.stderr and "--replace" in second.stderr
     # ...until the person confirms the replacement; the old phone is logged out at once.
+    # This time the whole dialogue in one run: activation, "Set a PIN", biometrics yes, "That's all!".
     replaced = phone("iphone.json", "activate", "--email", account["email"], "--name", "iPhone 15",
-                     "--platform", "ios", "--replace", lang="en", **password)
+                     "--platform", "ios", "--replace", "--pin", "730164", "--biometrics", lang="en", **password)
     assert replaced.returncode == 0, replaced.stderr
     assert "previous device was removed" in replaced.stdout
+    assert "PIN set" in replaced.stdout and "Biometric login is on" in replaced.stdout
+    assert replaced.stdout.strip().splitlines()[-1] == "That's all! Congratulations!"
     old_status = phone("pixel.json", "status", lang="en")
     assert old_status.returncode == 4, old_status.stderr
     old_login = phone("pixel.json", "login", "--pin", "482915", lang="en")
@@ -87,8 +102,8 @@ def test_guide_part_2_mobile_app_with_kadra_mobile(api, system, mailbox, tmp_pat
     assert any("iPhone 15" in m.text and "iOS" in m.text for m in both)
 
     # The new phone goes on: PIN, login, status; and the person can remove it at any time.
-    assert phone("iphone.json", "set-pin", "--pin", "730164").returncode == 0
     assert phone("iphone.json", "login", "--pin", "730164").returncode == 0
+    assert phone("iphone.json", "login", "--biometric").returncode == 0
     removed = phone("iphone.json", "remove", lang="en")
     assert removed.returncode == 0 and "removed" in removed.stdout
     assert phone("iphone.json", "status").returncode == 6

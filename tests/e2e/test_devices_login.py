@@ -176,7 +176,10 @@ def test_twenty_concurrent_wrong_pins_block_after_exactly_five(api, account, pho
     blocked = api.post(api.url(f"/api/v1/devices/{phone.device_id}/login"),
                        json={"challenge": challenges[0], "signature": sign(phone.key, challenges[0]), "pin": GOOD_PIN})
     assert blocked.status_code == 423
-    assert blocked.json()["detail_pl"]
+    # the words send the person to the web app's own menu item "Aplikacja mobilna", in both languages
+    assert "„Aplikacja mobilna” (w menu przy nazwie firmy)" in blocked.json()["detail_pl"]
+    assert "“Aplikacja mobilna” (Mobile app) page in the menu" in blocked.json()["detail"]
+    assert "Dane i ustawienia" not in blocked.json()["detail_pl"]
     assert api.post(api.url(f"/api/v1/devices/{phone.device_id}/login"),
                     json={"challenge": challenges[1],
                           "biometric_signature": sign(phone.biometric, challenges[1])}).status_code == 423

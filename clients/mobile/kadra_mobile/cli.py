@@ -3,7 +3,13 @@
     kadra-mobile [--gateway URL] [--state FILE] [--lang pl|en] [--json] COMMAND
 
     activate --email E [--password P] --name N --platform android|ios [--replace]
-    set-pin [--pin P] [--current-pin P]        (first PIN, or a change: current PIN + a signed challenge)
+             [--pin P] [--biometrics | --no-biometrics]
+                                                (the guide's dialogue: with --pin, or typed at a terminal,
+                                                 it goes on to "Ustaw PIN", asks about biometrics and ends
+                                                 with "To wszystko! Gratulujemy!")
+    set-pin [--pin P] [--current-pin P] [--biometrics | --no-biometrics]
+                                                (first PIN: then the biometrics question; a change: the
+                                                 current PIN + a signed challenge)
     enable-biometrics [--pin P]                 (the PIN and a signed challenge prove it is this phone)
     disable-biometrics
     login --pin [P] | login --biometric
@@ -78,7 +84,7 @@ class App:
             response = self.http.request(method, f"{self.gateway}{API}{path}", json=body, headers=headers,
                                          timeout=TIMEOUT)
         except requests.RequestException as exc:
-            raise Failure(UNREACHABLE, self.t("unreachable", url=self.gateway, error=exc.__class__.__name__)) from None
+            raise Failure(UNREACHABLE, self.t("unreachable", url=self.gateway)) from None
         if response.status_code not in expect:
             raise self.problem(response)
         return response
@@ -93,14 +99,22 @@ class App:
         code = _BY_STATUS.get(status, UNEXPECTED)
         if status == 423:
             return Failure(BLOCKED, self.t("blocked"), status)
-        detail = problem.get("detail_pl" if self.lang == "pl" else "detail") or problem.get("detail") or response.reason
-        lines = [self.t("server_error", status=status, detail=detail)]
+        if status >= 500:
+            return Failure(code, self.t("unavailable" if status in (502, 503, 504) else "unexpected"), status)
+        polish = self.lang == "pl"
+        detail = (problem.get("detail_pl" if polish else "detail") or problem.get("title_pl" if polish else "title")
+                  or problem.get("detail") or self.t("unexpected"))
+        lines = [detail]
         for error in problem.get("errors") or []:
             message = error.get("message_pl" if self.lang == "pl" else "message") or error.get("message")
             lines.append(self.t("field", field=error.get("field"), message=message))
         return Failure(code, "\n".join(lines), status)
 
     # secrets
+
+    def interactive(self) -> bool:
+        """A person at a terminal who can answer questions (not --json, not a pipe)."""
+        return sys.stdin.isatty() and not self.args.json
 
     def secret(self, given: str | None, env: str, prompt_key: str, what_key: str) -> str:
         value = given or os.environ.get(env)
@@ -165,7 +179,7 @@ def cmd_activate(app: App) -> dict:
     device_key = st.new_key()  # a new key for every activation; the private half never leaves this file
     body = {"email": args.email, "password": password, "device_name": args.name, "platform": args.platform,
             "public_key": st.public_key(device_key), "replace": bool(args.replace)}
-    response = app.call("POST", "/devices/activate", body, expect=(201, 409))
+    response = activation_call(app, body, expect=(201, 409))
     if response.status_code == 409:
         current = (response.json() or {}).get("current_device") or {}
         notice = app.t("already_paired", name=current.get("name", "?"), platform=current.get("platform", "?"),
@@ -177,40 +191,79 @@ def cmd_activate(app: App) -> dict:
         if answer not in ("y", "yes", "t", "tak"):
             raise Failure(ALREADY_PAIRED, notice)
         body["replace"] = True
-        response = app.call("POST", "/devices/activate", body, expect=(201,))
+        response = activation_call(app, body, expect=(201,))
     answer = response.json()
     app.state = {"gateway": app.gateway, "email": args.email, "device_id": answer["device_id"],
                  "device_name": args.name, "platform": args.platform, "device_key": device_key,
                  "biometric_key": None, "pin_set": False, "access_token": answer["access_token"],
                  "refresh_token": answer["refresh_token"]}
     app.save()
-    message = app.t("activated", name=args.name, platform=args.platform)
+    lines = [app.t("activated", name=args.name, platform=args.platform)]
     if answer.get("replaced_device_ids"):
-        message += "\n" + app.t("replaced")
-    return {"device_id": answer["device_id"], "replaced": bool(answer.get("replaced_device_ids")),
-            "message": message}
+        lines.append(app.t("replaced"))
+    result = {"device_id": answer["device_id"], "replaced": bool(answer.get("replaced_device_ids"))}
+    pin = args.pin or (app.interactive() and getpass.getpass(app.t("prompt_new_pin")))
+    if not pin:  # run non-interactively without --pin: the PIN is the next command
+        lines.append(app.t("next_pin"))
+        return dict(result, message="\n".join(lines))
+    if not app.args.json:
+        print("\n".join(lines), flush=True)  # the activation is done, whatever the PIN's answer
+    done = first_pin(app, pin)
+    if app.args.json:
+        done["message"] = "\n".join(lines + [done["message"]])
+    return dict(result, **done)
+
+
+def activation_call(app: App, body: dict, expect) -> requests.Response:
+    """POST /devices/activate; a wrong e-mail or password is told with the guide's two hints."""
+    try:
+        return app.call("POST", "/devices/activate", body, expect=expect)
+    except Failure as failure:
+        if failure.status == 401:
+            raise Failure(REFUSED, app.t("wrong_credentials", url=app.gateway)) from None
+        raise
+
+
+def first_pin(app: App, pin: str) -> dict:
+    """The guide's steps 4 and 5: "Ustaw PIN", the biometrics question, "To wszystko! Gratulujemy!"."""
+    device = app.device()
+    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", {"pin": pin})
+    app.state["pin_set"] = True
+    app.save()
+    lines = [app.t("pin_set")]
+    use = app.args.biometrics
+    if use is None and app.interactive():
+        print(lines.pop(), flush=True)  # said before the question, as the app's screens follow each other
+        use = input(app.t("biometrics_question")).strip().lower() in ("y", "yes", "t", "tak")
+    if use:
+        lines.append(cmd_enable_biometrics(app, pin)["message"])
+    else:
+        lines.append(app.t("biometrics_later"))
+    lines.append(app.t("all_done"))
+    return {"pin_set": True, "biometrics": bool(use), "message": "\n".join(lines)}
 
 
 def cmd_set_pin(app: App) -> dict:
+    """The first PIN (then the guide's biometrics question), or a change: the current PIN and a signed challenge."""
     args = app.args
     device = app.device()
-    pin = app.secret(args.pin, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
-    body = {"pin": pin}
     changing = bool(args.current_pin or os.environ.get("KADRA_MOBILE_CURRENT_PIN") or device.get("pin_set"))
-    if changing:
-        body["current_pin"] = app.secret(args.current_pin, "KADRA_MOBILE_CURRENT_PIN", "prompt_current_pin",
-                                         "what_pin")
-        body["challenge"], body["signature"] = app.signed_challenge(device["device_key"])
-    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", body, proof=changing)
+    pin = app.secret(args.pin, "KADRA_MOBILE_PIN", "prompt_pin" if changing else "prompt_new_pin", "what_pin")
+    if not changing:
+        return first_pin(app, pin)
+    body = {"pin": pin,
+            "current_pin": app.secret(args.current_pin, "KADRA_MOBILE_CURRENT_PIN", "prompt_current_pin", "what_pin")}
+    body["challenge"], body["signature"] = app.signed_challenge(device["device_key"])
+    app.with_device_token("PUT", f"/devices/{device['device_id']}/pin", body, proof=True)
     app.state["pin_set"] = True
     app.save()
-    return {"message": app.t("pin_changed" if changing else "pin_set")}
+    return {"message": app.t("pin_changed")}
 
 
-def cmd_enable_biometrics(app: App) -> dict:
+def cmd_enable_biometrics(app: App, pin: str | None = None) -> dict:
     """Register a new biometric key: Kadra wants the PIN and a challenge signed by the device key with it."""
     device = app.device()
-    pin = app.secret(app.args.pin, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
+    pin = pin or app.secret(app.args.pin, "KADRA_MOBILE_PIN", "prompt_pin", "what_pin")
     biometric_key = st.new_key()
     challenge, signature = app.signed_challenge(device["device_key"])
     app.with_device_token("PUT", f"/devices/{device['device_id']}/biometrics",
@@ -281,6 +334,12 @@ def cmd_remove(app: App) -> dict:
 _ASK = "\0ask"
 
 
+def biometrics_choice(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--biometrics", action=argparse.BooleanOptionalAction, default=None,
+                         help="after the first PIN: use biometric login, or not (default: asked at a terminal, "
+                              "else not)")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="kadra-mobile", description=__doc__.split("\n\n")[0],
                                    epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawTextHelpFormatter)
@@ -296,11 +355,14 @@ def parser() -> argparse.ArgumentParser:
     activate.add_argument("--name", default="kadra-mobile", help="the device's name")
     activate.add_argument("--platform", choices=("android", "ios"), default="android")
     activate.add_argument("--replace", action="store_true", help="confirm replacing your current device")
+    activate.add_argument("--pin", help="go on to set this PIN (6-8 digits), as the app's dialogue does")
+    biometrics_choice(activate)
     activate.set_defaults(run=cmd_activate)
 
     set_pin = commands.add_parser("set-pin", help="set (or change) the PIN")
     set_pin.add_argument("--pin", help="6-8 digits (or $KADRA_MOBILE_PIN)")
     set_pin.add_argument("--current-pin", help="to change it: the current PIN (or $KADRA_MOBILE_CURRENT_PIN)")
+    biometrics_choice(set_pin)
     set_pin.set_defaults(run=cmd_set_pin)
 
     biometrics = commands.add_parser("enable-biometrics", help="register a biometric key (asks for the PIN)")

@@ -4,8 +4,27 @@ import os
 LANG_ENV = "KADRA_MOBILE_LANG"
 
 MESSAGES = {
-    "activated": ("This phone is now your trusted device \"{name}\" ({platform}). Next: kadra-mobile set-pin.",
-                  "Ten telefon jest teraz Twoim zaufanym urządzeniem \"{name}\" ({platform}). Dalej: kadra-mobile set-pin."),
+    "activated": ("This phone is now your trusted device \"{name}\" ({platform}).",
+                  "Ten telefon jest teraz Twoim zaufanym urządzeniem \"{name}\" ({platform})."),
+    "next_pin": ("Next: set a PIN (kadra-mobile set-pin).", "Dalej: ustaw PIN (kadra-mobile set-pin)."),
+    "wrong_credentials": ("The e-mail address or the password is wrong.\n"
+                          "Forgot your e-mail address? Ask your company's owner: they see it under Dane i ustawienia "
+                          "→ Użytkownicy (Data and settings → Users). If you can log in on a computer, you find your "
+                          "e-mail there.\n"
+                          "Forgot your password? On the login page choose \"remind password\" "
+                          "(\"przypomnij hasło\"): {url}/app/forgot-password",
+                          "Nieprawidłowy adres e-mail lub hasło.\n"
+                          "Nie pamiętasz adresu e-mail? Zapytaj właściciela firmy: widzi go w Dane i ustawienia → "
+                          "Użytkownicy. Jeśli możesz zalogować się na komputerze, znajdziesz tam swój e-mail.\n"
+                          "Nie pamiętasz hasła? Na stronie logowania wybierz „przypomnij hasło”: "
+                          "{url}/app/forgot-password"),
+    "biometrics_question": ("Do you want to use quick biometric login (e.g. a fingerprint)? [y/N] ",
+                            "Czy chcesz korzystać z szybkiego logowania biometrycznego (np. za pomocą odcisku palca)? "
+                            "[t/N] "),
+    "biometrics_later": ("Biometric login is off; you can turn it on at any time: kadra-mobile enable-biometrics",
+                         "Logowanie biometryczne jest wyłączone; możesz je włączyć w każdej chwili: "
+                         "kadra-mobile enable-biometrics"),
+    "all_done": ("That's all! Congratulations!", "To wszystko! Gratulujemy!"),
     "replaced": ("The previous device was removed and logged out.",
                  "Poprzednie urządzenie zostało usunięte i wylogowane."),
     "already_paired": ("Your account already has a trusted device: \"{name}\" ({platform}), activated {activated}. "
@@ -44,14 +63,17 @@ MESSAGES = {
                       "Log in again, or activate the phone again if it was removed.",
                       "Sesja na tym urządzeniu została zakończona (urządzenie usunięto, zastąpiono lub wylogowano). "
                       "Zaloguj się ponownie albo aktywuj telefon ponownie, jeśli został usunięty."),
-    "blocked": ("This device is blocked after too many wrong PINs. Unblock it on the web with your password, "
-                "or remove it.",
-                "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Odblokuj je w aplikacji webowej "
+    "blocked": ("This device is blocked after too many wrong PINs. Log in to the web app on a computer and, on the "
+                "“Aplikacja mobilna” (Mobile app) page in the menu next to the company's name, unblock it "
+                "with your password or remove it.",
+                "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Zaloguj się na komputerze do "
+                "aplikacji webowej i na stronie „Aplikacja mobilna” (w menu przy nazwie firmy) odblokuj je "
                 "swoim hasłem albo je usuń."),
     "no_biometric_key": ("Biometric login is not enabled on this phone. Run: kadra-mobile enable-biometrics",
                          "Logowanie biometryczne nie jest włączone na tym telefonie. Uruchom: "
                          "kadra-mobile enable-biometrics"),
-    "unreachable": ("Cannot reach Kadra at {url}: {error}", "Brak połączenia z Kadrą pod adresem {url}: {error}"),
+    "unreachable": ("Cannot reach Kadra at {url}. Check the connection and try again.",
+                    "Brak połączenia z Kadrą pod adresem {url}. Sprawdź połączenie i spróbuj ponownie."),
     "unsafe_state": ("The key file {path} can be read by other users; refusing to use it. Fix: chmod 600 {path}",
                      "Plik z kluczami {path} mogą czytać inni użytkownicy; nie zostanie użyty. Napraw: chmod 600 {path}"),
     "need_secret": ("Give the {what} (option, environment variable {env}, or type it when asked).",
@@ -60,8 +82,14 @@ MESSAGES = {
     "what_pin": ("PIN", "PIN"),
     "prompt_password": ("Password: ", "Hasło: "),
     "prompt_pin": ("PIN: ", "PIN: "),
+    "prompt_new_pin": ("Set a PIN (6-8 digits; needed for later logins): ",
+                       "Ustaw PIN (6–8 cyfr; będzie potrzebny do kolejnych logowań): "),
     "prompt_current_pin": ("Current PIN: ", "Obecny PIN: "),
-    "server_error": ("Kadra answered {status}: {detail}", "Kadra odpowiedziała {status}: {detail}"),
+    # What Kadra said, in its own words (problem+json detail); never an HTTP status.
+    "unavailable": ("Kadra cannot do this right now. Try again in a moment.",
+                    "Kadra nie może teraz tego zrobić. Spróbuj ponownie za chwilę."),
+    "unexpected": ("Kadra could not do this. Try again; if it keeps failing, contact support.",
+                   "Kadra nie mogła tego zrobić. Spróbuj ponownie; jeśli to się powtarza, skontaktuj się z pomocą."),
     "field": ("  {field}: {message}", "  {field}: {message}"),
 }
 

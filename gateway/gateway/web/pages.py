@@ -4,6 +4,8 @@
   draws the page. Links in e-mails open `/app/<page>#token=...`: the token stays in the fragment, which the
   browser never sends here.
 - `/app/static/...` the pages' ES modules and CSS.
+- `/app/config.json` what the pages show of this installation: the app stores' links
+  (`KADRA_APP_STORE_URL`, `KADRA_PLAY_STORE_URL`; null when not set, and the page shows no link).
 - `/api/docs` Swagger UI (from the `swagger-ui-bundle` package, served locally) over `/api/v1/openapi.json`.
 
 The blueprint is a flask-smorest Blueprint only so that gateway.app registers it like the API modules;
@@ -13,7 +15,7 @@ import os
 import re
 
 from flask import Blueprint as FlaskBlueprint
-from flask import abort, redirect, send_from_directory
+from flask import abort, current_app, jsonify, redirect, send_from_directory
 from flask_smorest import Blueprint
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -89,6 +91,15 @@ def page(page: str = ""):
     if not _PAGE_NAME.match(page):
         abort(404)
     return _page("index.html", 200 if page in PAGES else 404)
+
+
+@blp.route("/app/config.json")
+def web_config():
+    """The installation's settings a page shows (the store links), as read when the gateway started."""
+    response = jsonify(current_app.config["WEB_CONFIG"])
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers.update(_SECURITY_HEADERS)
+    return response
 
 
 @blp.route("/app/static/<path:filename>")

@@ -32,6 +32,11 @@ def test_every_default_works_on_one_machine(env):
     ("KADRA_TRUSTED_PROXIES", "one", "KADRA_TRUSTED_PROXIES must be a whole number of proxies"),
     ("KADRA_SERVICE_TOKEN_SECRET", "short", "KADRA_SERVICE_TOKEN_SECRET must be a secret of at least 32 bytes"),
     ("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", "-1", "KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR must be a whole number"),
+    ("KADRA_APP_STORE_URL", "http://apps.apple.com/app/id1",
+     "KADRA_APP_STORE_URL must be an https:// URL (empty: no link), got 'http://apps.apple.com/app/id1'"),
+    ("KADRA_APP_STORE_URL", "javascript:alert(1)", "KADRA_APP_STORE_URL must be an https:// URL"),
+    ("KADRA_PLAY_STORE_URL", "https://play.google.com/store apps", "KADRA_PLAY_STORE_URL must be an https:// URL"),
+    ("KADRA_PLAY_STORE_URL", "https:///no-host", "KADRA_PLAY_STORE_URL must be an https:// URL"),
 ])
 def test_a_bad_value_names_the_variable_and_what_it_accepts(env, name, value, expected):
     env.setenv(name, value)
@@ -39,6 +44,15 @@ def test_a_bad_value_names_the_variable_and_what_it_accepts(env, name, value, ex
         settings.load()
     assert str(raised.value).startswith(expected)
     assert "\n" not in str(raised.value)
+
+
+def test_store_links_are_empty_unless_given_and_kept_as_given(env):
+    assert (settings.load().app_store_url, settings.load().play_store_url) == ("", "")
+    env.setenv("KADRA_APP_STORE_URL", " https://apps.apple.com/pl/app/kadra/id6450000000 ")
+    env.setenv("KADRA_PLAY_STORE_URL", "https://play.google.com/store/apps/details?id=pl.kadra.mobile&hl=pl")
+    current = settings.load()
+    assert current.app_store_url == "https://apps.apple.com/pl/app/kadra/id6450000000"
+    assert current.play_store_url == "https://play.google.com/store/apps/details?id=pl.kadra.mobile&hl=pl"
 
 
 def test_a_secret_is_never_shown(env):

@@ -36,10 +36,14 @@ class DeviceAlreadyPaired(DevicesError):
 class DeviceBlocked(DevicesError):
     """Too many wrong PINs: the device is blocked until unblocked from the web."""
 
-    message = ("This device is blocked after too many wrong PINs. Unblock it on the web "
-               "(Data and settings → Mobile app) with your password, or remove it.",
-               "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Odblokuj je w aplikacji "
-               "webowej (Dane i ustawienia → Aplikacja mobilna) swoim hasłem albo je usuń.")
+    # "Aplikacja mobilna" is its own item of the menu next to the company's name, not a part of
+    # "Dane i ustawienia" (gateway/web/static/js/main.js, companyMenu).
+    message = ("This device is blocked after too many wrong PINs. Log in to the web app on a computer and, "
+               "on the “Aplikacja mobilna” (Mobile app) page in the menu next to the company's name, "
+               "unblock it with your password or remove it.",
+               "To urządzenie jest zablokowane po zbyt wielu błędnych PIN-ach. Zaloguj się na komputerze do "
+               "aplikacji webowej i na stronie „Aplikacja mobilna” (w menu przy nazwie firmy) "
+               "odblokuj je swoim hasłem albo je usuń.")
 
 
 class LoginRefused(DevicesError):

@@ -306,3 +306,12 @@ def test_a_bad_recovery_request_names_the_field(service, overrides, field):
     with pytest.raises(InvalidInput) as bad:
         service.end_for_recovery(**args)
     assert any(e["field"].startswith(field) for e in bad.value.args[0]["errors"])
+
+
+def test_the_blocked_device_message_names_the_web_page_where_it_is_unblocked():
+    # "Aplikacja mobilna" is its own item of the company menu, not a part of "Dane i ustawienia".
+    blocked = DeviceBlocked()
+    for words in (blocked.details["detail"], blocked.details["detail_pl"]):
+        assert "Aplikacja mobilna" in words and "Dane i ustawienia" not in words and "Data and settings" not in words
+    assert "menu przy nazwie firmy" in blocked.details["detail_pl"]
+    assert "menu next to the company's name" in blocked.details["detail"]

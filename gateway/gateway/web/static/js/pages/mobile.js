@@ -1,14 +1,40 @@
-// "Aplikacja mobilna": the guide's steps to install and activate the app, and the trusted device
-// (name, platform, activated, last used, biometrics, blocked) with remove and unblock.
+// "Aplikacja mobilna": the guide's steps to install and activate the app (with the store links this
+// installation sets: /app/config.json), and the trusted device (name, platform, activated, last used,
+// biometrics, blocked) with remove and unblock.
 import {call} from "../api.js";
 import {formatDate, lang, problemText, t} from "../i18n.js";
 import {confirmDialog, field, h, notice, table} from "../ui.js";
 
 const PLATFORMS = {android: "Android", ios: "iOS"};
 
+// The installation's store links (null when not set: no link is drawn). A page that cannot read them
+// draws none rather than fail.
+async function storeLinks() {
+  try {
+    const response = await fetch("/app/config.json", {headers: {Accept: "application/json"}});
+    return response.ok ? await response.json() : {};
+  } catch (error) {
+    return {};
+  }
+}
+
+function storesBox(config) {
+  const links = [
+    config.play_store_url && h("a", {href: config.play_store_url, class: "store", id: "store-play",
+                                     rel: "noopener noreferrer"}, t("store_play")),
+    config.app_store_url && h("a", {href: config.app_store_url, class: "store", id: "store-apple",
+                                    rel: "noopener noreferrer"}, t("store_apple")),
+  ].filter(Boolean);
+  if (!links.length) return null;
+  return h("nav", {class: "stores", id: "store-links", "aria-label": t("mobile_stores")},
+    h("ul", {}, links.map((link) => h("li", {}, link))));
+}
+
 export async function render(ctx) {
   const {main} = ctx;
+  const config = await storeLinks();
   main.append(h("h1", {}, t("mobile")));
+  const email = ctx.me && ctx.me.email;
   main.append(h("section", {class: "card guide", "aria-labelledby": "mobile-howto"},
     h("h2", {id: "mobile-howto", class: "visually-hidden"}, t("mobile")),
     h("p", {}, t("mobile_intro")),
@@ -16,10 +42,18 @@ export async function render(ctx) {
     h("ol", {class: "steps"},
       h("li", {}, t("mobile_step1")), h("li", {}, t("mobile_step2")),
       h("li", {}, t("mobile_step3")), h("li", {}, t("mobile_step4"))),
+    storesBox(config),
     h("p", {class: "congrats"}, t("mobile_done")),
     h("p", {}, t("mobile_change")),
+    h("p", {id: "mobile-replace"}, t("mobile_replace")),
     h("p", {class: "note"}, h("strong", {}, t("mobile_note"))),
-    h("p", {}, `${t("mobile_forgot")} `, h("a", {href: "/app/forgot-password"}, t("forgot_link")), ".")));
+    h("div", {class: "forgot", id: "mobile-forgot"},
+      h("p", {}, h("strong", {}, t("mobile_forgot_title"))),
+      h("p", {id: "forgot-email"}, `${t("mobile_forgot_email")} `,
+        h("a", {href: "/app/settings#users"}, t("mobile_forgot_email_place")), ".",
+        email ? ` ${t("mobile_forgot_email_yours", {email})}` : null),
+      h("p", {id: "forgot-password"}, `${t("mobile_forgot")} `,
+        h("a", {href: "/app/forgot-password"}, t("forgot_link")), "."))));
 
   const box = h("section", {class: "card", id: "devices", "aria-labelledby": "devices-title"},
     h("h2", {id: "devices-title", tabindex: "-1"}, t("trusted")));
@@ -79,7 +113,8 @@ export async function render(ctx) {
 
   function unblock(device) {
     confirmDialog({
-      title: t("d_unblock_title", {name: device.name}), text: "", confirmLabel: t("d_unblock"), fallback: () => heading,
+      title: t("d_unblock_title", {name: device.name}), text: t("d_unblock_text"), confirmLabel: t("d_unblock"),
+      fallback: () => heading,
       extra: () => field({name: "password", label: t("confirm_with_password"), type: "password",
                           autocomplete: "current-password", required: true}),
       action: async (form) => {

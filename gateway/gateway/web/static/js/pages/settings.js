@@ -159,6 +159,7 @@ async function usersSection(ctx, details) {
   const membersBox = h("div", {id: "members"});
   const pendingBox = h("div", {id: "pending"});
   body.append(h("div", {class: "section-head"}, heading, addButton), membersBox, pendingBox,
+              canManage ? h("p", {class: "roles-hint", id: "roles-hint"}, t("users_roles_hint")) : null,
               h("p", {class: "remember"}, t("users_remember")));
   details.append(body);
   const focusHeading = () => heading;
@@ -256,6 +257,7 @@ async function usersSection(ctx, details) {
       build: (close) => {
         const form = h("form", {novalidate: true, id: "add-user-form"},
           field({name: "email", label: t("add_email"), type: "email", autocomplete: "off", required: true}),
+          h("p", {class: "hint roles-hint"}, t("users_roles_hint_short")),
           roleChoice(ctx, {name: "role", checked: assignable.includes("employee") ? "employee" : assignable[0], allowed: (r) => ctx.manages(r)}),
           h("div", {class: "buttons"},
             h("button", {type: "button", class: "secondary", onclick: close}, t("cancel")),
