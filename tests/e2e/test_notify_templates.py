@@ -23,6 +23,15 @@ SAMPLES = {
     "device_paired": {"device_name": "Pixel 8", "platform": "android", "activated_at": WHEN},
     "device_blocked": {"device_name": "Pixel 8", "blocked_at": WHEN},
     "device_removed": {"device_name": "Pixel 8", "platform": "ios", "removed_at": WHEN, "cause": "email_revert"},
+    "device_replaced": {"device_name": "iPhone 15", "platform": "ios", "old_device_name": "Pixel 8",
+                        "old_platform": "android", "activated_at": WHEN},
+    "ownership_transferred": {"company_name": "Piekarnia Łódź", "became_owner": True, "role_label": "Właściciel",
+                              "previous_owner_name": "Zofia Żak", "new_owner_name": "Anna Nowak",
+                              "transferred_at": WHEN},
+    "email_changed": {"old_email": "stary@example.com", "new_email": "nowy@example.com", "sent_to": "old",
+                      "changed_at": WHEN},
+    "email_change_reverted": {"restored_email": "stary@example.com", "undone_email": "nowy@example.com",
+                              "sent_to": "restored", "reverted_at": WHEN},
     "login_locked_out": {"locked_until": WHEN},
     "role_changed": {"company_name": "Piekarnia Łódź", "old_role_label": "Pracownik",
                      "new_role_label": "Kadrowa", "changed_by_name": "Zofia Żak"},
@@ -32,7 +41,8 @@ SAMPLES = {
     "signup_confirmation_requested": {"company_name": "Piekarnia Łódź", "token": "tok-signup", "expires_at": WHEN},
     "signup_for_existing_account_attempted": {"attempted_at": WHEN},
 }
-FACTS = ("company_name", "role_label", "new_email", "device_name", "old_role_label", "new_role_label")
+FACTS = ("company_name", "role_label", "new_email", "device_name", "old_role_label", "new_role_label",
+         "old_device_name", "old_email", "restored_email", "undone_email")
 
 
 def test_the_samples_cover_every_mail_event():

@@ -113,7 +113,12 @@ class AuditQuerySchema(Schema):
 
 class AuditEntrySchema(Schema):
     entry_id = fields.String()
-    action = fields.String(metadata={"example": "role_changed"})
+    action = fields.String(metadata={"example": "role_changed", "description": (
+        "What happened: in the company (company_created, company_updated, member_invited, invitation_resent, "
+        "invitation_revoked, member_joined, role_changed, member_removed, ownership_transfer_requested, "
+        "ownership_transferred) or to a member's access, logged in each of their companies (device_paired, "
+        "device_removed, device_blocked, device_unblocked, email_changed, email_change_reverted, "
+        "password_changed, login_locked_out).")})
     at = fields.String(metadata={"example": "2025-03-01T10:00:00+00:00"})
     actor_account_id = fields.String(allow_none=True)
     actor_name = fields.String(allow_none=True, metadata={"example": "Jan Kowalski"})

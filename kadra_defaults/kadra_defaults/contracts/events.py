@@ -72,6 +72,10 @@ class EmailChangedPayload(_Payload):
     reverted = fields.Boolean(load_default=False)
 
 
+class PasswordChangedPayload(_Payload):
+    via = fields.String(required=True)  # "change" (the person, knowing it) or "reset" (a reset link)
+
+
 class LockedOutPayload(_Payload):
     locked_until = fields.String(required=True)
 
@@ -89,7 +93,10 @@ EVENTS = {event.type: event for event in (
     Event("devices", "device_removed", DevicePayload,
           "the trusted device was removed (from the web, by the app, replaced, or by a recovery)"),
     Event("devices", "device_blocked", DevicePayload, "too many wrong PINs blocked the device"),
-    Event("identity", "email_changed", EmailChangedPayload, "the login address changed (or the change was undone)"),
+    Event("devices", "device_unblocked", DevicePayload, "the person unblocked the device with their password"),
+    Event("identity", "email_changed", EmailChangedPayload,
+          "the login address changed, or (`reverted`) \"this wasn't me\" undid a change"),
+    Event("identity", "password_changed", PasswordChangedPayload, "the password changed (`via` change or reset)"),
     Event("identity", "login_locked_out", LockedOutPayload, "too many wrong passwords: logins wait"),
 )}
 

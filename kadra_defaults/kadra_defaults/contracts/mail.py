@@ -129,7 +129,8 @@ class DeviceBlockedSchema(MailPayloadSchema):
 
 
 class DeviceRemovedSchema(MailPayloadSchema):
-    """Recovery removed the trusted device: a completed password reset, or the undo of an e-mail change."""
+    """The trusted device was removed: by the person (from the web or the app: ``removed``), or by a recovery
+    (a completed password reset, or the undo of an e-mail change)."""
 
     device_name = _text()
     platform = fields.String(
@@ -137,8 +138,22 @@ class DeviceRemovedSchema(MailPayloadSchema):
     )
     removed_at = _moment()
     cause = fields.String(
-        required=True, validate=validate.OneOf(("password_reset", "email_revert"))
+        required=True, validate=validate.OneOf(("removed", "password_reset", "email_revert"))
     )
+
+
+class DeviceReplacedSchema(MailPayloadSchema):
+    """A new phone was activated in place of the trusted device: the notice names both."""
+
+    device_name = _text()
+    platform = fields.String(
+        required=True, validate=validate.OneOf(("android", "ios"))
+    )
+    old_device_name = _text()
+    old_platform = fields.String(
+        required=True, validate=validate.OneOf(("android", "ios"))
+    )
+    activated_at = _moment()
 
 
 class LoginLockedOutSchema(MailPayloadSchema):
@@ -162,6 +177,36 @@ class OwnershipTransferRequestedSchema(MailPayloadSchema):
     from_name = _name()
     token = _text()
     expires_at = _moment()
+
+
+class OwnershipTransferredSchema(MailPayloadSchema):
+    """Sent to both sides of a completed transfer: ``role_label`` is the recipient's role now."""
+
+    company_name = _text()
+    became_owner = fields.Boolean(required=True)
+    role_label = _text()
+    previous_owner_name = _name()
+    new_owner_name = _name()
+    transferred_at = _moment()
+
+
+class EmailChangedSchema(MailPayloadSchema):
+    """Sent to the old and to the new address once the change is confirmed (``sent_to`` says which)."""
+
+    old_email = fields.Email(required=True)
+    new_email = fields.Email(required=True)
+    sent_to = fields.String(required=True, validate=validate.OneOf(("old", "new")))
+    changed_at = _moment()
+
+
+class EmailChangeRevertedSchema(MailPayloadSchema):
+    """Sent when "this wasn't me" undid a change: to the restored address and, when the change had been
+    confirmed, to the address it had become (``sent_to`` says which)."""
+
+    restored_email = fields.Email(required=True)
+    undone_email = fields.Email(required=True)
+    sent_to = fields.String(required=True, validate=validate.OneOf(("restored", "undone")))
+    reverted_at = _moment()
 
 
 class SignupConfirmationRequestedSchema(MailPayloadSchema):
@@ -198,12 +243,16 @@ MAIL_EVENTS: dict[str, MailEvent] = {
         MailEvent("device_paired", "device_paired", DevicePairedSchema),
         MailEvent("device_blocked", "device_blocked", DeviceBlockedSchema),
         MailEvent("device_removed", "device_removed", DeviceRemovedSchema),
+        MailEvent("device_replaced", "device_replaced", DeviceReplacedSchema),
         MailEvent("login_locked_out", "login_lockout", LoginLockedOutSchema),
         MailEvent("role_changed", "role_changed", RoleChangedSchema),
         MailEvent("member_removed", "member_removed", MemberRemovedSchema),
         MailEvent(
             "ownership_transfer_requested", "ownership_transfer", OwnershipTransferRequestedSchema
         ),
+        MailEvent("ownership_transferred", "ownership_transferred", OwnershipTransferredSchema),
+        MailEvent("email_changed", "email_changed", EmailChangedSchema),
+        MailEvent("email_change_reverted", "email_change_reverted", EmailChangeRevertedSchema),
         MailEvent("signup_confirmation_requested", "signup_confirm", SignupConfirmationRequestedSchema),
         MailEvent(
             "signup_for_existing_account_attempted",

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from kadra_defaults import clock
 from kadra_defaults.storage import new_id
 
-from devices import events
+from devices import events, logins
 from devices.exceptions import DeviceAlreadyPaired
 from devices.storage import is_blocked, new_epoch
 
@@ -81,9 +81,11 @@ def activate(deps, data: dict) -> dict:
     device = new_device(data)
     account_id = device["account_id"]
     replaced = []
+    previous = None  # the device this one replaces: its notice names both (instead of the new-device one)
     for _ in range(ACTIVATION_ATTEMPTS):
         try:
-            deps.store.insert_device(device, events.paired_mail(device))
+            notice = events.replaced_mail(device, previous) if previous else events.paired_mail(device)
+            deps.store.insert_device(device, notice)
             break
         except DuplicateKeyError:
             current = deps.store.device_of_account(account_id)
@@ -91,8 +93,10 @@ def activate(deps, data: dict) -> dict:
                 continue  # removed meanwhile: try again
             if not data["replace"]:
                 raise already_paired(current) from None
-            if remove(deps, current["_id"], reason="replaced"):
+            removed = remove(deps, current["_id"], reason=events.REPLACED)
+            if removed:
                 replaced.append(current["_id"])
+                previous = removed
     else:
         raise already_paired(deps.store.device_of_account(account_id))
     deps.outbox.kick()
@@ -122,6 +126,17 @@ def remove(deps, device_id: str, reason: str, account_id: str | None = None, env
     deps.events.dispatch(events.DEVICE_REMOVED, events.audit_payload(device, reason=reason))
     log.info("device removed", extra={"device_id": device_id, "reason": reason})
     return device
+
+
+def remove_by_person(deps, account_id: str, device_id: str) -> dict | None:
+    """The person removes their device (web or app): removed as `remove` does, with a notice to the account's
+    current address stored in the same write; None when it was not theirs or already gone."""
+    device = deps.store.get_device(device_id)
+    if device is None or device["account_id"] != account_id:
+        return None
+    addressed = logins.with_fresh_owner(deps.identity, device)
+    notice = events.removed_mail(device, clock.now(), events.REMOVED, events.recipient(addressed))
+    return remove(deps, device_id, reason=events.REMOVED, account_id=account_id, envelopes=(notice,))
 
 
 def end_for_recovery(deps, data: dict) -> dict:

@@ -5,21 +5,25 @@ device key's signature of a challenge (devices.logins). Setting or replacing the
 the same proof as a PIN login on top of the token — a fresh challenge signed by the device key and the
 PIN, counted like a login's (a wrong PIN counts toward the block) — so a stolen device token alone cannot
 plant a key that logs in without a PIN. Unblocking is done from the web with the account's password,
-which identity checks (and throttles). `deps` is the service worker.
+which identity checks (and throttles); an unblock of a blocked device is audited (`device_unblocked`) once.
+`deps` is the service worker.
 """
 import logging
+from datetime import timedelta
 
 from nameko.exceptions import RemoteError
 
 from kadra_defaults import clock
 from kadra_defaults.errors import field_error
 
-from devices import activation, logins, pins
+from devices import activation, events, logins, pins
 from devices.exceptions import DeviceNotFound, InvalidInput, LoginRefused, PasswordRefused, PinNotSet, Throttled
+from devices.storage import is_blocked
 
 log = logging.getLogger(__name__)
 
 PIN_CHANGE_NEEDS = ("current_pin", "challenge", "signature")
+UNBLOCK_CLAIM_KEPT = timedelta(days=1)  # an unblock's claim outlives any retry of it
 
 
 def owned(deps, account_id: str, device_id: str) -> dict:
@@ -90,6 +94,11 @@ def unblock(deps, account_id: str, device_id: str, password: str) -> dict:
         raise
     if not matches:
         raise PasswordRefused()
-    deps.store.unblock(device["_id"], clock.now())
+    now = clock.now()
+    deps.store.unblock(device["_id"], now)
+    # One audit entry per block, however many unblocks race: the blocked epoch names the block.
+    if is_blocked(device) and deps.store.claim(f"unblock:{device['_id']}:{device.get('pin_epoch')}",
+                                               now + UNBLOCK_CLAIM_KEPT):
+        deps.events.dispatch_quietly(events.DEVICE_UNBLOCKED, events.audit_payload(device))
     log.info("device unblocked", extra={"device_id": device_id})
     return activation.view(deps.store.get_device(device_id) or device)

@@ -122,7 +122,7 @@ def block(deps, device: dict, epoch: str) -> bool:
     right PIN (or an unblock) ended the epoch of these wrong PINs first."""
     now = clock.now()
     if not deps.store.mark_blocked(device["_id"], epoch, now,
-                                   events.blocked_mail(_with_fresh_owner(deps.identity, device), now)):
+                                   events.blocked_mail(with_fresh_owner(deps.identity, device), now)):
         log.info("device not blocked: its wrong-PIN count started again meanwhile", extra={"device_id": device["_id"]})
         return False
     deps.outbox.kick()
@@ -131,7 +131,7 @@ def block(deps, device: dict, epoch: str) -> bool:
     return True
 
 
-def _with_fresh_owner(identity, device: dict) -> dict:
+def with_fresh_owner(identity, device: dict) -> dict:
     """The device with its owner's current e-mail, name and language (the activation-time copy if identity is slow)."""
     try:
         accounts = identity.get_accounts([device["account_id"]])

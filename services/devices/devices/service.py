@@ -92,9 +92,9 @@ class DevicesService(HealthMixin):
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound))
     def remove_device(self, account_id: str, device_id: str) -> None:
-        """Remove the device: its sessions end at once, and the removal is audited."""
+        """Remove the device: its sessions end at once, the removal is audited and the person gets a notice."""
         schemas.load(schemas.OwnedDeviceSchema, {"account_id": account_id, "device_id": device_id})
-        if not activation.remove(self, device_id, reason="removed", account_id=account_id):
+        if not activation.remove_by_person(self, account_id, device_id):
             raise DeviceNotFound()
 
     @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, PasswordRefused, Throttled))

@@ -245,8 +245,9 @@ def change(deps, account_id, session_id, current_password, new_password, client_
 
 
 def set_new(deps, account: dict, new_password: str, via: str) -> None:
-    """Store the new hash and, in the same write, the "your password changed" e-mail."""
+    """Store the new hash and, in the same write, the "your password changed" e-mail; tell the audit log."""
     event = mail_event("password_changed", {**accounts.recipient(account), "changed_at": clock.now().isoformat(),
                                             "via": via})
     deps.store.accounts.set_password(account["_id"], hash_password(new_password), event)
     deps.outbox.kick()
+    deps.events.dispatch_quietly("password_changed", {"account_id": account["_id"], "via": via})

@@ -2,7 +2,8 @@
 
 Every flow writes its own entries (`store.audit.write`); here are the page a person reads, the
 events of identity and devices that change a person's access (an entry in each of their
-companies' logs, once per event), and the notice e-mail a member gets about a change to them.
+companies' logs, once per event), and the notice e-mails a member gets about a change to them
+(a role changed, removed, an ownership transfer completed).
 """
 from kadra_defaults import clock
 from kadra_defaults.contracts.events import payload_of
@@ -48,12 +49,33 @@ def record_everywhere(svc, action, message):
 
 
 def email_changed(svc, message):
-    """Logged like the others; and the person's row shows the new address, so their companies' tables are stale."""
-    record_everywhere(svc, "email_changed", message)
+    """Logged like the others (an undone change as `email_change_reverted`); and the person's row shows the new
+    address, so their companies' tables are stale."""
+    reverted = _payload(message).get("reverted") is True
+    record_everywhere(svc, "email_change_reverted" if reverted else "email_changed", message)
     account_id = _payload(message).get("account_id")
     if isinstance(account_id, str):
         for membership in svc.store.memberships.of_account(account_id):
             svc.store.rosters.changed(membership["company_id"])
+
+
+def ownership_notices(svc, company_id, previous_account_id, new_account_id, now) -> tuple[dict, ...]:
+    """The envelopes telling both sides of a completed transfer their role now (none for whom we can't address)."""
+    found = people.accounts(svc, [previous_account_id, new_account_id])
+    company = svc.store.companies.get(company_id)
+    names = {key: (found.get(key) or {}).get("full_name") or "" for key in (previous_account_id, new_account_id)}
+    mails = []
+    for account_id, role in ((previous_account_id, "manager"), (new_account_id, "owner")):
+        person = found.get(account_id)
+        if not person or not person.get("email"):
+            continue
+        locale = people.locale_of(person)
+        mails.append(mail_event("ownership_transferred", {
+            "to": person["email"], "locale": locale, "full_name": person.get("full_name") or "",
+            "company_name": company["name"], "became_owner": role == "owner", "role_label": roles.label(role, locale),
+            "previous_owner_name": names[previous_account_id], "new_owner_name": names[new_account_id],
+            "transferred_at": now}))
+    return tuple(mails)
 
 
 def notice(svc, company_id, account_id, actor_account_id, event_type, old_role=None, new_role=None):

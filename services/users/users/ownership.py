@@ -1,14 +1,15 @@
 """Ownership transfer: the owner offers the company to a member, who accepts by the e-mailed link.
 
 A new offer makes the earlier one stop working. Accepting moves ownership in one guarded sequence
-(storage/transfers.py): the new owner becomes `owner`, the old one `manager`; never zero owners.
+(storage/transfers.py): the new owner becomes `owner`, the old one `manager`; never zero owners. Both get
+a notice naming their role now.
 """
 from datetime import timedelta
 
 from kadra_defaults import clock
 from kadra_defaults.outbox import mail_event
 
-from users import links, members, people
+from users import audit, links, members, people
 from users.exceptions import Conflict, InvalidInput, TokenInvalid
 from users.schemas import iso
 
@@ -62,7 +63,10 @@ def accept(svc, token, account_id):
         raise Conflict.ownership_moved(problem)
     svc.feed.membership_changed(company_id, account_id)
     svc.feed.membership_changed(company_id, previous)
+    # The log entry and both notices in one write: the transfer is consumed once, so they are sent once.
     svc.store.audit.write(company_id, "ownership_transferred", now, actor_account_id=account_id,
                           subject_account_id=account_id,
-                          details={"from_account_id": previous, "to_account_id": account_id})
+                          details={"from_account_id": previous, "to_account_id": account_id},
+                          mails=audit.ownership_notices(svc, company_id, previous, account_id, now))
+    svc.outbox.kick()
     return {"company_id": company_id, "role": "owner"}

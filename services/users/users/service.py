@@ -145,10 +145,25 @@ class UsersService(HealthMixin):
         """The trusted device was removed: an entry in the log of each of the person's companies."""
         audit.record_everywhere(self, "device_removed", message)
 
+    @event_handler("devices", "device_blocked")
+    def on_device_blocked(self, message):
+        """Wrong PINs blocked the trusted device: an entry in the log of each of the person's companies."""
+        audit.record_everywhere(self, "device_blocked", message)
+
+    @event_handler("devices", "device_unblocked")
+    def on_device_unblocked(self, message):
+        """The person unblocked the device: an entry in the log of each of the person's companies."""
+        audit.record_everywhere(self, "device_unblocked", message)
+
     @event_handler("identity", "email_changed")
     def on_email_changed(self, message):
-        """The login address changed: logged, and the person's companies' users tables go stale."""
+        """The login address changed (or a change was undone): logged, and the person's users tables go stale."""
         audit.email_changed(self, message)
+
+    @event_handler("identity", "password_changed")
+    def on_password_changed(self, message):
+        """The password changed (by the person, or by a reset link): logged in each of their companies."""
+        audit.record_everywhere(self, "password_changed", message)
 
     @event_handler("identity", "login_locked_out")
     def on_login_locked_out(self, message):

@@ -9,7 +9,7 @@ from nameko.testing.services import worker_factory
 from pymongo.errors import DuplicateKeyError
 
 from devices import challenges, pins
-from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, InvalidInput, LoginRefused
+from devices.exceptions import DeviceAlreadyPaired, DeviceBlocked, DeviceNotFound, InvalidInput, LoginRefused
 from devices.service import DevicesService
 from kadra_defaults.contracts.events import utcnow, wrap
 
@@ -213,11 +213,24 @@ def test_login_without_a_way_in_names_the_field(service, kwargs, field):
     service.store.spend_challenge.assert_not_called()
 
 
-def test_removal_ends_sessions_and_is_audited(service):
+def test_removal_ends_sessions_is_audited_and_sends_a_notice_to_the_current_address(service):
+    service.store.get_device.return_value = _device()
     service.store.delete_device.return_value = _device()
+    service.identity.get_accounts.return_value = [{**ACCOUNT, "email": "anna.now@example.com", "locale": "en"}]
     service.remove_device(ACCOUNT["account_id"], "d" * 32)
     service.identity.end_sessions.assert_called_once_with(device_id="d" * 32)
     assert service.events.dispatch.call_args.args[0] == "device_removed"
+    (notice,) = service.store.delete_device.call_args.kwargs["envelopes"]
+    assert notice["type"] == "device_removed"
+    assert notice["payload"]["cause"] == "removed" and notice["payload"]["to"] == "anna.now@example.com"
+    assert notice["payload"]["locale"] == "en"
+
+
+def test_a_device_of_another_account_is_not_removed_and_nobody_is_told(service):
+    service.store.get_device.return_value = _device(account_id="b" * 32)
+    with pytest.raises(DeviceNotFound):
+        service.remove_device(ACCOUNT["account_id"], "d" * 32)
+    service.store.delete_device.assert_not_called()
 
 
 def test_the_biometric_key_needs_a_signed_challenge_and_the_pin(service):

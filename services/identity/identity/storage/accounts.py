@@ -12,7 +12,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import update_with_outbox
+from kadra_defaults.outbox import find_one_and_update_with_outbox, update_with_outbox
 from kadra_defaults.storage import KeyIndex, Store, once
 
 ACCOUNTS = "accounts"
@@ -111,16 +111,17 @@ class Accounts(Store):
         return self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "status": "active"}, {"$set": changes},
                                                      return_document=ReturnDocument.AFTER)
 
-    def change_email(self, account_id: str, from_norm: str, email: str) -> dict | None:
-        """Set the e-mail if it is still `from_norm`; raises DuplicateKeyError when the new one is taken."""
+    def change_email(self, account_id: str, from_norm: str, email: str, *events: dict) -> dict | None:
+        """Set the e-mail if it is still `from_norm` (with the e-mails `events` the change causes, in the same
+        write); raises DuplicateKeyError when the new one is taken."""
         now = clock.now()
         norm = normalise_email(email)
         update = {"$set": {"email": email, "email_norm": norm, "email_changed_at": now, "updated_at": now}}
         if norm != from_norm:
             self._take_email(norm, account_id)
         try:
-            changed = self.db[ACCOUNTS].find_one_and_update({"_id": account_id, "email_norm": from_norm}, update,
-                                                            return_document=ReturnDocument.AFTER)
+            changed = find_one_and_update_with_outbox(self.db[ACCOUNTS], {"_id": account_id, "email_norm": from_norm},
+                                                      update, *events, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
             self.email_keys.drop(norm, account_id)
             raise

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 
 from kadra_defaults import clock
-from kadra_defaults.outbox import announce_decoy, insert_with_outbox
+from kadra_defaults.outbox import announce_decoy, insert_with_outbox, update_with_outbox
 from kadra_defaults.storage import Expiries, Store, sweep_expired
 
 ONETIME = "onetime_tokens"
@@ -44,14 +44,16 @@ class OneTime(Store):
         """The token's document, live or not, without consuming it."""
         return self.db[ONETIME].find_one({"_id": token_hash, "kind": kind})
 
-    def consume(self, token_hash: str, kind: str) -> dict | None:
-        """The token's document if it was live and this call is the one that consumed it; None otherwise."""
+    def consume(self, token_hash: str, kind: str, *events: dict) -> dict | None:
+        """The token's document if it was live and this call is the one that consumed it; None otherwise.
+
+        `events`: e-mails the consumption causes, stored in the same write (so sent once, by the one consumer)."""
         now = clock.now()
         doc = self.db[ONETIME].find_one(
             {"_id": token_hash, "kind": kind, "used_at": None, "voided": False, "expires_at": {"$gt": now}})
         if doc is None or not self.claim(f"onetime:{token_hash}", doc["expires_at"]):
             return None
-        self.db[ONETIME].update_one({"_id": token_hash}, {"$set": {"used_at": now}})
+        update_with_outbox(self.db[ONETIME], {"_id": token_hash}, {"$set": {"used_at": now}}, *events)
         doc["used_at"] = now
         return doc
 

@@ -113,3 +113,55 @@ def test_the_second_look_after_the_new_password_never_fails_the_reset(service):
 def test_the_limits_are_named_for_people():
     assert recovery.RESETS.window == 3600 and email_change.EMAIL_CHANGES.window == 86400
     assert "network address" in recovery.RESETS.what_en and "adresu sieciowego" in recovery.RESETS.what_pl
+
+
+def _mails(*envelopes):
+    return {(e["payload"]["to"], e["payload"]["sent_to"]) for e in envelopes}
+
+
+def test_a_confirmed_change_stores_a_notice_to_the_old_and_the_new_address_with_the_change(service):
+    service.store.onetime.consume.return_value = _token_doc(
+        "email_confirm", data={"old_norm": ACCOUNT["email_norm"], "new_email": "anna.new@example.com"})
+    service.store.accounts.change_email.return_value = {**ACCOUNT, "email": "anna.new@example.com"}
+    service.confirm_email_change(TOKEN)
+    account_id, from_norm, new, *envelopes = service.store.accounts.change_email.call_args.args
+    assert (account_id, from_norm, new) == (ACCOUNT["_id"], ACCOUNT["email_norm"], "anna.new@example.com")
+    assert _mails(*envelopes) == {("anna@example.com", "old"), ("anna.new@example.com", "new")}
+    assert all(e["type"] == "email_changed" and e["payload"]["locale"] == "en" for e in envelopes)
+
+
+def test_a_confirmation_for_an_address_that_changed_meanwhile_sends_nothing(service):
+    service.store.onetime.consume.return_value = _token_doc(
+        "email_confirm", data={"old_norm": "someone.else@example.com", "new_email": "anna.new@example.com"})
+    with pytest.raises(InvalidToken):
+        service.confirm_email_change(TOKEN)
+    service.store.accounts.change_email.assert_not_called()
+
+
+def test_undoing_a_confirmed_change_tells_the_restored_and_the_undone_address_in_the_address_write(service):
+    """The account's login is the new address (the change was confirmed): both addresses were really its own."""
+    doc = _token_doc("email_revert", data={"old_email": "anna.old@example.com", "new_email": ACCOUNT["email"]})
+    service.store.onetime.peek.return_value = doc
+    service.store.onetime.consume.return_value = doc
+    _devices_answer(service)
+    service.store.accounts.change_email.return_value = ACCOUNT
+    service.revert_email_change(TOKEN)
+    assert service.store.onetime.consume.call_args.args[2:] == ()
+    *_, restored, undone = service.store.accounts.change_email.call_args.args
+    assert _mails(restored, undone) == {("anna.old@example.com", "restored"), ("anna@example.com", "undone")}
+    assert service.events.dispatch_quietly.call_args.args == (
+        "email_changed", {"account_id": ACCOUNT["_id"], "new_email": "anna.old@example.com", "reverted": True})
+
+
+def test_undoing_an_unconfirmed_change_tells_only_the_address_the_account_has(service):
+    """The requested address was only typed in: it never had the account, so it hears nothing."""
+    doc = _token_doc("email_revert", data={"old_email": ACCOUNT["email"], "new_email": "typed.in@example.com"})
+    service.store.onetime.peek.return_value = doc
+    service.store.onetime.consume.return_value = doc
+    _devices_answer(service)
+    service.revert_email_change(TOKEN)
+    service.store.accounts.change_email.assert_not_called()
+    (notice,) = service.store.onetime.consume.call_args.args[2:]
+    assert _mails(notice) == {(ACCOUNT["email"], "restored")}
+    assert notice["payload"]["undone_email"] == "typed.in@example.com"
+    assert service.events.dispatch_quietly.call_args.args[0] == "email_changed"

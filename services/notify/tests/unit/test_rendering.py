@@ -36,6 +36,16 @@ SAMPLES = {
     "device_blocked": {"device_name": "iPhone Anny", "blocked_at": WHEN},
     "device_removed": {"device_name": "Pixel 8 Anny", "platform": "android", "removed_at": WHEN,
                        "cause": "password_reset"},
+    "device_replaced": {"device_name": "iPhone 15 Anny", "platform": "ios", "old_device_name": "Pixel 8 Anny",
+                        "old_platform": "android", "activated_at": WHEN},
+    "ownership_transferred": {
+        "company_name": "Majama Michał Zając", "became_owner": False, "role_label": "zarząd / pełnomocnik / księgowy",
+        "previous_owner_name": "Jan Kowalski", "new_owner_name": "Anna Nowak-Zając", "transferred_at": WHEN,
+    },
+    "email_changed": {"old_email": "anna.nowak@example.pl", "new_email": "anna.nowa@example.pl", "sent_to": "old",
+                      "changed_at": WHEN},
+    "email_change_reverted": {"restored_email": "anna.nowak@example.pl", "undone_email": "anna.nowa@example.pl",
+                              "sent_to": "restored", "reverted_at": WHEN},
     "login_locked_out": {"locked_until": EXPIRES},
     "role_changed": {
         "company_name": "Majama Michał Zając", "old_role_label": "pracownik",
@@ -60,6 +70,10 @@ LINKS = {
     "device_paired": [("/app/mobile", None), ("/app/forgot-password", None)],
     "device_blocked": [("/app/mobile", None)],
     "device_removed": [("/app/mobile", None), ("/app/forgot-password", None)],
+    "device_replaced": [("/app/mobile", None), ("/app/forgot-password", None)],
+    "ownership_transferred": [],
+    "email_changed": [("/app/forgot-password", None)],
+    "email_change_reverted": [("/app/forgot-password", None)],
     "login_locked_out": [("/app/forgot-password", None)],
     "role_changed": [],
     "member_removed": [],
@@ -72,10 +86,11 @@ LINKS = {
 VISIBLE_FIELDS = (
     "full_name", "company_name", "inviter_name", "role_label", "old_role_label",
     "new_role_label", "changed_by_name", "removed_by_name", "from_name",
-    "device_name", "new_email",
+    "device_name", "new_email", "old_device_name", "previous_owner_name", "new_owner_name", "old_email",
+    "restored_email", "undone_email",
 )
 DATETIME_FIELDS = ("expires_at", "changed_at", "activated_at", "blocked_at", "locked_until", "attempted_at",
-                   "removed_at")
+                   "removed_at", "transferred_at", "reverted_at")
 # The sign-up confirmation goes to an address somebody typed, with the company name they typed: it stays out
 # of the subject (a stranger's inbox should not show attacker-chosen words in our name).
 COMPANY_NOT_IN_SUBJECT = ("signup_confirmation_requested",)
@@ -169,6 +184,16 @@ def test_the_two_languages_really_differ(renderer, event_type):
     assert "Pozdrawiamy" in polish.text and "Best regards" in english.text
 
 
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_english_mails_name_the_link_as_the_english_web_page_does(renderer, event_type):
+    """The English login page's link reads "remind password"; an English e-mail never quotes the Polish one."""
+    mail = render(renderer, event_type, "en")
+    for part in (mail.subject, squash(mail.text), read_html(mail.html).text):
+        assert "przypomnij" not in part.lower() and "forgot password" not in part.lower()
+    if any(path == "/app/forgot-password" for path, _ in LINKS[event_type]):
+        assert '"remind password"' in squash(mail.text).lower()
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_every_promised_link_is_in_both_parts_and_carries_its_token(renderer, event_type, locale):
@@ -244,7 +269,8 @@ def test_notices_without_a_moment_of_their_own_show_when_the_event_happened(rend
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_mails_read_well_without_any_names(renderer, event_type, locale):
-    overrides = {f: "" for f in ("inviter_name", "changed_by_name", "removed_by_name", "from_name")
+    overrides = {f: "" for f in ("inviter_name", "changed_by_name", "removed_by_name", "from_name",
+                                 "previous_owner_name", "new_owner_name")
                  if f in SAMPLES[event_type]}
     raw = {"to": "anna.nowak@example.pl", "locale": locale, **SAMPLES[event_type], **overrides}
     mail = renderer.render(event_type, load_payload(event_type, raw))
@@ -394,3 +420,50 @@ def test_device_removed_says_why_and_names_the_device(renderer, cause, en_phrase
         assert "Pixel 8 Anny" in mail.subject
         for part in (squash(mail.text), read_html(mail.html).text):
             assert phrase in part and "Pixel 8 Anny (Android)" in part
+
+
+@pytest.mark.parametrize("locale, phrase", [("en", "was removed from your account"), ("pl", "usunięto urządzenie")])
+def test_a_device_the_person_removed_says_so_and_names_it(renderer, locale, phrase):
+    mail = render(renderer, "device_removed", locale, cause="removed")
+    assert "Pixel 8 Anny" in mail.subject
+    for part in (squash(mail.text), read_html(mail.html).text):
+        assert phrase in part and "Pixel 8 Anny (Android)" in part
+        assert "reset link" not in part and "this wasn't me" not in part
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_replacement_notice_names_both_phones(renderer, locale):
+    mail = render(renderer, "device_replaced", locale)
+    assert "iPhone 15 Anny" in mail.subject and "Pixel 8 Anny" in mail.subject
+    for part in (squash(mail.text), read_html(mail.html).text):
+        assert "iPhone 15 Anny (iOS)" in part and "Pixel 8 Anny (Android)" in part
+
+
+@pytest.mark.parametrize("became_owner, locale, phrases", [
+    (True, "pl", ("jesteś teraz właścicielem", "Twoja rola: właściciel / prezes")),
+    (False, "pl", ("Nie jesteś już jej właścicielem", "Twoja rola: zarząd / pełnomocnik / księgowy")),
+    (True, "en", ("you now own", "Your role: owner / president")),
+    (False, "en", ("You are no longer its owner", "Your role: management / proxy / accountant")),
+])
+def test_the_ownership_notice_tells_each_side_its_role_now(renderer, became_owner, locale, phrases):
+    label = phrases[1].split(": ", 1)[1]
+    mail = render(renderer, "ownership_transferred", locale, became_owner=became_owner, role_label=label)
+    assert "Majama Michał Zając" in mail.subject
+    text = squash(mail.subject + " " + mail.text)
+    for phrase in phrases:
+        assert phrase in text
+    assert phrases[1].replace(": ", ":") in read_html(mail.html).text.replace(": ", ":")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_email_change_notices_name_both_addresses_and_differ_by_recipient(renderer, locale):
+    to_old = render(renderer, "email_changed", locale, sent_to="old")
+    to_new = render(renderer, "email_changed", locale, sent_to="new")
+    for mail in (to_old, to_new):
+        assert "anna.nowak@example.pl" in mail.text and "anna.nowa@example.pl" in mail.text
+    assert "/app/forgot-password" in to_old.text and "/app/forgot-password" not in to_new.text
+    restored = render(renderer, "email_change_reverted", locale, sent_to="restored")
+    undone = render(renderer, "email_change_reverted", locale, sent_to="undone")
+    for mail in (restored, undone):
+        assert "anna.nowak@example.pl" in mail.text and "anna.nowa@example.pl" in mail.text
+    assert "/app/forgot-password" in restored.text and "/app/forgot-password" not in undone.text

@@ -265,6 +265,45 @@ def test_ownership_moves_only_when_the_new_owner_accepts(service, company, db):
         service.request_ownership_transfer(company_id, people["manager"], people["warehouse"])
 
 
+def test_a_completed_transfer_stores_one_notice_for_each_side_naming_their_role_now(service, company, db, accounts):
+    company_id, people = company
+    accounts[people["employee"]]["locale"] = "en"
+    answer = service.request_ownership_transfer(company_id, people["owner"], people["employee"])
+    token = db["ownership_transfers"].find_one({"_id": answer["transfer_id"]})["outbox"][0]["payload"]["token"]
+    service.accept_ownership(token, people["employee"])
+    (entry,) = db["audit"].find({"company_id": company_id, "action": "ownership_transferred"})
+    mails = {m["payload"]["to"]: m for m in entry["outbox"]}
+    assert set(mails) == {"jan@example.com", "employee@example.com"}
+    old, new = mails["jan@example.com"]["payload"], mails["employee@example.com"]["payload"]
+    assert all(m["type"] == "ownership_transferred" for m in mails.values())
+    assert (old["became_owner"], old["role_label"], old["locale"]) == (False, "zarząd / pełnomocnik / księgowy", "pl")
+    assert (new["became_owner"], new["role_label"], new["locale"]) == (True, "owner / president", "en")
+    assert old["new_owner_name"] == new["new_owner_name"] == "Employee"
+    assert old["previous_owner_name"] == "Jan" and old["company_name"] == "Majama Michał Zając"
+
+
+@pytest.mark.parametrize("handler, event_type, payload, action", [
+    ("on_device_blocked", "device_blocked", {"device_id": "d1", "device_name": "Pixel", "platform": "android",
+                                             "reason": "wrong_pins"}, "device_blocked"),
+    ("on_device_unblocked", "device_unblocked", {"device_id": "d1", "device_name": "Pixel", "platform": "android"},
+     "device_unblocked"),
+    ("on_password_changed", "password_changed", {"via": "change"}, "password_changed"),
+    ("on_email_changed", "email_changed", {"new_email": "a@example.com"}, "email_changed"),
+    ("on_email_changed", "email_changed", {"new_email": "a@example.com", "reverted": True}, "email_change_reverted"),
+])
+def test_access_events_land_once_in_every_company_of_the_person_with_the_web_apps_kind(
+        service, company, db, handler, event_type, payload, action):
+    company_id, people = company
+    other = service.create_company(people["manager"], "Druga", "key-2")["company_id"]
+    message = {"id": "ev-" + action, "type": event_type, "occurred_at": "2026-07-01T12:00:00+00:00",
+               "payload": {"account_id": people["manager"], **payload}}
+    getattr(service, handler)(message)
+    getattr(service, handler)(message)  # delivered twice: written once
+    entries = list(db["audit"].find({"action": action}))
+    assert sorted(e["company_id"] for e in entries) == sorted([company_id, other])
+    assert all(e["actor_account_id"] == e["subject_account_id"] == people["manager"] for e in entries)
+
+
 def test_a_transfer_to_someone_removed_meanwhile_changes_nothing(service, company, db):
     company_id, people = company
     answer = service.request_ownership_transfer(company_id, people["owner"], people["warehouse"])

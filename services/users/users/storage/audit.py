@@ -47,9 +47,10 @@ class AuditLog(Store):
 
     def write(self, company_id: str, action: str, now: datetime, *, actor_account_id: str | None = None,
               subject_account_id: str | None = None, subject_email: str | None = None,
-              details: dict | None = None, entry_id: str | None = None, mail: dict | None = None) -> dict:
-        """One entry of the company's audit log (with the notice e-mail it causes); a repeated entry_id is
-        written once."""
+              details: dict | None = None, entry_id: str | None = None, mail: dict | None = None,
+              mails: tuple = ()) -> dict:
+        """One entry of the company's audit log (with the notice e-mails it causes, `mail` and `mails`); a
+        repeated entry_id is written once."""
         entry_id = entry_id or new_id()
         if self.by_key(AUDIT, entry_id) is not None:  # a repeated event: written once
             return self.by_key(AUDIT, entry_id)
@@ -58,7 +59,7 @@ class AuditLog(Store):
         doc = {"_id": entry_id, "number": number, "company_id": company_id, "action": action, "at": now,
                "actor_account_id": actor_account_id, "subject_account_id": subject_account_id,
                "subject_email": subject_email, "details": details or {}}
-        mails = (mail,) if mail else ()
+        mails = ((mail,) if mail else ()) + tuple(mails)
         try:
             insert_with_outbox(self.db[AUDIT], doc, *mails)
         except DuplicateKeyError:
