@@ -13,6 +13,10 @@ and makes the session due then (once a day per active session, not per refresh).
 session whose latest recorded expiry has passed (every token of its chain expired with that day), or that
 ended more than ENDED_KEPT ago (nothing presents its tokens then: its access tokens are revoked by
 `sid` in `revocations`, a refresh token of it answers as unknown).
+
+An account's and a device's live sessions are listed by key sets (kit KeySet `account-sessions`,
+`device-sessions`: added before the session is written, removed once it ended or was swept), so ending them
+all (a password change or reset, a device removed) reads what is live, never the whole collection.
 """
 from datetime import timedelta, timezone
 
@@ -20,13 +24,14 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
-from kadra_defaults.storage import EXPIRIES_COLLECTION, Expiries, Store, in_parallel
+from kadra_defaults.storage import EXPIRIES_COLLECTION, Expiries, KeySet, Store, in_parallel, once
 
 from identity.tokens import REFRESH_TTL
 
 SESSIONS, SPENT = "sessions", "spent_refresh_tokens"
 DUE_KIND = "sessions"
 SPENT_MADE_DUE = "made-due:spent_refresh_tokens:v1"  # the marker of the one-off pass over links from before
+SESSION_KEYS_MADE = "made:session-keys:v1"  # the marker of the one-off key sets for live sessions from before
 DAY = 86400
 ENDED_KEPT = timedelta(days=1)
 
@@ -62,13 +67,38 @@ class Sessions(Store):
             except DuplicateKeyError:
                 pass
 
+        def fill():
+            store = cls(db)
+            for doc in db[SESSIONS].find({"ended_at": None}, {"account_id": 1, "device_id": 1}):
+                store._listed(doc)
+        once(db, SESSION_KEYS_MADE, fill)
+
     @property
     def expiries(self) -> Expiries:
         return Expiries(self.db, bucket_seconds=DAY)
 
+    @property
+    def _of_account(self) -> KeySet:
+        return KeySet(self.db, "account-sessions")
+
+    @property
+    def _of_device(self) -> KeySet:
+        return KeySet(self.db, "device-sessions")
+
+    def _listed(self, session: dict) -> None:
+        self._of_account.add(session["account_id"], session["_id"])
+        if session.get("device_id"):
+            self._of_device.add(session["device_id"], session["_id"])
+
+    def _unlisted(self, session: dict) -> None:
+        self._of_account.remove(session["account_id"], session["_id"])
+        if session.get("device_id"):
+            self._of_device.remove(session["device_id"], session["_id"])
+
     def open(self, session_id: str, account_id: str, device_id: str | None, refresh_hash: str) -> None:
         now = clock.now()
         self.expiries.due(DUE_KIND, session_id, now + timedelta(seconds=REFRESH_TTL))
+        self._listed({"_id": session_id, "account_id": account_id, "device_id": device_id})
         self.db[SESSIONS].insert_one({
             "_id": session_id, "account_id": account_id, "device_id": device_id, "refresh_hash": refresh_hash,
             "refresh_expires_at": now + timedelta(seconds=REFRESH_TTL), "created_at": now, "rotated_at": now,
@@ -161,8 +191,11 @@ class Sessions(Store):
             sessions = [{key: s.get(key) for key in ("_id", "account_id", "device_id")}
                         for s in self.by_keys(SESSIONS, session_ids)
                         if all(s.get(field) == value for field, value in query.items())]
-        else:  # every session of an account or a device: a password change or reset, a device removed
-            sessions = list(self.db[SESSIONS].find(query, {"_id": 1, "account_id": 1, "device_id": 1}))
+        else:  # every session of an account or a device (a password change or reset, a device removed): its key set
+            listed = self._of_account.refs(account_id) if account_id is not None else self._of_device.refs(device_id)
+            sessions = [{key: s.get(key) for key in ("_id", "account_id", "device_id")}
+                        for s in self.by_keys(SESSIONS, listed)
+                        if all(s.get(field) == value for field, value in query.items())]
         if except_session:
             sessions = [s for s in sessions if s["_id"] != except_session]
         if sessions:
@@ -171,6 +204,7 @@ class Sessions(Store):
             for session in sessions:  # by `_id` each (FerretDB narrows `{_id, ended_at}` to the `_id`)
                 self.db[SESSIONS].update_one({"_id": session["_id"], "ended_at": None},
                                              {"$set": {"ended_at": now, "ended_reason": reason}})
+                self._unlisted(session)
         return sessions
 
     def judge(self, session_id: str, bucket_end) -> bool:
@@ -182,7 +216,9 @@ class Sessions(Store):
         latest = max(_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
                      if at is not None) if (doc.get("refresh_expires_at") or doc.get("expires_at")) else None
         if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
-            return self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
+            gone = self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
+            self._unlisted(doc)
+            return gone
         return False
 
     def sweep_sessions(self, now) -> int:
