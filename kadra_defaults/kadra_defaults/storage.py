@@ -605,11 +605,12 @@ class Expiries:
         self.collection.delete_one({"_id": f"{kind}:{bucket}#"})
 
 
-def sweep_expired(db, collection: str, now: datetime | None = None, keep: timedelta = timedelta(0)) -> int:
+def sweep_expired(db, collection: str, now: datetime | None = None, keep: timedelta = timedelta(0),
+                  gone: Callable[[dict], None] | None = None) -> int:
     """Delete the documents of `collection` made due (kind = the collection's name) whose `expires_at` +
     `keep` is before the end of their bucket; one whose expiry moved later, or that still holds e-mail
     envelopes (an `outbox`), is made due again. Documents from before the due buckets are made due once per
-    database (one scan, a marker)."""
+    database (one scan, a marker). `gone(doc)` is told of each document deleted (to drop its keys)."""
     now = now or clock.now()
     expiries = Expiries(db)
     expiries.adopt_once(collection, collection, lambda doc: _aware(doc.get("expires_at")) + keep
@@ -624,7 +625,10 @@ def sweep_expired(db, collection: str, now: datetime | None = None, keep: timede
             expiries.due(collection, doc_id, bucket_end + timedelta(hours=1))
             return False
         if expires_at + keep <= bucket_end:
-            return db[collection].delete_one({"_id": doc_id}).deleted_count == 1
+            deleted = db[collection].delete_one({"_id": doc_id}).deleted_count == 1
+            if deleted and gone is not None:
+                gone(doc)
+            return deleted
         expiries.due(collection, doc_id, expires_at + keep)
         return False
     return expiries.sweep(collection, rule, now)

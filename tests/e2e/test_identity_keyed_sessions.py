@@ -47,3 +47,28 @@ def test_live_sessions_from_before_the_key_sets_are_listed_once_at_start(session
     sessions.db[KEYS_COLLECTION].delete_one({"_id": SESSION_KEYS_MADE})
     Sessions.ensure_indexes(sessions.db)
     assert [s["_id"] for s in sessions.end(account_id=anna)] == [old]
+
+
+def test_an_accounts_live_links_are_voided_through_their_list_and_leave_it_when_used_or_swept(real_parts):
+    from datetime import timedelta
+
+    from identity.storage.onetime import ONETIME, OneTime
+    with store_on_own_database(OneTime, "identity_onetime") as onetime:
+        anna = _id()
+        first, second, used, decoy = _id(), _id(), _id(), _id()
+        for token in (first, second, used):
+            onetime.insert(token, "reset", anna, 1800)
+        onetime.insert(decoy, "decoy", None, 1800, decoy_mail=True)
+        assert onetime.consume(used, "reset")["_id"] == used
+        assert sorted(onetime._live("reset").refs(anna)) == sorted([first, second])  # the used one left
+        onetime.void(anna, "reset")
+        assert all(onetime.peek(t, "reset")["voided"] for t in (first, second))
+        assert onetime.consume(first, "reset") is None and onetime._live("reset").refs(anna) == []
+        onetime.void("-", "reset")  # what an unknown address's request does: nothing to void
+        assert onetime.peek(decoy, "decoy")["voided"] is False
+        # expired tokens are swept with their list entries (the decoy's too)
+        later = onetime.db[ONETIME].find_one({"_id": decoy})["expires_at"] + timedelta(days=2)
+        onetime.insert(_id(), "reset", anna, 1800)
+        onetime.void(anna, "reset")
+        assert onetime.sweep(later) >= 4
+        assert onetime._live("decoy").refs("-") == [] and onetime._live("reset").refs(anna) == []

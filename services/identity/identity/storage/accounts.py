@@ -13,10 +13,12 @@ from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
 from kadra_defaults.outbox import find_one_and_update_with_outbox, update_with_outbox
-from kadra_defaults.storage import KeyIndex, Store, once
+from kadra_defaults.storage import KeyIndex, KeySet, Store, once
 
 ACCOUNTS = "accounts"
 EMAIL_KEY = "email"
+PENDING_SIGNUPS, ALL = "pending-signups", "all"
+PENDING_KEYS_MADE = "made:pending-signups:v1"  # the marker of the one-off list of sign-ups left pending before
 EMAIL_KEYS_MADE = "made:email-keys:v1"  # the marker of the one-off keys for accounts from before
 STALE_KEY = timedelta(minutes=5)  # a key whose account never appeared is taken over after this
 
@@ -39,6 +41,18 @@ class Accounts(Store):
                     keys.put(doc["email_norm"], doc["_id"])
         once(db, EMAIL_KEYS_MADE, fill)
 
+        def fill_pending():  # once: sign-ups left pending by a version before the list
+            pending = KeySet(db, PENDING_SIGNUPS)
+            for doc in db[ACCOUNTS].find({"status": "pending"}, {"_id": 1}):
+                pending.add(ALL, doc["_id"])
+        once(db, PENDING_KEYS_MADE, fill_pending)
+
+    @property
+    def _pending(self) -> KeySet:
+        """The accounts whose sign-up is confirmed but not finished (a company step that failed or timed
+        out): what the 30 s timer finishes, listed so that it never reads every account."""
+        return KeySet(self.db, PENDING_SIGNUPS)
+
     @property
     def email_keys(self) -> KeyIndex:
         return KeyIndex(self.db, EMAIL_KEY)
@@ -54,6 +68,8 @@ class Accounts(Store):
     def insert(self, doc: dict) -> None:
         """Raises DuplicateKeyError when the normalised e-mail is taken."""
         self._take_email(doc["email_norm"], doc["_id"])
+        if doc.get("status") == "pending":
+            self._pending.add(ALL, doc["_id"])
         try:
             self.db[ACCOUNTS].insert_one(doc)
         except DuplicateKeyError:
@@ -86,15 +102,23 @@ class Accounts(Store):
         self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": {
             "status": "active", "signup_company_id": company_id, "updated_at": clock.now()},
             "$unset": {"signup": ""}})
+        self._pending.remove(ALL, account_id)
 
     def delete_pending(self, account_id: str) -> None:
         doc = self.by_key(ACCOUNTS, account_id)
         if doc is not None and self.db[ACCOUNTS].delete_one({"_id": account_id, "status": "pending"}).deleted_count:
             self.email_keys.drop(doc.get("email_norm"), account_id)
+            self._pending.remove(ALL, account_id)
 
     def pending_signups(self, older_than: float) -> list[dict]:
+        """Up to 50 pending sign-ups older than `older_than` seconds, the oldest first (from their list)."""
         cutoff = clock.now() - timedelta(seconds=older_than)
-        return list(self.db[ACCOUNTS].find({"status": "pending", "created_at": {"$lt": cutoff}}).limit(50))
+        listed = self.by_keys(ACCOUNTS, self._pending.refs(ALL))
+        found = sorted((doc for doc in listed if doc.get("status") == "pending" and doc["created_at"] < cutoff),
+                       key=lambda doc: doc["created_at"])
+        for done in (doc["_id"] for doc in listed if doc.get("status") != "pending"):
+            self._pending.remove(ALL, done)  # finished by a process that died before unlisting it
+        return found[:50]
 
     def set_password(self, account_id: str, password_hash: str, *events) -> bool:
         now = clock.now()
