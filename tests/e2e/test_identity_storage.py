@@ -127,6 +127,10 @@ def test_the_fifth_failure_stores_the_notice_once(store):
 
 
 def test_the_sweep_removes_throttle_counters_nothing_reads_any_more(store, shift):
+    # The sweep reads due buckets of an hour, a minute after each ends (kit: due buckets): start at ten past
+    # an hour, so that each document's bucket ends at a known moment.
+    started = clock.now()
+    shift(((70 - started.minute) % 60) * 60 - started.second)
     _checks(store, "a@example.com", 1, "192.0.2.1")
     for _ in range(5):  # a lockout: its notice waits in the counter's outbox
         attempt = store.begin("locked@example.com", None)
@@ -142,9 +146,10 @@ def test_the_sweep_removes_throttle_counters_nothing_reads_any_more(store, shift
     assert store.sweep(now + timedelta(minutes=30)) == 0               # all still in use
     assert store.sweep(now + timedelta(hours=3)) == 2                 # the windows are long closed
     assert {d["_id"] for d in store.db.throttle.find({}, {"_id": 1})} == {"e:a@example.com", "e:locked@example.com"}
-    # a day on, the streaks are over: the address's counter goes (the pending notice stays), and a day and an
-    # hour on, the reservations too, by the end of the hour they expire in (kit: due buckets of an hour)
-    assert store.sweep(now + timedelta(hours=24, minutes=1)) == 1
+    # a day on, the streaks are over: the address's counter goes by the end of that hour (the pending notice
+    # stays), and a day and an hour on, the reservations too, by the end of the hour they expire in
+    assert store.sweep(now + timedelta(hours=24, minutes=30)) == 0   # over, but its bucket has not ended
+    assert store.sweep(now + timedelta(hours=24, minutes=55)) == 1
     assert [d["_id"] for d in store.db.throttle.find({}, {"_id": 1})] == ["e:locked@example.com"]
     assert store.sweep(now + timedelta(hours=26, minutes=1)) == reservations
     assert store.db.attempts.count_documents({}) == 0

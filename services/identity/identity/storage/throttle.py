@@ -29,14 +29,14 @@ address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e
 import itertools
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from kadra_defaults import clock
 from kadra_defaults.outbox import update_with_outbox
-from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Store, claim, in_parallel, new_id,
+from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, Store, claim, in_parallel, new_id,
                                     sweep_attempts)
 
 THROTTLE = "throttle"
@@ -46,6 +46,7 @@ FIRST_WAIT = 60.0                 # seconds; doubles with each further failure
 MAX_WAIT = 15 * 60.0
 FAILURES_FORGOTTEN_AFTER = 24 * 3600.0  # a failure streak older than this starts again
 CLIENT_WINDOW = 15 * 60.0
+WINDOW_KEPT = timedelta(hours=2)  # a window's document is kept this long after the window opened (windows are shorter)
 CLIENT_MAX_FAILURES = 100         # failed logins from one client address per window
 # A reservation is kept until its streak is surely over (a streak lives 24 h from its start, and every
 # reservation is made after that start), with an hour to spare.
@@ -183,7 +184,9 @@ class Throttle(Store):
         return streak
 
     def _first_streak(self, email_norm: str, now: datetime) -> dict:
-        """The address's document, made now if it is not there (of racing makers, one insert wins)."""
+        """The address's document, made now if it is not there (of racing makers, one insert wins); made due
+        for the sweep when its streak would be over (kit: due buckets; the sweep looks again if it is not)."""
+        Expiries(self.db).due(THROTTLE, f"e:{email_norm}", now + timedelta(seconds=FAILURES_FORGOTTEN_AFTER))
         update = {"$setOnInsert": {"base": new_id(), "streak": 0, "streak_at": now}}
         for _ in range(2):
             try:
@@ -249,6 +252,8 @@ class Throttle(Store):
         except DuplicateKeyError:  # another first event made the document meanwhile: count in its window
             doc = self.db[THROTTLE].find_one_and_update({"_id": key}, update, return_document=ReturnDocument.AFTER)
         opened = doc.get("window_start")
+        if doc.get("count") == 1:  # this event made the document: due two hours on (every window is shorter)
+            Expiries(self.db).due(THROTTLE, key, now + WINDOW_KEPT)
         if opened is not None and opened > now - timedelta(seconds=window):
             return doc["count"]
         # The window is over: this event opens the next one.
@@ -262,14 +267,37 @@ class Throttle(Store):
         """What nothing reads any more: reservations past their keeping; an address's document whose streak
         is over (24 h old: the next check starts a new streak, with a new base when the document is gone);
         windows two hours closed. Every address anybody tries gets a document, so without this the
-        collection only grows. A document carrying a pending e-mail stays."""
-        keep = {"outbox_pending": {"$ne": True}}
-        streaks_before = now - timedelta(seconds=FAILURES_FORGOTTEN_AFTER)
-        windows_before = now - timedelta(hours=2)
-        return (sweep_attempts(self.db, now)
-                + self.db[THROTTLE].delete_many({"streak_at": {"$lt": streaks_before}, **keep}).deleted_count
-                + self.db[THROTTLE].delete_many({"last_failure_at": {"$lt": streaks_before}, **keep}).deleted_count
-                + self.db[THROTTLE].delete_many({"window_start": {"$lt": windows_before}, **keep}).deleted_count)
+        collection only grows. A document carrying a pending e-mail stays. Due buckets (made due when a
+        document is made): no scan, whatever the collection holds."""
+        expiries = Expiries(self.db)
+        expiries.adopt_once(THROTTLE, THROTTLE, _done_at)
+        return sweep_attempts(self.db, now) + expiries.sweep(THROTTLE, self._judge, now)
+
+    def _judge(self, key: str, bucket_end: datetime) -> bool:
+        """The sweep's rule: delete the document once nothing in it counts any more, else look again then."""
+        doc = self.by_key(THROTTLE, key)
+        if doc is None:
+            return False
+        done = _done_at(doc)
+        if doc.get("outbox_pending"):  # its lockout notice waits for the relay
+            done = max(done or bucket_end, bucket_end + timedelta(hours=1))
+        if done is not None and done > bucket_end:
+            Expiries(self.db).due(THROTTLE, key, done)
+            return False
+        return self.db[THROTTLE].delete_one({"_id": key}).deleted_count == 1
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+
+
+def _done_at(doc: dict) -> datetime | None:
+    """When nothing in a throttle document counts any more: its streak 24 h old, its window two hours old."""
+    times = [_aware(doc[field]) + keep for field, keep in (
+        ("streak_at", timedelta(seconds=FAILURES_FORGOTTEN_AFTER)),
+        ("last_failure_at", timedelta(seconds=FAILURES_FORGOTTEN_AFTER)),
+        ("window_start", WINDOW_KEPT)) if isinstance(doc.get(field), datetime)]
+    return max(times) if times else None
 
 
 def _checked(key: str, number: int) -> str:
