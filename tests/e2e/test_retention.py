@@ -177,7 +177,7 @@ def test_due_numbers_stay_dense_across_processes_and_a_sweep_sees_each_once(real
         assert store.db[EXPIRIES_COLLECTION].count_documents({"_id": {"$regex": "^k:[0-9]+:"}}) == 0
 
 
-def test_spent_refresh_links_go_when_the_token_they_hold_has_expired(real_parts, at):
+def test_spent_refresh_links_go_when_the_token_they_hold_has_expired_and_with_their_session(real_parts, at):
     with own(IdentityStore, "identity_spent") as store:
         sessions = store.sessions
         sessions.open("s1", "a1", None, "h0")
@@ -186,13 +186,18 @@ def test_spent_refresh_links_go_when_the_token_they_hold_has_expired(real_parts,
         assert sessions.rotate_chain("s1", 1, "h1", "h2") != {}
         spent = store.db.spent_refresh_tokens
         assert spent.count_documents({}) == 2
-        at(T0 + timedelta(seconds=REFRESH_TTL, hours=2))  # link 0's next token (h1) expired; link 1's (h2) not
-        assert sessions.sweep(clock.now()) >= 1
+        # link 0's next token (h1) expired; link 1's (h2) not. The session is judged when its day bucket
+        # ends (no due slot per refresh): alive, so only its expired links go.
+        at(T0 + timedelta(seconds=REFRESH_TTL, hours=2))
+        store.sweep()
+        assert spent.count_documents({}) == 2  # the day bucket has not ended yet
+        at(T0 + timedelta(seconds=REFRESH_TTL, days=1))
+        store.sweep()
         assert [doc["_id"] for doc in spent.find()] == ["s1:1"]
         assert sessions.of_current_token("s1", 2, "h2") is not None  # the live chain still works
-        at(T0 + timedelta(days=20, seconds=REFRESH_TTL, hours=2))
-        sessions.sweep(clock.now())
-        assert spent.count_documents({}) == 0
+        at(T0 + timedelta(days=21, seconds=REFRESH_TTL))  # every token of the chain expired: the session goes
+        store.sweep()
+        assert spent.count_documents({}) == 0 and sessions.get("s1") is None
 
 
 def test_one_time_tokens_and_sign_ups_go_a_day_past_expiry_unless_their_e_mail_still_waits(real_parts, at):

@@ -12,7 +12,9 @@ whose new expiry falls in a later day than the token it spends records that expi
 and makes the session due then (once a day per active session, not per refresh). The sweep deletes a
 session whose latest recorded expiry has passed (every token of its chain expired with that day), or that
 ended more than ENDED_KEPT ago (nothing presents its tokens then: its access tokens are revoked by
-`sid` in `revocations`, a refresh token of it answers as unknown).
+`sid` in `revocations`, a refresh token of it answers as unknown). A session's spent links
+(`<session>:<generation>`) go with it, and the expired ones each time it is judged (one `_id` range each
+time): a refresh writes no due slot of its own.
 
 An account's and a device's live sessions are listed by key sets (kit KeySet `account-sessions`,
 `device-sessions`: added before the session is written, removed once it ended or was swept), so ending them
@@ -157,7 +159,7 @@ class Sessions(Store):
             return {"reused": session_id} if self.by_key(SPENT, key) else {}
         next_expires = now + timedelta(seconds=REFRESH_TTL)
         try:
-            Expiries(self.db).due(SPENT, key, next_expires)  # the link goes when the token it holds expires
+            # No due slot per refresh: the session's links go with it, and expired ones whenever it is judged.
             self.db[SPENT].insert_one({"_id": key, "session_id": session_id, "next_hash": new_hash,
                                        "next_expires_at": next_expires, "expires_at": next_expires})
         except DuplicateKeyError:
@@ -218,8 +220,18 @@ class Sessions(Store):
         if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
             gone = self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
             self._unlisted(doc)
+            self._drop_links(session_id)
             return gone
+        self._drop_links(session_id, expired_by=bucket_end)
         return False
+
+    def _drop_links(self, session_id: str, expired_by=None) -> None:
+        """Delete the session's spent links `<session>:<generation>` (those whose token expired by
+        `expired_by`, when given): one `_id` range, read from the index (kit KeySet's range)."""
+        query: dict = {"_id": {"$gte": f"{session_id}:", "$lt": f"{session_id};"}}
+        if expired_by is not None:
+            query["expires_at"] = {"$lte": expired_by}
+        self.db[SPENT].delete_many(query)
 
     def sweep_sessions(self, now) -> int:
         """Ended and expired sessions whose day has come (no scan: due buckets; sessions from before, once)."""
