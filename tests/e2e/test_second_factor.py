@@ -5,12 +5,15 @@ the audit log — and a wrong password answered the same with and without it.
 Real gateway, identity, users and notify over RabbitMQ and FerretDB; e-mails read from the SMTP sink; the codes
 computed by pyotp as a phone's authenticator app would (tests/support/second_factor.py).
 """
+import os
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.devices import sign_up, web_login
+from tests.support.devices import Phone, sign_up, web_login
 from tests.support.identity import session_from
 from tests.support.second_factor import API, enrol, first_step, second_step
 from tests.support.users import audit_entries
@@ -162,3 +165,29 @@ def test_a_bad_second_step_names_the_field(api, body, field):
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["errors"][0]["field"] == field
+
+
+def test_activating_a_phone_with_the_password_needs_the_code_too(api, tmp_path):
+    # activation answers tokens: with TOTP on, the password alone must not open a session by this door
+    http = _client(api)
+    person = sign_up(http, locale="en")
+    app, _, _ = enrol(http, web_login(http, person))
+    phone = Phone(http, "Pixel 8", "android")
+    bare = phone.activate(person)
+    assert bare.status_code == 401 and bare.json()["errors"][0]["field"] == "code"
+    assert "two-step login" in bare.json()["detail"]
+    wrong = phone.activate(person, code=app.wrong())
+    assert wrong.status_code == 401 and wrong.json()["errors"][0]["field"] == "code"
+    done = phone.activate(person, code=app.code())
+    assert done.status_code == 201, done.text
+    # the reference client passes the code on (`kadra-mobile activate --code`)
+    binary = os.path.join(os.path.dirname(sys.executable), "kadra-mobile")
+    env = dict(os.environ, KADRA_MOBILE_PASSWORD=person["password"])
+    run = subprocess.run([binary, "--gateway", api.base, "--state", str(tmp_path / "phone.json"), "--json",
+                          "activate", "--email", person["email"], "--name", "Pixel 9", "--replace",
+                          "--code", app.code()], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # a wrong password is still the one answer for every wrong pair
+    other = Phone(http, "iPhone", "ios").activate({**person, "password": "not the password at all"})
+    assert other.status_code == 401 and other.json()["code"] == "unauthorized"
+    assert "errors" not in other.json() or other.json()["errors"][0]["field"] != "code"

@@ -6,6 +6,9 @@ is never answered again and never logged. Turning it off needs the password and 
 recovery code). Each change stores its notice e-mail in the same write (outbox) and tells the audit log
 (`second_factor_changed`).
 
+Activating a phone with the password (`verify_credentials` with `codes`) answers tokens too, so for an account with
+TOTP on it needs a code as well.
+
 Login: a right password for an account with TOTP on answers a pending login — an opaque token, single use,
 5 minutes — instead of tokens (`login`); the second step (`complete_login`) trades it with a code for the
 tokens. A wrong password never reaches this module, so its answer is the same with and without TOTP.
@@ -153,6 +156,27 @@ def login(deps, email, password, client_ip=None) -> dict:
                                          clock.now() + timedelta(seconds=PENDING_LOGIN_TTL))
     return {"second_factor_required": True, "pending_token": token, "methods": METHODS,
             "expires_in": PENDING_LOGIN_TTL}
+
+
+def verify_credentials(deps, email, password, client_ip=None, codes=None) -> dict:
+    """The account for a right password. With `codes` ({code} or {recovery_code}; a phone's activation, which
+    answers tokens too) an account with TOTP on also needs a right code, counted like the second step."""
+    if codes is None:
+        return passwords.check_login(deps, email, password, client_ip)
+    account, attempt = passwords.check_login(deps, email, password, client_ip, end_streak=False)
+    doc = deps.store.factors.enabled(account["_id"])
+    if doc is None:
+        deps.store.throttle.succeeded(attempt)
+        return account
+    deps.store.throttle.held(attempt)
+    if not codes.get("code") and not codes.get("recovery_code"):
+        raise InvalidSecondFactor("This account uses two-step login: enter the current code from the authenticator "
+                                  "app (or a recovery code).",
+                                  "To konto używa logowania dwuetapowego: wpisz aktualny kod z aplikacji "
+                                  "uwierzytelniającej (lub kod zapasowy).")
+    if not _counted_check(deps, account, doc, codes.get("code"), codes.get("recovery_code"), client_ip):
+        raise InvalidSecondFactor()
+    return account
 
 
 def complete_login(deps, pending_token, code=None, recovery_code=None, client_ip=None) -> dict:

@@ -100,9 +100,10 @@ class IdentityService(HealthMixin):
 
     # -- passwords ---------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, Throttled))
-    def verify_credentials(self, email, password, client_ip=None):
-        return accounts.view(passwords.check_login(self, email, password, client_ip))
+    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, InvalidSecondFactor, Throttled))
+    def verify_credentials(self, email, password, client_ip=None, codes=None):
+        """The account's view for a right password; with `codes` (activating a phone) TOTP's code too."""
+        return accounts.view(second_factor.verify_credentials(self, email, password, client_ip, codes))
 
     @rpc(expected_exceptions=(Throttled, AccountNotFound))
     def check_password(self, account_id, password, client_ip=None):
