@@ -86,7 +86,8 @@ def status(deps, account_id) -> dict:
     doc = deps.store.factors.enabled(account_id)
     if doc is None:
         return {"totp": False, "enabled_at": None, "recovery_codes_left": 0}
-    return {"totp": True, "enabled_at": doc["enabled_at"].isoformat(), "recovery_codes_left": len(doc.get("recovery", []))}
+    return {"totp": True, "enabled_at": doc["enabled_at"].isoformat(),
+            "recovery_codes_left": len(doc.get("recovery", []))}
 
 
 def begin(deps, account_id) -> dict:
