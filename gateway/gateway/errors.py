@@ -50,6 +50,7 @@ SERVICE_ERRORS = {
     # identity
     "invalid_input": "validation_failed",
     "invalid_credentials": "unauthorized",
+    "invalid_second_factor": "unauthorized",
     "throttled": "too_many_requests",  # devices too
     "invalid_token": "bad_request",
     "invalid_session": "unauthorized",

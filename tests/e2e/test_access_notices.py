@@ -13,8 +13,7 @@ import pytest
 from tests.support.devices import Phone, sign_up, web_login
 from tests.support.identity import mail_tokens
 from tests.support.mailbox import Mail
-from tests.support.infra import wait_until
-from tests.support.users import join, token_from
+from tests.support.users import audit_entries, join, token_from
 from tests.support.users import sign_up as sign_up_owner
 
 pytestmark = pytest.mark.e2e
@@ -33,15 +32,7 @@ def _once(mailbox, address: str, subject: str) -> Mail:
     return mail
 
 
-def _entries(api, company_id: str, headers: dict, action: str, count: int = 1) -> list[dict]:
-    """The company's audit entries of one kind, once `count` of them are there (events travel asynchronously)."""
-    def found():
-        page = api.get(api.url(f"{API}/companies/{company_id}/audit"), headers=headers)
-        assert page.status_code == 200, page.text
-        items = [item for item in page.json()["items"] if item["action"] == action]
-        return items if len(items) >= count else None
-
-    return wait_until(found, 15, what=f"{count} audit entr(y/ies) {action}")
+_entries = audit_entries
 
 
 def _person(api, locale: str) -> dict:

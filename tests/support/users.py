@@ -102,3 +102,17 @@ def owners(mongo, system_env, company_id: str) -> list[str]:
     """Straight from the users database: the accounts whose membership role is owner."""
     db = mongo[f"{system_env['KADRA_MONGO_DB_PREFIX']}_users"]
     return [m["account_id"] for m in db["memberships"].find({"company_id": company_id, "role": "owner"})]
+
+
+def audit_entries(api, company_id: str, headers: dict, action: str, count: int = 1) -> list[dict]:
+    """The company's audit entries of one kind, newest first, once `count` of them are there (events travel
+    asynchronously)."""
+    from tests.support.infra import wait_until
+
+    def found():
+        page = api.get(api.url(f"/api/v1/companies/{company_id}/audit"), headers=headers)
+        assert page.status_code == 200, page.text
+        items = [item for item in page.json()["items"] if item["action"] == action]
+        return items if len(items) >= count else None
+
+    return wait_until(found, 15, what=f"{count} audit entr(y/ies) {action}")

@@ -2,7 +2,7 @@
 
     kadra-mobile [--gateway URL] [--state FILE] [--lang pl|en] [--json] COMMAND
 
-    activate --email E [--password P] --name N --platform android|ios [--replace]
+    activate --email E [--password P] --name N --platform android|ios [--replace] [--code C]
              [--pin P] [--biometrics | --no-biometrics]
                                                 (the guide's dialogue: with --pin, or typed at a terminal,
                                                  it goes on to "Ustaw PIN", asks about biometrics and ends
@@ -179,6 +179,8 @@ def cmd_activate(app: App) -> dict:
     device_key = st.new_key()  # a new key for every activation; the private half never leaves this file
     body = {"email": args.email, "password": password, "device_name": args.name, "platform": args.platform,
             "public_key": st.public_key(device_key), "replace": bool(args.replace)}
+    if args.code:  # two-step login (TOTP) on: activation needs the current code too
+        body["code"] = args.code
     response = activation_call(app, body, expect=(201, 409))
     if response.status_code == 409:
         current = (response.json() or {}).get("current_device") or {}
@@ -355,6 +357,7 @@ def parser() -> argparse.ArgumentParser:
     activate.add_argument("--name", default="kadra-mobile", help="the device's name")
     activate.add_argument("--platform", choices=("android", "ios"), default="android")
     activate.add_argument("--replace", action="store_true", help="confirm replacing your current device")
+    activate.add_argument("--code", help="with two-step login on: the current code from your authenticator app")
     activate.add_argument("--pin", help="go on to set this PIN (6-8 digits), as the app's dialogue does")
     biometrics_choice(activate)
     activate.set_defaults(run=cmd_activate)

@@ -5,11 +5,13 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kadra_defaults.errors import field_error
 from kadra_defaults.text import EmailAddress
 
 from gateway import rpc, state
 from gateway.auth import SECURITY_SCHEME, authenticated, current_principal
 from gateway.caller import rpc_client
+from gateway.errors import Problem
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,25 @@ class AuthTokenPairSchema(Schema):
     expires_in = fields.Integer(required=True, metadata={"example": 900})
 
 
+class AuthLoginAnswerSchema(Schema):
+    """A token pair; or, for an account with a second factor, a pending login (no tokens)."""
+
+    access_token = fields.String(metadata={"example": "eyJhbGciOiJFZERTQSIs..."})
+    refresh_token = fields.String(metadata={"example": "Zt3m0cYkq1...43 characters"})
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer(metadata={"example": 900})
+    second_factor_required = fields.Boolean(metadata={"example": True})
+    pending_token = fields.String(metadata={"example": "pW3r9Lx...43 characters, single use, 5 minutes"})
+    methods = fields.List(fields.String(), metadata={"example": ["totp", "recovery_code"]})
+
+
+class AuthSecondFactorSchema(Schema):
+    pending_token = fields.String(required=True, validate=validate.Length(min=1, max=512),
+                                  metadata={"example": "pW3r9Lx...43 characters"})
+    code = fields.String(validate=validate.Length(min=1, max=20), metadata={"example": "492039"})
+    recovery_code = fields.String(validate=validate.Length(min=1, max=64), metadata={"example": "k7m2q-x9p4r"})
+
+
 class AuthRefreshSchema(Schema):
     refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512),
                                   metadata={"example": "Zt3m0cYkq1...43 characters"})
@@ -78,13 +99,22 @@ class AuthChangePasswordSchema(Schema):
                                  metadata={"example": "a new and long passphrase"})
 
 
+def one_code(body: dict) -> None:
+    """422 naming `code` unless the body has a code or a recovery code (a login's second step, turning it off)."""
+    if not body.get("code") and not body.get("recovery_code"):
+        raise Problem("validation_failed", errors=[field_error(
+            "code", "Enter the current code from the app or a recovery code.",
+            "Wpisz aktualny kod z aplikacji lub kod zapasowy.")])
+
+
 def identity():
     return rpc_client().identity
 
 
 @blp.route("/login", methods=["POST"])
 @blp.arguments(AuthLoginSchema, example={"email": "anna@example.pl", "password": "correct horse battery staple"})
-@blp.response(200, AuthTokenPairSchema)
+@blp.response(200, AuthLoginAnswerSchema, example={"access_token": "eyJ...", "refresh_token": "Zt3...",
+                                                   "token_type": "Bearer", "expires_in": 900})
 @blp.alt_response(401, description="Wrong e-mail or password (one answer for every wrong pair)")
 @blp.alt_response(429, description="Too many failures: wait `Retry-After` seconds")
 def login(body):
@@ -92,9 +122,33 @@ def login(body):
 
     Answers a 15-minute access token and a rotating 30-day refresh token:
     `{"access_token": "eyJ...", "refresh_token": "Zt3...", "token_type": "Bearer", "expires_in": 900}`.
-    After 5 failures in a row for one address the next attempt waits (1 min, doubling up to 15 min).
+    For an account with a second factor (TOTP) the right password answers a pending login instead, no tokens:
+    `{"second_factor_required": true, "pending_token": "pW3...", "methods": ["totp", "recovery_code"],
+    "expires_in": 300}`; send it with a code to `/auth/login/second-factor`. A wrong password answers the same
+    401 with or without a second factor.
+    After 5 failures in a row for one address (wrong passwords and wrong codes alike, and for an account with a
+    second factor any login not completed) the next attempt waits (1 min, doubling up to 15 min).
     """
     return identity().login(email=body["email"], password=body["password"], client_ip=client_ip())
+
+
+@blp.route("/login/second-factor", methods=["POST"])
+@blp.arguments(AuthSecondFactorSchema, example={"pending_token": "pW3r9Lx...", "code": "492039"})
+@blp.response(200, AuthTokenPairSchema)
+@blp.alt_response(400, description="The pending login is unknown, expired (5 minutes) or used (`pending_token`)")
+@blp.alt_response(401, description="The code is wrong, used or expired (`code`); it counts toward the lockout")
+@blp.alt_response(422, description="Neither `code` nor `recovery_code` given")
+@blp.alt_response(429, description="Too many failures: wait `Retry-After` seconds")
+def login_second_factor(body):
+    """The second step of a login: the pending login and the current code from the app (or a recovery code).
+
+    Answers the token pair, as `/auth/login` does without a second factor. A code is accepted once (a code
+    replayed within its 30-second window is refused), a recovery code once ever.
+    Example: `{"pending_token": "pW3...", "code": "492039"}` → `{"access_token": "eyJ...", ...}`
+    """
+    one_code(body)
+    return identity().complete_login(pending_token=body["pending_token"], code=body.get("code"),
+                                     recovery_code=body.get("recovery_code"), client_ip=client_ip())
 
 
 @blp.route("/refresh", methods=["POST"])

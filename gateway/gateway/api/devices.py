@@ -58,6 +58,10 @@ class ActivationSchema(_Body):
     public_key = fields.String(required=True, validate=_public_key,
                                metadata={"example": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="})
     replace = fields.Boolean(load_default=False, metadata={"example": False})
+    code = fields.String(validate=validate.Length(min=1, max=20), metadata={
+        "example": "492039", "description": "With two-step login (TOTP) on: the current code from the app"})
+    recovery_code = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "With two-step login on: a recovery code instead of `code`"})
 
 
 class TokenPairSchema(Schema):
@@ -126,7 +130,7 @@ def _own_device(device_id: str) -> Caller:
 @blp.route("/activate", methods=["POST"])
 @blp.arguments(ActivationSchema)
 @blp.response(201, ActivatedSchema)
-@blp.alt_response(401, description="Wrong e-mail or password")
+@blp.alt_response(401, description="Wrong e-mail or password; or, with two-step login on, a missing or wrong `code`")
 @blp.alt_response(409, description="The account already has a trusted device (see current_device)")
 @blp.alt_response(422, description="A field is missing or wrong (named in errors)")
 @blp.alt_response(429, description="Too many attempts")
@@ -138,9 +142,13 @@ def activate(body):
     answer 201 `{"device_id": "6f1c…", "access_token": "…", "refresh_token": "…", "token_type": "Bearer",
     "expires_in": 900}`. A second device answers 409 with `current_device: {name, platform, activated_at}`
     unless `"replace": true`, which removes the old device and ends its sessions at once.
+    For an account with two-step login (TOTP) on, the right password without a right `code` (or
+    `recovery_code`) answers 401 naming `code`: activation answers tokens, so it needs the second factor too.
     """
     rpc = rpc_client()
-    account = rpc.identity.verify_credentials(body["email"], body["password"], client_ip=request.remote_addr)
+    codes = {name: body[name] for name in ("code", "recovery_code") if body.get(name)}
+    account = rpc.identity.verify_credentials(body["email"], body["password"], client_ip=request.remote_addr,
+                                              codes=codes)
     result = rpc.devices.activate(account, body["device_name"], body["platform"], body["public_key"],
                                   replace=body["replace"])
     result.setdefault("token_type", "Bearer")

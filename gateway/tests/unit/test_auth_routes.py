@@ -1,4 +1,5 @@
-"""The /accounts, /auth and /me routes with a fake RPC client: error mapping, spool, composition. No network."""
+"""The /accounts, /auth, /me and /me/second-factor routes with a fake RPC client: error mapping, spool,
+composition. No network."""
 import json
 import os
 import time
@@ -251,3 +252,60 @@ def test_a_bad_trusted_proxies_value_names_the_setting(monkeypatch, bad):
     monkeypatch.setenv("KADRA_TRUSTED_PROXIES", bad)
     with pytest.raises(ValueError, match="KADRA_TRUSTED_PROXIES"):
         create_app({"TESTING": True, "RPC_CLIENT": FakeRpc(), "KADRA_FEED_DISABLED": True})
+
+
+# -- the second factor: the pending login passes through, the QR code is drawn here, no code at all names `code`
+
+@pytest.fixture
+def sf_client(fake, monkeypatch, tmp_path):
+    """The auth and second-factor routes only."""
+    import gateway.api.auth as auth_api
+    import gateway.api.second_factor as second_factor
+    monkeypatch.setattr(app_module, "_api_modules", lambda: iter([auth_api, second_factor]))
+    monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path / "spool"))
+    app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    live_feed(app, monkeypatch)
+    return app.test_client()
+
+
+def test_a_pending_login_is_answered_as_it_is_with_no_tokens(sf_client, fake):
+    pending = {"second_factor_required": True, "pending_token": "p" * 43, "methods": ["totp", "recovery_code"],
+               "expires_in": 300}
+    fake.answers[("identity", "login")] = pending
+    response = sf_client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"})
+    assert response.status_code == 200 and response.json == pending
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/auth/login/second-factor", {"pending_token": "p" * 43}),
+    ("/api/v1/me/second-factor/totp/disable", {"password": "pw"}),
+])
+def test_no_code_at_all_names_the_code_field(sf_client, fake, path, body):
+    response = sf_client.post(path, json=body, headers=access())
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "code"
+    assert response.json["errors"][0]["message_pl"].startswith("Wpisz aktualny kod")
+    assert not fake.calls
+
+
+def test_a_wrong_code_is_401_and_a_spent_pending_login_400(sf_client, fake):
+    fake.answers[("identity", "complete_login")] = remote("InvalidSecondFactor", {
+        "code": "invalid_second_factor", "errors": [{"field": "code", "message": "x", "message_pl": "y"}]})
+    response = sf_client.post("/api/v1/auth/login/second-factor", json={"pending_token": "p" * 43, "code": "123456"})
+    assert response.status_code == 401 and response.json["errors"][0]["field"] == "code"
+    assert fake.calls[-1][3] == {"pending_token": "p" * 43, "code": "123456", "recovery_code": None,
+                                 "client_ip": "127.0.0.1"}
+    fake.answers[("identity", "complete_login")] = remote("InvalidToken", {"code": "invalid_token"})
+    response = sf_client.post("/api/v1/auth/login/second-factor", json={"pending_token": "p" * 43, "code": "123456"})
+    assert response.status_code == 400
+
+
+def test_begin_draws_the_qr_code_here_as_svg(sf_client, fake):
+    uri = "otpauth://totp/Kadra:a%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Kadra"
+    fake.answers[("identity", "begin_totp")] = {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "otpauth_uri": uri,
+                                               "expires_in": 900}
+    response = sf_client.post("/api/v1/me/second-factor/totp", headers=access())
+    assert response.status_code == 200
+    svg = response.json["qr_svg"]
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and "http" not in svg.replace(
+        "http://www.w3.org/2000/svg", "")
+    assert fake.calls[-1][:3] == ("identity", "begin_totp", ("acc1",))

@@ -76,6 +76,11 @@ class PasswordChangedPayload(_Payload):
     via = fields.String(required=True)  # "change" (the person, knowing it) or "reset" (a reset link)
 
 
+class SecondFactorChangedPayload(_Payload):
+    method = fields.String(required=True)  # "totp"
+    change = fields.String(required=True)  # "enabled" or "disabled"
+
+
 class LockedOutPayload(_Payload):
     locked_until = fields.String(required=True)
 
@@ -97,6 +102,8 @@ EVENTS = {event.type: event for event in (
     Event("identity", "email_changed", EmailChangedPayload,
           "the login address changed, or (`reverted`) \"this wasn't me\" undid a change"),
     Event("identity", "password_changed", PasswordChangedPayload, "the password changed (`via` change or reset)"),
+    Event("identity", "second_factor_changed", SecondFactorChangedPayload,
+          "a second factor of web logins (`method` totp) was turned on or off (`change`)"),
     Event("identity", "login_locked_out", LockedOutPayload, "too many wrong passwords: logins wait"),
 )}
 

@@ -100,6 +100,14 @@ class PasswordChangedSchema(MailPayloadSchema):
     via = fields.String(required=True, validate=validate.OneOf(("reset", "change")))
 
 
+class SecondFactorChangedSchema(MailPayloadSchema):
+    """Sent when a second factor of web logins was turned on or off."""
+
+    method = fields.String(required=True, validate=validate.OneOf(("totp",)))
+    change = fields.String(required=True, validate=validate.OneOf(("enabled", "disabled")))
+    changed_at = _moment()
+
+
 class EmailChangeRequestedSchema(MailPayloadSchema):
     """Sent to the NEW address: confirm it."""
 
@@ -238,6 +246,7 @@ MAIL_EVENTS: dict[str, MailEvent] = {
         MailEvent("member_invited", "invitation", MemberInvitedSchema),
         MailEvent("password_reset_requested", "password_reset", PasswordResetRequestedSchema),
         MailEvent("password_changed", "password_changed", PasswordChangedSchema),
+        MailEvent("second_factor_changed", "second_factor_changed", SecondFactorChangedSchema),
         MailEvent("email_change_requested", "email_change_confirm", EmailChangeRequestedSchema),
         MailEvent("email_change_notice", "email_change_notice", EmailChangeNoticeSchema),
         MailEvent("device_paired", "device_paired", DevicePairedSchema),

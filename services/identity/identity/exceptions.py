@@ -28,6 +28,13 @@ class InvalidCredentials(DomainError):
     message = ("The e-mail address or the password is wrong.", "Nieprawidłowy adres e-mail lub hasło.")
 
 
+class InvalidSecondFactor(DomainError):
+    """The second step of a login: the code (or recovery code) is wrong, used or expired."""
+
+    message = ("The code is wrong, used or expired.", "Kod jest nieprawidłowy, został już użyty lub wygasł.")
+    field = "code"
+
+
 class Throttled(DomainError):
     """Too many failures: wait `extra.retry_after` seconds (Retry-After)."""
 

@@ -182,8 +182,11 @@ def require_policy(password, field: str, email: str | None, inputs=()) -> None:
 
 # -- counted checks ---------------------------------------------------------------------------------
 
-def check_login(deps, email, password, client_ip=None) -> dict:
-    """The account for this pair, or InvalidCredentials; throttled per address and per client."""
+def check_login(deps, email, password, client_ip=None, end_streak: bool = True):
+    """The account for this pair, or InvalidCredentials; throttled per address and per client.
+
+    `end_streak=False` (a login that may need a second step): answers (account, attempt) and leaves ending
+    the failure streak to the caller (second_factor.login)."""
     if not isinstance(email, str) or not isinstance(password, str) or len(email) > 320:
         raise InvalidCredentials()
     norm = normalise_email(email)
@@ -194,22 +197,35 @@ def check_login(deps, email, password, client_ip=None) -> dict:
     if not verify_password(account["password_hash"] if account else None, password):
         _failed(deps, attempt, account, client_ip)
         raise InvalidCredentials()
-    deps.store.throttle.succeeded(attempt)
     _rehash_if_old(deps, account, password)
+    if not end_streak:
+        return account, attempt
+    deps.store.throttle.succeeded(attempt)
     return account
 
 
-def confirm(deps, account: dict, password, client_ip=None) -> bool:
-    """Re-confirmation of a known account's password (before a change), counted like a login."""
+def confirm(deps, account: dict, password, client_ip=None, end_streak: bool = True) -> bool:
+    """Re-confirmation of a known account's password (before a change), counted like a login.
+
+    `end_streak=False`: a right password leaves the failure streak going (a second factor is checked next and
+    ends it when right), so a known password never resets the count of wrong codes."""
     attempt = deps.store.throttle.begin(account["email_norm"], client_ip)
     if not attempt.allowed:
         raise Throttled.after(attempt.wait)
     if not isinstance(password, str) or not verify_password(account["password_hash"], password):
         _failed(deps, attempt, account, client_ip)
         return False
-    deps.store.throttle.succeeded(attempt)
+    if end_streak:
+        deps.store.throttle.succeeded(attempt)
+    else:
+        deps.store.throttle.held(attempt)
     _rehash_if_old(deps, account, password)
     return True
+
+
+def failed_check(deps, attempt, account: dict | None, client_ip) -> None:
+    """A counted check of another secret (a second-factor code) failed: counted like a wrong password."""
+    _failed(deps, attempt, account, client_ip)
 
 
 def _failed(deps, attempt, account: dict | None, client_ip) -> None:

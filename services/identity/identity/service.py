@@ -10,6 +10,8 @@ Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: it
   recovery      request_password_reset, reset_password
   email_change  request_email_change, confirm_email_change, revert_email_change
   accounts      get_accounts, find_account, update_profile
+  second_factor login's second step (complete_login), second_factor_status, begin_totp, confirm_totp,
+                disable_totp
 Account answers are {account_id, email, full_name, locale}.
 """
 from nameko.rpc import RpcProxy, rpc
@@ -22,9 +24,9 @@ from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 from kadra_defaults.storage import Mongo
 
-from identity import accounts, email_change, passwords, recovery, sessions, signup
-from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSession,
-                                 InvalidToken, Throttled, Unavailable)
+from identity import accounts, email_change, passwords, recovery, second_factor, sessions, signup
+from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSecondFactor,
+                                 InvalidSession, InvalidToken, Throttled, Unavailable)
 from identity.storage import OUTBOX_COLLECTIONS, IdentityStore
 
 
@@ -64,8 +66,12 @@ class IdentityService(HealthMixin):
 
     @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, Throttled))
     def login(self, email, password, client_ip=None):
-        account = passwords.check_login(self, email, password, client_ip)
-        return sessions.open_new(self, account["_id"])
+        """A token pair; for an account with a second factor, a pending login (second_factor.login)."""
+        return second_factor.login(self, email, password, client_ip)
+
+    @rpc(expected_exceptions=(InvalidToken, InvalidSecondFactor, Throttled))
+    def complete_login(self, pending_token, code=None, recovery_code=None, client_ip=None):
+        return second_factor.complete_login(self, pending_token, code, recovery_code, client_ip)
 
     @rpc(expected_exceptions=(AccountNotFound,))
     def open_session(self, account_id, device_id=None):
@@ -94,9 +100,10 @@ class IdentityService(HealthMixin):
 
     # -- passwords ---------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, Throttled))
-    def verify_credentials(self, email, password, client_ip=None):
-        return accounts.view(passwords.check_login(self, email, password, client_ip))
+    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, InvalidSecondFactor, Throttled))
+    def verify_credentials(self, email, password, client_ip=None, codes=None):
+        """The account's view for a right password; with `codes` (activating a phone) TOTP's code too."""
+        return accounts.view(second_factor.verify_credentials(self, email, password, client_ip, codes))
 
     @rpc(expected_exceptions=(Throttled, AccountNotFound))
     def check_password(self, account_id, password, client_ip=None):
@@ -129,6 +136,24 @@ class IdentityService(HealthMixin):
     @rpc(expected_exceptions=(InvalidToken, Unavailable))
     def revert_email_change(self, token):
         email_change.revert(self, token)
+
+    # -- second factor -----------------------------------------------------------------------------
+
+    @rpc
+    def second_factor_status(self, account_id):
+        return second_factor.status(self, account_id)
+
+    @rpc(expected_exceptions=(InvalidInput, AccountNotFound))
+    def begin_totp(self, account_id):
+        return second_factor.begin(self, account_id)
+
+    @rpc(expected_exceptions=(InvalidInput, AccountNotFound))
+    def confirm_totp(self, account_id, code):
+        return second_factor.confirm(self, account_id, code)
+
+    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound))
+    def disable_totp(self, account_id, password, code=None, recovery_code=None, client_ip=None):
+        second_factor.disable(self, account_id, password, code, recovery_code, client_ip)
 
     # -- accounts ----------------------------------------------------------------------------------
 

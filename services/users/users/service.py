@@ -165,6 +165,11 @@ class UsersService(HealthMixin):
         """The password changed (by the person, or by a reset link): logged in each of their companies."""
         audit.record_everywhere(self, "password_changed", message)
 
+    @event_handler("identity", "second_factor_changed")
+    def on_second_factor_changed(self, message):
+        """A second factor was turned on or off: logged in each of the person's companies."""
+        audit.record_everywhere(self, "second_factor_changed", message)
+
     @event_handler("identity", "login_locked_out")
     def on_login_locked_out(self, message):
         """Too many wrong passwords: an entry in the log of each of the person's companies."""

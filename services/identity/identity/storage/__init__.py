@@ -2,7 +2,7 @@
 
 `IdentityStore` is what each worker gets (`store.accounts.by_email(...)`, `store.sessions.rotate_chain(...)`,
 `store.onetime.consume(...)`, `store.throttle.record_failure(...)`, `store.revocations.add(...)`,
-`store.signups.get(...)`).
+`store.signups.get(...)`, `store.factors.enabled(...)`).
 How these stores meet FerretDB (key look-ups by `_id` alone, claims by unique insert, parallel key reads,
 start-up retries) is the kit's: kadra_defaults.storage, whose docstring says why per tactic.
 Invariants held by the database itself: one account per normalised e-mail (a unique index); a one-time
@@ -15,20 +15,21 @@ from kadra_defaults import clock
 from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_attempts, sweep_claims
 
 from identity.storage.accounts import ACCOUNTS, Accounts
+from identity.storage.factors import FACTORS, Factors
 from identity.storage.onetime import ONETIME, OneTime
 from identity.storage.revocations import Revocations
 from identity.storage.sessions import Sessions
 from identity.storage.signups import SIGNUPS, Signups
 from identity.storage.throttle import THROTTLE, Throttle
 
-OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE, SIGNUPS)  # the collections whose documents carry e-mail events
+OUTBOX_COLLECTIONS = (ACCOUNTS, ONETIME, THROTTLE, SIGNUPS, FACTORS)  # the collections whose documents carry e-mail events
 
 
 class IdentityStore(Store):
     """Accounts, sessions, one-time tokens, throttle counters, revocations and waiting sign-ups in the identity
     database."""
 
-    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations, Signups)
+    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations, Signups, Factors)
 
     def __init__(self, db):
         super().__init__(db)
@@ -38,6 +39,7 @@ class IdentityStore(Store):
         self.throttle = Throttle(db)
         self.revocations = Revocations(db)
         self.signups = Signups(db)
+        self.factors = Factors(db)  # second factors (TOTP, recovery codes) and pending logins
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -56,5 +58,6 @@ class IdentityStore(Store):
             "claims": sweep_claims(self.db, now - timedelta(days=2)),  # the tokens they spent are gone by then
             "throttle": self.throttle.sweep(now),
             "signups": self.signups.sweep(now),
+            "pending_logins": self.factors.sweep(now),
             "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit counts past their window
         }

@@ -226,6 +226,13 @@ class Throttle(Store):
             self.count_in_window(f"c:{client_ip}", CLIENT_WINDOW, now)
         return {"failures": failures, "locked_until": locked_until, "notified": bool(events)}
 
+    def held(self, attempt: Attempt) -> None:
+        """A reserved check passed but the login needs a second step: its number stays counted (the streak
+        goes on until `succeeded`), and requests waiting for this streak's checks need not wait for it."""
+        if attempt.allowed:
+            claim(self.db, _checked(_key(attempt.email_norm, attempt.streak), attempt.number),
+                  clock.now() + timedelta(seconds=RESERVATION_KEPT))
+
     def succeeded(self, attempt: Attempt) -> None:
         """A reserved check succeeded: its streak is over, the next check starts a new one."""
         if attempt.allowed:

@@ -288,6 +288,8 @@ def test_a_completed_transfer_stores_one_notice_for_each_side_naming_their_role_
     ("on_device_unblocked", "device_unblocked", {"device_id": "d1", "device_name": "Pixel", "platform": "android"},
      "device_unblocked"),
     ("on_password_changed", "password_changed", {"via": "change"}, "password_changed"),
+    ("on_second_factor_changed", "second_factor_changed", {"method": "totp", "change": "enabled"},
+     "second_factor_changed"),
     ("on_email_changed", "email_changed", {"new_email": "a@example.com"}, "email_changed"),
     ("on_email_changed", "email_changed", {"new_email": "a@example.com", "reverted": True}, "email_change_reverted"),
 ])

@@ -111,8 +111,17 @@ export async function call(method, path, body, {auth = true} = {}) {
   }
 }
 
+// A right password answers the token pair, or (with a second factor on) a pending login: nothing is stored
+// then, and the page asks for the code (completeLogin).
 export async function login(email, password) {
   const pair = await call("POST", "/auth/login", {email, password}, {auth: false});
+  if (!pair.second_factor_required) session.store(pair);
+  return pair;
+}
+
+// The login's second step: the pending login and {code} or {recovery_code}.
+export async function completeLogin(pendingToken, codes) {
+  const pair = await call("POST", "/auth/login/second-factor", {pending_token: pendingToken, ...codes}, {auth: false});
   session.store(pair);
   return pair;
 }

@@ -33,6 +33,37 @@ const T = {
   required: ["To pole jest wymagane.", "This field is required."],
   main_nav: ["Menu główne", "Main menu"],
 
+  // the second factor (TOTP) of web logins
+  second_step_title: ["Logowanie dwuetapowe", "Two-step login"],
+  second_step_intro: ["Wpisz aktualny kod z aplikacji uwierzytelniającej w telefonie.", "Enter the current code from the authenticator app on your phone."],
+  recovery_intro: ["Wpisz jeden z kodów zapasowych. Każdy działa tylko raz.", "Enter one of your recovery codes. Each works only once."],
+  totp_code: ["Kod z aplikacji:", "Code from the app:"],
+  totp_code_hint: ["6 cyfr; zmienia się co 30 sekund.", "6 digits; it changes every 30 seconds."],
+  recovery_code: ["Kod zapasowy:", "Recovery code:"],
+  recovery_code_or: ["albo kod zapasowy:", "or a recovery code:"],
+  use_recovery_code: ["Nie mam telefonu — użyj kodu zapasowego", "I don't have my phone — use a recovery code"],
+  use_totp_code: ["Użyj kodu z aplikacji", "Use a code from the app"],
+  start_again: ["Zaloguj się od nowa", "Start the login again"],
+  second_factor_title: ["Logowanie dwuetapowe", "Two-step login"],
+  second_factor_off: ["Logowanie dwuetapowe jest wyłączone.", "Two-step login is off."],
+  second_factor_on: ["Logowanie dwuetapowe jest włączone od {since}. Pozostałe kody zapasowe: {left}.",
+                     "Two-step login is on since {since}. Recovery codes left: {left}."],
+  second_factor_explain: ["Po włączeniu logowanie w przeglądarce poprosi po haśle o kod z aplikacji uwierzytelniającej (np. Google Authenticator, Microsoft Authenticator, FreeOTP).",
+                          "Once on, logging in on the web asks for a code from an authenticator app (e.g. Google Authenticator, Microsoft Authenticator, FreeOTP) after your password."],
+  second_factor_start: ["Włącz logowanie dwuetapowe", "Turn on two-step login"],
+  totp_step_app: ["Zainstaluj w telefonie aplikację uwierzytelniającą.", "Install an authenticator app on your phone."],
+  totp_step_scan: ["Zeskanuj w niej ten kod QR:", "Scan this QR code with it:"],
+  totp_qr_alt: ["Kod QR do aplikacji uwierzytelniającej", "QR code for the authenticator app"],
+  totp_manual: ["Nie możesz zeskanować? Wpisz ręcznie klucz:", "Cannot scan it? Type in this key:"],
+  totp_step_code: ["Wpisz poniżej kod, który pokazuje aplikacja.", "Enter below the code the app shows."],
+  second_factor_confirm: ["Potwierdź i włącz", "Confirm and turn on"],
+  recovery_codes_once: ["Logowanie dwuetapowe jest włączone. Zapisz te kody zapasowe w bezpiecznym miejscu: widzisz je tylko teraz, każdy działa raz, gdy nie masz telefonu.",
+                        "Two-step login is on. Save these recovery codes in a safe place: you see them only now, and each works once when you don't have your phone."],
+  recovery_codes_saved: ["Zapisałem kody", "I have saved the codes"],
+  second_factor_enabled: ["Logowanie dwuetapowe jest włączone.", "Two-step login is on."],
+  second_factor_disable: ["Wyłącz logowanie dwuetapowe", "Turn off two-step login"],
+  second_factor_disabled: ["Logowanie dwuetapowe zostało wyłączone.", "Two-step login has been turned off."],
+
   // log in, sign up, passwords
   login_title: ["Zaloguj", "Log in"],
   login_button: ["Zaloguj", "Log in"],
@@ -278,6 +309,7 @@ const ACTIONS = {
   email_change_reverted: ["cofnięcie zmiany adresu e-mail", "e-mail change undone"],
   login_locked_out: ["blokada logowania", "login locked out"],
   password_changed: ["zmiana hasła", "password changed"],
+  second_factor_changed: ["zmiana logowania dwuetapowego", "two-step login changed"],
 };
 
 export function t(key, vars = {}) {

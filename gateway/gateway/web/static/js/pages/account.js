@@ -1,6 +1,7 @@
-// My account: full name and language, change of e-mail (= login, with the password), change of password.
+// My account: full name and language, change of e-mail (= login, with the password), change of password,
+// two-step login (TOTP).
 import {call} from "../api.js";
-import {lang, setLang, t} from "../i18n.js";
+import {formatDate, lang, setLang, t} from "../i18n.js";
 import {field, h, notice, setFieldError, submitting} from "../ui.js";
 import {passwordPair, samePasswords} from "./auth.js";
 
@@ -70,6 +71,69 @@ export async function render(ctx) {
   ...passwordPair());
   const passwordBox = section("password", t("account_password"), passwordForm);
 
-  main.append(profileBox, emailBox, passwordBox);
+  const factorBox = section("second-factor", t("second_factor_title"));
+  main.append(profileBox, emailBox, passwordBox, factorBox);
+  await drawSecondFactor(factorBox);
   if (location.hash === "#email") emailForm.elements.new_email.focus();
+}
+
+// Two-step login (TOTP): set it up (a QR code drawn by the gateway as SVG, the secret as text for typing in,
+// then a code to confirm), the recovery codes shown once, and turning it off (password + a code).
+async function drawSecondFactor(box, message) {
+  const title = box.querySelector("h2");
+  const status = await call("GET", "/me/second-factor");
+  box.replaceChildren(title);
+  if (message) notice(box, message);
+  if (status.totp) {
+    box.append(h("p", {id: "second-factor-status"}, t("second_factor_on", {since: formatDate(status.enabled_at),
+                                                                           left: status.recovery_codes_left})));
+    const off = form("second-factor-off", t("second_factor_disable"), async (f) => {
+      if (missing(f, ["password"])) return;
+      const body = {password: f.elements.password.value};
+      const code = f.elements.code.value.trim();
+      const recovery = f.elements.recovery_code.value.trim();
+      if (code) body.code = code;
+      if (recovery) body.recovery_code = recovery;
+      const ok = await submitting(f, async () => { await call("POST", "/me/second-factor/totp/disable", body); return true; });
+      if (ok) await drawSecondFactor(box, t("second_factor_disabled"));
+    },
+    field({name: "password", label: t("confirm_with_password"), type: "password", autocomplete: "current-password", required: true}),
+    field({name: "code", label: t("totp_code"), autocomplete: "one-time-code", inputmode: "numeric", maxlength: 8}),
+    field({name: "recovery_code", label: t("recovery_code_or"), autocomplete: "off", maxlength: 64}));
+    box.append(off);
+    return;
+  }
+  box.append(h("p", {id: "second-factor-status"}, t("second_factor_off")));
+  const start = h("button", {type: "button", class: "primary", id: "second-factor-start"}, t("second_factor_start"));
+  start.addEventListener("click", async () => {
+    const begun = await call("POST", "/me/second-factor/totp");
+    const qr = h("img", {id: "totp-qr", class: "qr", width: 200, height: 200, alt: t("totp_qr_alt"),
+                         src: `data:image/svg+xml;base64,${btoa(begun.qr_svg)}`});
+    const confirm = form("second-factor-confirm", t("second_factor_confirm"), async (f) => {
+      if (missing(f, ["code"])) return;
+      const answer = await submitting(f, async () => call("POST", "/me/second-factor/totp/confirm",
+                                                            {code: f.elements.code.value.trim()}));
+      if (answer) showRecoveryCodes(box, answer.recovery_codes);
+    },
+    field({name: "code", label: t("totp_code"), autocomplete: "one-time-code", inputmode: "numeric", required: true,
+           maxlength: 8, hint: t("totp_code_hint")}));
+    box.replaceChildren(title, h("ol", {class: "steps"},
+      h("li", {}, t("totp_step_app")),
+      h("li", {}, t("totp_step_scan"), h("div", {}, qr),
+        h("p", {}, t("totp_manual"), " ", h("code", {id: "totp-secret"}, begun.secret))),
+      h("li", {}, t("totp_step_code"))), confirm);
+    confirm.elements.code.focus();
+  });
+  box.append(h("p", {}, t("second_factor_explain")), h("div", {class: "buttons"}, start));
+}
+
+function showRecoveryCodes(box, codes) {
+  const title = box.querySelector("h2");
+  const done = h("button", {type: "button", class: "primary", id: "recovery-codes-done"}, t("recovery_codes_saved"));
+  done.addEventListener("click", () => drawSecondFactor(box, t("second_factor_enabled")));
+  const intro = h("p", {class: "notice ok", role: "status", id: "recovery-intro", tabindex: "-1"}, t("recovery_codes_once"));
+  box.replaceChildren(title, intro,
+    h("ol", {id: "recovery-codes", class: "recovery-codes"}, ...codes.map((c) => h("li", {}, h("code", {}, c)))),
+    h("div", {class: "buttons"}, done));
+  intro.focus();
 }

@@ -1,5 +1,5 @@
 // Log in, sign up, "przypomnij hasło" (forgot password) and the reset page its e-mail link opens.
-import {call, login as apiLogin, session} from "../api.js";
+import {call, completeLogin, login as apiLogin, session} from "../api.js";
 import {lang, t} from "../i18n.js";
 import {field, h, notice, setFieldError, submitting} from "../ui.js";
 
@@ -32,15 +32,42 @@ export async function login(ctx) {
   const el = form(async (f) => {
     if (!requireFilled(f, ["email", "password"])) return;
     const {email, password} = values(f);
-    const ok = await submitting(f, async () => { await apiLogin(email.trim(), password); return true; });
-    if (ok) ctx.afterLogin();
+    const answer = await submitting(f, async () => apiLogin(email.trim(), password));
+    if (answer && answer.second_factor_required) secondStep(ctx, section, answer.pending_token);
+    else if (answer) ctx.afterLogin();
   },
   field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),
   field({name: "password", label: t("password"), type: "password", autocomplete: "current-password", required: true}),
   h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary", id: "login-submit"}, t("login_button"))));
-  card(ctx, t("login_title"), el,
+  const section = card(ctx, t("login_title"), el,
     h("p", {}, h("a", {href: "/app/forgot-password", id: "forgot-link"}, t("forgot_link"))),
     h("p", {}, `${t("no_account")} `, h("a", {href: "/app/signup"}, t("signup_link"))));
+  el.querySelector("input").focus();
+}
+
+// The login's second step, in place of the password form: the code from the authenticator app, or (by the
+// switch) one of the recovery codes. A pending login lasts 5 minutes; after that the person starts again.
+function secondStep(ctx, section, pendingToken, recovery = false) {
+  const name = recovery ? "recovery_code" : "code";
+  const el = form(async (f) => {
+    if (!requireFilled(f, [name])) return;
+    const ok = await submitting(f, async () => {
+      await completeLogin(pendingToken, {[name]: f.elements[name].value.trim()});
+      return true;
+    }, {pending_token: name});
+    if (ok) ctx.afterLogin();
+  },
+  recovery
+    ? field({name, label: t("recovery_code"), autocomplete: "off", required: true, maxlength: 64})
+    : field({name, label: t("totp_code"), autocomplete: "one-time-code", inputmode: "numeric", required: true,
+             maxlength: 8, hint: t("totp_code_hint")}),
+  h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary", id: "second-factor-submit"}, t("login_button"))));
+  const other = h("button", {type: "button", class: "link", id: "second-factor-switch"},
+    recovery ? t("use_totp_code") : t("use_recovery_code"));
+  other.addEventListener("click", () => secondStep(ctx, section, pendingToken, !recovery));
+  section.replaceChildren(h("h1", {}, t("second_step_title")),
+    h("p", {id: "second-step-intro"}, recovery ? t("recovery_intro") : t("second_step_intro")), el, h("p", {}, other),
+    h("p", {}, h("a", {href: "/app/login"}, t("start_again"))));
   el.querySelector("input").focus();
 }
 
