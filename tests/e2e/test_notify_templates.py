@@ -18,6 +18,7 @@ SAMPLES = {
                        "token": "tok-inv", "expires_at": WHEN},
     "password_reset_requested": {"token": "tok-reset", "expires_at": WHEN},
     "password_changed": {"changed_at": WHEN, "via": "reset"},
+    "second_factor_changed": {"method": "totp", "change": "enabled", "changed_at": WHEN},
     "email_change_requested": {"new_email": "nowy@example.com", "token": "tok-confirm", "expires_at": WHEN},
     "email_change_notice": {"new_email": "nowy@example.com", "undo_token": "tok-undo"},
     "device_paired": {"device_name": "Pixel 8", "platform": "android", "activated_at": WHEN},
