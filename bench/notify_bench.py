@@ -115,7 +115,9 @@ def _accept_times(folder: str) -> dict[str, float]:
     return {found[0]: found[1] for path, found in _seen.items() if path.startswith(prefix)}
 
 
-def notify_pipeline(base_env: dict, n: int = N) -> dict:
+def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None) -> dict:
+    """`db_prefix`: the databases notify keeps its log in (bench/scale.py: the seeded ones, kept); else a new
+    prefix, dropped afterwards."""
     from kadra_defaults.outbox import Publisher
     from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event
 
@@ -124,7 +126,7 @@ def notify_pipeline(base_env: dict, n: int = N) -> dict:
     vhost = Vhost("kadra-bench-notify")
     folder = tempfile.mkdtemp(prefix="kadra-bench-mail-")
     sink = MailSink(folder).start()
-    prefix = f"kb{uuid.uuid4().hex[:8]}"
+    prefix = db_prefix or f"kb{uuid.uuid4().hex[:8]}"
     notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_LOG_LEVEL="WARNING"),
                            os.path.join(folder, "notify.log"))
     publisher = Publisher(vhost.uri)
@@ -166,8 +168,9 @@ def notify_pipeline(base_env: dict, n: int = N) -> dict:
         try:
             from pymongo import MongoClient
 
-            MongoClient(base_env.get("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/")).drop_database(
-                f"{prefix}_notify")
+            if db_prefix is None:
+                MongoClient(base_env.get("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/")).drop_database(
+                    f"{prefix}_notify")
         except Exception:
             pass
         os.environ.clear()
@@ -188,9 +191,12 @@ def _wait_for(folder: str, ids: set, timeout: float) -> dict[str, float]:
 def run(env: dict | None = None) -> list[dict]:
     """Rows for `make bench`: {figure, value, unit, baseline, baseline_value, ratio, goal}.
 
-    `env` is the KADRA_* environment, or bench/run.py's context (whose "env" holds it).
+    `env` is the KADRA_* environment, or bench/run.py's context (whose "env" holds it; its
+    "notify_db_prefix", when set, names the databases notify's log goes to: bench/scale.py's seeded ones).
     """
+    db_prefix = None
     if env and "env" in env and isinstance(env["env"], dict):
+        db_prefix = env.get("notify_db_prefix")
         env = env["env"]
     env = dict(env or os.environ)
     from tests.support.notify import Vhost
@@ -201,7 +207,7 @@ def run(env: dict | None = None) -> list[dict]:
         bare = bare_pika(_vhost_uri(base_uri, vhost.name))
     finally:
         vhost.delete()
-    mail = notify_pipeline(env)
+    mail = notify_pipeline(env, db_prefix=db_prefix)
     bare_steady = None
     vhost = Vhost("kadra-bench-bare")
     try:

@@ -74,43 +74,39 @@ def keys(folder):
     return private, public
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Kadra benchmarks")
-    parser.add_argument("--only", nargs="*", default=None, help="areas to run (default: all that exist)")
-    parser.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
-    args = parser.parse_args()
-    run_id = uuid.uuid4().hex[:8]
-    work = tempfile.mkdtemp(prefix="kadra-bench-")
-    vhost = f"kadra-bench-{run_id}"
-    create_vhost(vhost)
-    amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    smtp_port, mail_http = free_port(), free_port()
-    mail_dir = os.path.join(work, "mail")
-    port = free_port()
+def bench_env(run_id: str, work: str, amqp: str, port: int, smtp_port: int, **extra) -> dict:
+    """The environment of a bench's Kadra: its own vhost, databases (prefix kb<run_id>), ports, keys, sink."""
     private, public = keys(work)
-    env = dict(os.environ, KADRA_AMQP_URI=amqp, KADRA_MONGO_DB_PREFIX=f"kb{run_id}", KADRA_SMTP_HOST="127.0.0.1",
-               KADRA_SMTP_PORT=str(smtp_port), KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
-               KADRA_JWT_PRIVATE_KEY_FILE=private, KADRA_JWT_PUBLIC_KEY_FILE=public, KADRA_LOG_LEVEL="WARNING",
-               KADRA_ALLOW_CLOCK_CONTROL="1",
-               # Every request of the bench comes from 127.0.0.1: the per-client limits stay on (their counting
-               # is part of what is measured) but high enough never to be met.
-               KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR="1000000", KADRA_LIMIT_RESETS_PER_CLIENT_HOUR="1000000")
-    # KADRA_REPLICAS=2: two processes of every service behind the gateway the load goes to (a second
-    # gateway runs too, idle: the load generators address one), to compare with one of each.
-    replicas = int(os.environ.get("KADRA_REPLICAS") or 1)
-    system = System(env, os.path.join(work, "logs"), gateway_port=port,
-                    health_ports={s: free_port() for s in SERVICES},
-                    mailsink={"smtp": f"127.0.0.1:{smtp_port}", "http": f"127.0.0.1:{mail_http}", "dir": mail_dir},
-                    replicas=replicas)
+    return dict(os.environ, KADRA_AMQP_URI=amqp, KADRA_MONGO_DB_PREFIX=f"kb{run_id}", KADRA_SMTP_HOST="127.0.0.1",
+                KADRA_SMTP_PORT=str(smtp_port), KADRA_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                KADRA_JWT_PRIVATE_KEY_FILE=private, KADRA_JWT_PUBLIC_KEY_FILE=public, KADRA_LOG_LEVEL="WARNING",
+                KADRA_ALLOW_CLOCK_CONTROL="1",
+                # Every request of the bench comes from 127.0.0.1: the per-client limits stay on (their counting
+                # is part of what is measured) but high enough never to be met.
+                KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR="1000000", KADRA_LIMIT_RESETS_PER_CLIENT_HOUR="1000000",
+                **extra)
+
+
+def bench_system(env: dict, work: str, port: int, smtp_port: int, replicas: int = 1) -> System:
+    """A System for `env` (bench_env) with its own mail sink, health ports and logs under `work`."""
+    mail_http = free_port()
+    return System(env, os.path.join(work, "logs"), gateway_port=port,
+                  health_ports={s: free_port() for s in SERVICES},
+                  mailsink={"smtp": f"127.0.0.1:{smtp_port}", "http": f"127.0.0.1:{mail_http}",
+                            "dir": os.path.join(work, "mail")},
+                  replicas=replicas)
+
+
+def measure(system: System, env: dict, work: str, *, quick: bool = False, only=None,
+            context: dict | None = None) -> tuple[list, list]:
+    """Every figure of `make bench` on a started, ready system: (rows, notes). bench/scale.py runs it twice
+    (`context`: more for the areas' ctx, e.g. notify_db_prefix)."""
+    amqp = env["KADRA_AMQP_URI"]
+    mail_dir = system.mailsink["dir"]
     rows, extra = [], []
     hello = echo = None
-    seconds = 4 if args.quick else 8
+    seconds = 4 if quick else 8
     try:
-        print(f"[bench] starting the system, {replicas} process(es) of every service (logs in {system.log_dir})",
-              flush=True)
-        system.start()
-        system.wait_ready(120)
-        time.sleep(3)
         idle = b.rss_mb([p.pid for n, p in system.procs.items() if n != "mailsink"]
                         + b.pids_of("beam.smp") + b.pids_of("ferretdb|mongod"))
         rows.append(row("whole system idle: RabbitMQ, database, 4 services, gateway", idle, "MB RSS",
@@ -153,7 +149,7 @@ def main() -> int:
                         f"t={params['time_cost']}, p={params['parallelism']})", argon_all, "verify/s",
                         "1 process", argon_one))
         print("[bench] baseline: pika persistent publish-with-confirm -> consume -> ack", flush=True)
-        confirm = b.pika_confirm_loop(amqp, messages=3000 if args.quick else 5000)
+        confirm = b.pika_confirm_loop(amqp, messages=3000 if quick else 5000)
         rows.append(row("bare pika publish-with-confirm -> consume -> ack", confirm["rate"], "msg/s"))
 
         # The sink's mailbox, open for the whole run: sign-ups read their confirmation links from it
@@ -161,14 +157,14 @@ def main() -> int:
         mailbox = Mailbox(mail_dir)
         ctx = {"system": system, "base_url": system.base_url, "env": env, "amqp_uri": amqp, "mail_dir": mail_dir,
                "mailbox": mailbox,
-               "quick": args.quick, "seconds": seconds, "work": work,
+               "quick": quick, "seconds": seconds, "work": work,
                "baselines": {"flask_hello_rps": flask_hello["rps"], "flask_hello_port": hello_port,
                              "echo_rpc_rps_one": one["rps"], "echo_rpc_rps_many": many["rps"],
                              "echo_rpc_p99_ms": one["p99_ms"], "argon2_verify_one": argon_one,
                              "argon2_verify_all": argon_all, "argon2_params": params,
-                             "pika_confirm_rps": confirm["rate"]}}
+                             "pika_confirm_rps": confirm["rate"]}, **(context or {})}
         for area in AREAS:
-            if args.only is not None and area not in args.only:
+            if only is not None and area not in only:
                 continue
             try:
                 module = importlib.import_module(f"{area}_bench")
@@ -184,29 +180,69 @@ def main() -> int:
         for proc in (hello, echo):
             if proc is not None:
                 b.stop(proc)
+    return rows, extra
+
+
+def drop_databases(env: dict) -> None:
+    from pymongo import MongoClient
+
+    client = MongoClient(env.get("KADRA_MONGO_URI") or "mongodb://127.0.0.1:27017/", serverSelectionTimeoutMS=3000,
+                         socketTimeoutMS=30000)
+    for service in SERVICES:  # by name: listing databases is slow on FerretDB
+        client.drop_database(f"{env['KADRA_MONGO_DB_PREFIX']}_{service}")
+    client.close()
+
+
+def write_report(report: dict, name: str = "bench") -> str:
+    """`report` as JSON in .kadra/bench/ (<name>-<stamp>.json and <name>-latest.json; `make bench`: latest.json)."""
+    out_dir = os.path.join(ROOT, ".kadra", "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = report["when"]
+    latest = "latest.json" if name == "bench" else f"{name}-latest.json"
+    for file in (f"{name}-{stamp}.json", latest):
+        with open(os.path.join(out_dir, file), "w") as f:
+            json.dump(report, f, indent=2, default=str)
+    return os.path.join(out_dir, latest)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Kadra benchmarks")
+    parser.add_argument("--only", nargs="*", default=None, help="areas to run (default: all that exist)")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
+    args = parser.parse_args()
+    run_id = uuid.uuid4().hex[:8]
+    work = tempfile.mkdtemp(prefix="kadra-bench-")
+    vhost = f"kadra-bench-{run_id}"
+    create_vhost(vhost)
+    amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    smtp_port, port = free_port(), free_port()
+    env = bench_env(run_id, work, amqp, port, smtp_port)
+    # KADRA_REPLICAS=2: two processes of every service behind the gateway the load goes to (a second
+    # gateway runs too, idle: the load generators address one), to compare with one of each.
+    replicas = int(os.environ.get("KADRA_REPLICAS") or 1)
+    system = bench_system(env, work, port, smtp_port, replicas)
+    rows, extra = [], []
+    try:
+        print(f"[bench] starting the system, {replicas} process(es) of every service (logs in {system.log_dir})",
+              flush=True)
+        system.start()
+        system.wait_ready(120)
+        time.sleep(3)
+        rows, extra = measure(system, env, work, quick=args.quick, only=args.only)
+    finally:
         system.stop()
         delete_vhost(vhost)
-        from pymongo import MongoClient
-
-        client = MongoClient(serverSelectionTimeoutMS=3000, socketTimeoutMS=30000)
-        for service in SERVICES:  # by name: listing databases is slow on FerretDB
-            client.drop_database(f"kb{run_id}_{service}")
-        client.close()
+        drop_databases(env)
 
     print()
     print_table(rows)
     for note in extra:
         print(f"\n[bench] {note}")
-    out_dir = os.path.join(ROOT, ".kadra", "bench")
-    os.makedirs(out_dir, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report = {"when": stamp, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "replicas": replicas,
               "rows": rows,
               "notes": extra}
-    for name in (f"bench-{stamp}.json", "latest.json"):
-        with open(os.path.join(out_dir, name), "w") as f:
-            json.dump(report, f, indent=2, default=str)
-    print(f"\n[bench] written to {os.path.join(out_dir, 'latest.json')}")
+    print(f"\n[bench] written to {write_report(report)}")
     return 0
 
 
