@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PACKAGES := kadra_defaults services/identity services/users services/devices services/notify gateway clients/mobile
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: help venv infra infra-down cluster cluster-down test-cluster reliability-cluster run run-image image kube-play compose test fuzz reliability test-unit bench k8s-check constraints clean
+.PHONY: help venv infra infra-down cluster cluster-down test-cluster reliability-cluster run run-image image kube-play compose test fuzz reliability test-unit bench bench-scale k8s-check constraints clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ test-unit: venv ## Unit tests only (no network)
 
 bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
 	@$(PY) bench/run.py
+
+bench-scale: venv infra ## make bench on an empty and a seeded system (100k accounts, 300k audit entries...; KADRA_SCALE, KADRA_REST_SECONDS), its own FerretDB
+	@$(PY) bench/scale.py
 
 k8s-check: ## Render every kustomize overlay and validate it offline against the Kubernetes schemas
 	@scripts/k8s_check.sh
