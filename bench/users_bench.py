@@ -6,7 +6,7 @@
    Flask hello baseline (measured by bench/run.py in this run, same gunicorn settings):
    goal >= 0.5 of it. Right after, a role change must show on the very next check.
 2. `GET /companies/{id}/users` for a company of 200 members (accounts made through identity,
-   memberships written to the users database directly: the 200 invitations would only time
+   memberships written by the users store from here: the 200 invitations would only time
    argon2), 300 sequential requests: goal p99 <= 50 ms.
 
 Run alone: `.venv/bin/python bench/run.py --only users` (add `--quick` for shorter runs).
@@ -95,13 +95,13 @@ def _make_members(ctx, company_id: str) -> list[str]:
     db = client[f"{ctx['env']['KADRA_MONGO_DB_PREFIX']}_users"]
     from datetime import datetime, timedelta, timezone
 
+    from users.storage import UsersStore
+
     now = datetime.now(timezone.utc)
     roles = ("employee", "warehouse", "manager")
-    db["memberships"].insert_many([
-        {"_id": f"{company_id}:{a}", "company_id": company_id, "account_id": a, "role": roles[i % 3],
-         "joined_at": now + timedelta(milliseconds=i), "updated_at": now} for i, a in enumerate(account_ids)])
-    # what the service's own writes do after a membership write: the stored users table is stale now
-    db["roster_stamps"].update_one({"_id": company_id}, {"$set": {"stamp": uuid.uuid4().hex}}, upsert=True)
+    memberships = UsersStore(db).memberships  # the store's own write: the keys that find it, the table stale
+    for i, a in enumerate(account_ids):
+        memberships.add(company_id, a, roles[i % 3], now + timedelta(milliseconds=i))
     client.close()
     return account_ids
 
