@@ -33,7 +33,9 @@ import hashlib
 import os
 import random
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -458,8 +460,16 @@ def seed(uri: str, prefix: str, scale: float, out=sys.stdout) -> dict:
     total = sum(m.count() for m in parts.values())
     counts = {f"{service}.{name}": len(c.docs) for service, m in parts.items() for name, c in m.collections.items()}
     p = Progress("writing to the database", total)
-    for service, mem in parts.items():
-        mem.flush(client[f"{prefix}_{service}"], p)
+    lock = threading.Lock()
+
+    def counted(n):
+        with lock:
+            p(n)
+
+    # one database file each on FerretDB's SQLite: the four are written at once
+    with ThreadPoolExecutor(len(parts)) as pool:
+        for done in [pool.submit(mem.flush, client[f"{prefix}_{service}"], counted) for service, mem in parts.items()]:
+            done.result()
     p.end()
     client.close()
     took = time.monotonic() - started
