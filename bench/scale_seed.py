@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -269,6 +269,14 @@ def _prepare(real_db, store_class, sweep) -> None:
     """Indexes and the one-off passes on the empty real database: their markers say 'done' later."""
     store_class.ensure_indexes(real_db)
     sweep(real_db)
+    # Every document here is written through the stores' outbox helpers (index entries included): nothing
+    # predates the pending index, so the relays' adoption query (a scan on FerretDB) has nothing to find.
+    # Marked as a database past its first day with the index (kadra_defaults.outbox._adopt_when_due).
+    from kadra_defaults import clock
+    from kadra_defaults.outbox import ADOPT_WINDOW, ADOPTED_MARK
+    from kadra_defaults.storage import KEYS_COLLECTION
+    real_db[KEYS_COLLECTION].update_one({"_id": ADOPTED_MARK}, {"$set": {"at": clock.now() - 2 * ADOPT_WINDOW}},
+                                        upsert=True)
 
 
 def _identity(client, prefix, v, rng, password_hash, log) -> dict:

@@ -32,9 +32,10 @@ deleted once older than ``GRACE`` seconds. Guarantees:
 
 - nothing lost: every envelope written has an entry written before it, and an entry goes only once
   its envelopes were confirmed by the broker, or when the write it announced has not landed within
-  the grace (five minutes; a client write times out after 10 s). On start the relay also adopts, with
-  one query per collection (``outbox_pending: true``, indexed on MongoDB), any document holding
-  envelopes without an entry (written by an older version, or by code that bypassed the helpers);
+  the grace (five minutes; a client write times out after 10 s). At its first pass the relay also
+  adopts, with one query per collection (``outbox_pending: true``, indexed on MongoDB), any document
+  holding envelopes without an entry (written by an older version, or by code that bypassed the
+  helpers) — during the database's first day with the index only, and never holding up publishing;
 - nothing sent twice beyond what notify deduplicates by envelope id: a crash between the confirm and
   the removal republishes the envelope later, as before.
 
@@ -62,7 +63,7 @@ from kadra_defaults import clock, settings
 from kadra_defaults.contracts import mailbus
 from kadra_defaults.contracts.events import envelope
 from kadra_defaults.contracts.mail import load_payload
-from kadra_defaults.storage import Lease, connect, retry_until_ready
+from kadra_defaults.storage import KEYS_COLLECTION, Lease, connect, retry_until_ready
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ INDEX = "outbox_index"
 GRACE = 300.0  # seconds an index entry waits for the domain write it announced
 POLL_INTERVAL = 0.5
 BATCH_DOCUMENTS = 200
+ADOPTED_MARK = "made:outbox-adopted:v1"  # the database's first adoption; after ADOPT_WINDOW none is needed
+ADOPT_WINDOW = dt.timedelta(days=1)  # longer than any rolling upgrade: every writer since writes index entries
+ADOPT_RETRY = 300.0  # seconds before an adoption that failed (a timeout over a huge collection) is tried again
 MAX_BACKOFF = 10.0
 RELAY_LEASE_TTL = 10.0  # a replica's relay that stops renewing is taken over this long after
 
@@ -253,6 +257,7 @@ class OutboxRelay:
         self._stopping = threading.Event()
         self._outage_since = None
         self._adopted = False
+        self._adopt_after = 0.0
         self.published = 0
 
     def kick(self) -> None:
@@ -324,8 +329,9 @@ class OutboxRelay:
     def adopt(self) -> int:
         """Give an index entry to every document of `collections` that holds envelopes without one.
 
-        One query per collection, run once per relay (on its first pass): documents written before the
-        pending index existed, or by a write that bypassed the helpers. Returns how many were adopted.
+        One query per collection, run once per relay (at its first pass) while the database is new to the
+        index (`_adopt_when_due`): documents written before the pending index existed, or by a write that
+        bypassed the helpers. Returns how many were adopted.
         """
         adopted = 0
         index = self.db[INDEX]
@@ -352,9 +358,7 @@ class OutboxRelay:
         document, on purpose: FerretDB (SQLite) wedged a database on a `bulk_write` of 200 `$pullAll`
         updates in our tests.
         """
-        if not self._adopted:
-            self.adopt()
-            self._adopted = True
+        self._adopt_when_due()
         index = self.db[INDEX]
         entries = list(index.find({}).limit(BATCH_DOCUMENTS))
         by_document: dict[tuple, list] = {}
@@ -372,6 +376,33 @@ class OutboxRelay:
         if count == 0:
             self.publisher.idle()
         return count
+
+    def _adopt_when_due(self) -> None:
+        """Adopt once per relay, at its first pass, while the database is new to the pending
+        index (its first adoption less than ADOPT_WINDOW ago: a rolling upgrade's older replicas may still
+        write without entries); later starts skip the query. A failed adoption (on FerretDB a scan of every
+        document, which can outlast the client's timeout on a big collection) never stops publishing: it is
+        tried again ADOPT_RETRY seconds later."""
+        if self._adopted or time.monotonic() < self._adopt_after:
+            return
+        try:
+            mark = self.db[KEYS_COLLECTION].find_one({"_id": ADOPTED_MARK})
+            if mark is not None and _aware(mark["at"]) < clock.now() - ADOPT_WINDOW:
+                self._adopted = True
+                return
+            self.adopt()
+            if mark is None:
+                try:
+                    self.db[KEYS_COLLECTION].insert_one({"_id": ADOPTED_MARK, "at": clock.now()})
+                except DuplicateKeyError:
+                    pass
+            self._adopted = True
+        except PyMongoError as exc:
+            self._adopt_after = time.monotonic() + ADOPT_RETRY
+            log.warning("mail outbox relay: adopting documents from before the pending index failed; "
+                        "publishing goes on, the adoption is tried again later",
+                        extra={"service": self.service, "error": f"{type(exc).__name__}: {exc}",
+                               "retry_in_s": ADOPT_RETRY})
 
     def _relay_document(self, collection, ref: str, entries: list[dict]) -> int:
         doc = collection.find_one({"_id": ref}, {OUTBOX: 1})

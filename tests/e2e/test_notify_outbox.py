@@ -371,3 +371,45 @@ def test_a_decoy_writes_an_index_entry_like_a_real_e_mail_and_the_relay_removes_
     assert relay.relay_once() == 0
     assert db[INDEX].count_documents({}) == 0
     assert vhost.drain(mailbus.QUEUE) == []
+
+
+def test_adoption_runs_during_the_databases_first_day_only_and_a_failed_one_never_stops_publishing(vhost, db,
+                                                                                                  monkeypatch):
+    """A database whose first adoption is over a day old skips the query (every writer since writes index
+    entries); an adoption that fails (a timeout over a huge collection on FerretDB) is tried again later
+    while the indexed e-mails go out."""
+    from datetime import timedelta
+
+    from pymongo.errors import NetworkTimeout
+
+    from kadra_defaults import clock
+    from kadra_defaults.outbox import ADOPTED_MARK
+    from kadra_defaults.storage import KEYS_COLLECTION
+
+    old = mail_event("password_reset_requested", reset_payload())
+    db.accounts.insert_one({"_id": "before-index", "outbox": [old], "outbox_pending": True})  # no entry
+    failing = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri)
+    monkeypatch.setattr(failing, "adopt", lambda: (_ for _ in ()).throw(NetworkTimeout("timed out")))
+    fresh = mail_event("password_reset_requested", reset_payload())
+    insert_with_outbox(db.accounts, {"_id": "after-index"}, fresh)
+    assert failing.relay_once() == 1  # the indexed e-mail went out; the adoption failed and waits
+    assert failing._adopt_after > 0 and not failing._adopted
+    assert db[KEYS_COLLECTION].find_one({"_id": ADOPTED_MARK}) is None
+    failing.publisher.close()
+
+    relay = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri)
+    assert relay.relay_once() == 1  # adopts the old document, marks the database, publishes it
+    assert db.accounts.find_one({"_id": "before-index"})["outbox"] == []
+    relay.publisher.close()
+    mark = db[KEYS_COLLECTION].find_one({"_id": ADOPTED_MARK})
+    assert mark is not None
+
+    # a day on, a start no longer asks: a document without an entry now is not looked for
+    db.accounts.insert_one({"_id": "bypassed", "outbox": [mail_event("password_reset_requested", reset_payload())],
+                            "outbox_pending": True})
+    monkeypatch.setattr(clock, "now", lambda: mark["at"].replace(tzinfo=None) + timedelta(days=1, minutes=1)
+                        if mark["at"].tzinfo is None else mark["at"] + timedelta(days=1, minutes=1))
+    later = OutboxRelay(db, ["accounts"], service="identity", amqp_uri=vhost.uri)
+    monkeypatch.setattr(later, "adopt", lambda: pytest.fail("adopted a day after the first adoption"))
+    assert later.relay_once() == 0 and later._adopted
+    later.publisher.close()
