@@ -248,9 +248,9 @@ class System:
                     continue
                 with open(path, "rb") as f:
                     found = [line for line in f.read().decode(errors="replace").splitlines()
-                             if ('"level": "WARNING"' in line and "(expected)" not in line)
-                             or '"level": "ERROR"' in line or "Traceback" in line
-                             or ('"status": 5' in line and "/readyz" not in line)]
+                             if "(expected)" not in line  # a domain refusal (logged with its traceback)
+                             and ('"level": "WARNING"' in line or '"level": "ERROR"' in line or "Traceback" in line
+                                  or ('"status": 5' in line and "/readyz" not in line))]
                 if found:
                     out.append(f"--- {process}.log ---\n" + "\n".join(found[-lines:]))
         return "\n".join(out)
