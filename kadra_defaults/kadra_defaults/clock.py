@@ -11,6 +11,13 @@ ALLOW_ENV = "KADRA_ALLOW_CLOCK_CONTROL"
 _offset = timedelta(0)
 
 
+def aware(at):
+    """A stored time as UTC-aware (pymongo hands naive ones back unless asked); None for anything else."""
+    if isinstance(at, datetime) and at.tzinfo is None:
+        return at.replace(tzinfo=timezone.utc)
+    return at if isinstance(at, datetime) else None
+
+
 def now() -> datetime:
     """The current time, UTC, timezone-aware (plus the test offset, if any)."""
     return datetime.now(timezone.utc) + _offset

@@ -634,10 +634,7 @@ def sweep_expired(db, collection: str, now: datetime | None = None, keep: timede
     return expiries.sweep(collection, rule, now)
 
 
-def _aware(at):
-    if isinstance(at, datetime) and at.tzinfo is None:
-        return at.replace(tzinfo=timezone.utc)
-    return at if isinstance(at, datetime) else None
+_aware = clock.aware
 
 
 def ids(docs: Iterable[dict]) -> list:

@@ -1,11 +1,9 @@
 """Ending every session of an account or of a device reads their key sets on the real database, never the
 whole sessions collection (issue 15); live sessions from before the sets are listed once at start."""
-import uuid
-
 import pytest
 
 from identity.storage.sessions import SESSION_KEYS_MADE, SESSIONS, Sessions
-from kadra_defaults.storage import KEYS_COLLECTION
+from kadra_defaults.storage import KEYS_COLLECTION, new_id
 from tests.support.infra import store_on_own_database
 
 pytestmark = [pytest.mark.integration]
@@ -17,8 +15,7 @@ def sessions(real_parts):
         yield store
 
 
-def _id():
-    return uuid.uuid4().hex
+_id = new_id
 
 
 def test_an_accounts_and_a_devices_sessions_are_ended_through_their_key_sets(sessions):

@@ -1,12 +1,10 @@
 """users' look-ups by company, by account and by link go through key documents on the real database
 (issue 15): what a company or a person has is found without reading the whole collection, and data
 written before the keys existed is keyed once, when the service starts."""
-import uuid
-
 import pytest
 
 from kadra_defaults.contracts.events import utcnow
-from kadra_defaults.storage import KEYS_COLLECTION
+from kadra_defaults.storage import KEYS_COLLECTION, new_id
 from tests.support.infra import store_on_own_database
 from users.storage import UsersStore
 from users.storage.memberships import MEMBERSHIP_KEYS_MADE, MEMBERSHIPS
@@ -20,8 +18,7 @@ def store(real_parts):
         yield store
 
 
-def _ids():
-    return uuid.uuid4().hex
+_ids = new_id
 
 
 def test_memberships_by_company_and_by_account_come_from_their_key_sets(store):

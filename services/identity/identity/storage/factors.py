@@ -13,7 +13,7 @@ Once (kit: claims by unique insert), so racing requests get exactly one success 
 `pending_logins`: `_id` = sha256 of the opaque token the first step answered, the account, its expiry; made
 due in the kit's buckets so the sweep removes it without a scan.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -83,7 +83,7 @@ class Factors(Store):
 
     def pending_login(self, digest: str) -> dict | None:
         doc = self.by_key(PENDING_LOGINS, digest)
-        if doc is None or _aware(doc["expires_at"]) <= clock.now():
+        if doc is None or clock.aware(doc["expires_at"]) <= clock.now():
             return None
         return doc
 
@@ -97,6 +97,3 @@ class Factors(Store):
     def sweep(self, now) -> int:
         return sweep_expired(self.db, PENDING_LOGINS, now)
 
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

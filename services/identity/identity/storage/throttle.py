@@ -29,7 +29,7 @@ address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e
 import itertools
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -294,13 +294,9 @@ class Throttle(Store):
         return self.db[THROTTLE].delete_one({"_id": key}).deleted_count == 1
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-
-
 def _done_at(doc: dict) -> datetime | None:
     """When nothing in a throttle document counts any more: its streak 24 h old, its window two hours old."""
-    times = [_aware(doc[field]) + keep for field, keep in (
+    times = [clock.aware(doc[field]) + keep for field, keep in (
         ("streak_at", timedelta(seconds=FAILURES_FORGOTTEN_AFTER)),
         ("last_failure_at", timedelta(seconds=FAILURES_FORGOTTEN_AFTER)),
         ("window_start", WINDOW_KEPT)) if isinstance(doc.get(field), datetime)]
