@@ -130,6 +130,10 @@ class RpcClient:
             channel = connection.channel()
             reply_key = uuid.uuid4().hex
             queue = f"rpc.reply-gateway-{reply_key}"
+            # Declared as nameko declares it (durable topic; declaring again is a no-op): a gateway that
+            # connects before any service has started must not take the missing exchange (404 on the bind)
+            # for a broker outage and answer 503 for RECONNECT_PAUSE. A call then is "no service bound".
+            channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
             channel.queue_declare(queue, exclusive=True, auto_delete=True)
             channel.queue_bind(queue, RPC_EXCHANGE, routing_key=reply_key)
             channel.basic_consume(queue, self._on_reply, auto_ack=True)

@@ -102,3 +102,31 @@ def _try(call, *args):
         return call(*args)
     except ServiceUnavailable:  # the service's queue is not bound yet
         return None
+
+
+def test_the_gateway_rpc_client_before_any_service_has_started(real_parts, tmp_path):
+    """A gateway that connects to a vhost where no service has declared `nameko-rpc` yet (a fresh system,
+    the gateway's container up first) answers "service not running" for that call, not a broker outage
+    with a pause after it, and reaches the service on its next call once the service is up."""
+    from gateway.rpc import BrokerUnavailable, RpcClient, ServiceUnavailable
+
+    fresh = Vhost("kadra-rpc-first")
+    client = RpcClient(fresh.uri, timeout=3)
+    service = None
+    try:
+        for _ in range(2):  # the second at once: no pause after the first
+            with pytest.raises(ServiceUnavailable) as refused:
+                client.call("kadra_echo", "echo", "too early")
+            assert not isinstance(refused.value, BrokerUnavailable)
+        script = tmp_path / "echo.py"
+        script.write_text(ECHO_SERVICE)
+        service = subprocess.Popen([sys.executable, str(script), fresh.uri], cwd=ROOT, env=dict(os.environ),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert service.stdout.readline().strip() == "started", service.stderr.read()[-2000:]
+        assert client.call("kadra_echo", "echo", "now") == {"echo": "now"}
+    finally:
+        client.close()
+        if service is not None:
+            service.terminate()
+            service.wait(15)
+        fresh.delete()
