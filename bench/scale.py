@@ -122,8 +122,9 @@ class FerretDB:
 
 def cache_key(scale: float) -> str:
     """The scale and a digest of what decides the seeded files: the seeding code, the stores, the kit."""
-    files = [os.path.join(HERE, "scale_seed.py"), os.path.join(ROOT, "kadra_defaults", "kadra_defaults", "storage.py"),
-             os.path.join(ROOT, "kadra_defaults", "kadra_defaults", "outbox.py")]
+    kit = os.path.join(ROOT, "kadra_defaults", "kadra_defaults")
+    files = [os.path.join(HERE, "scale_seed.py"), *sorted(glob.glob(os.path.join(kit, "storage", "*.py"))),
+             *sorted(glob.glob(os.path.join(kit, "outbox", "*.py")))]
     for service in SERVICES:
         base = os.path.join(ROOT, "services", service, service)
         files += sorted(glob.glob(os.path.join(base, "storage.py")) + glob.glob(os.path.join(base, "storage", "*.py")))

@@ -1,49 +1,5 @@
-"""The transactional outbox: how every service sends e-mail without ever losing one.
-
-A service never publishes an e-mail event directly. It stores the event's envelope IN the same
-document write that makes the e-mail necessary (one atomic single-document update, no
-transaction needed), through the kit's write helpers, and a relay inside the same process
-publishes it afterwards::
-
-    from kadra_defaults.outbox import Outbox, mail_event, update_with_outbox, insert_with_outbox
-
-    class IdentityService(HealthMixin):
-        outbox = Outbox(collections=("accounts",), service="identity")
-
-        @rpc
-        def request_password_reset(self, email):
-            event = mail_event("password_reset_requested", {"to": email, "token": t, ...})
-            update_with_outbox(self.store.db.accounts, {"_id": account_id}, {"$set": {"reset": ...}}, event)
-            self.outbox.kick()               # publish now; the relay also polls every 0.5 s
-            return {"mail_event_id": event["id"]}   # notify.delivery_status([...]) shows it
-
-**The pending index** (``outbox_index``, one small collection per service database). Each helper
-first inserts an index entry ``{_id: <random>, c: <collection>, ref: <document _id>,
-ids: [<envelope ids>], at: <now>}``, THEN makes the domain write (the envelopes pushed into the
-document's ``outbox`` array, ``outbox_pending`` set). The relay reads only the index, then each
-named document by ``_id`` alone (the one filter FerretDB serves from its primary key: it never scans
-a domain collection), publishes every envelope the document holds to the mail exchange as a
-persistent message with a publisher confirm, removes exactly the confirmed envelopes (``$pullAll``
-of the stored sub-documents: FerretDB ignores ``$pull`` with a condition) and then deletes the index
-entries whose envelopes it published. An entry whose envelopes its document does not hold is either
-a write still under way (kept) or a write that failed or never happened (a crash between the two
-writes; the helper itself deletes the entry of a write that matched nothing): such an entry is
-deleted once older than ``GRACE`` seconds. Guarantees:
-
-- nothing lost: every envelope written has an entry written before it, and an entry goes only once
-  its envelopes were confirmed by the broker, or when the write it announced has not landed within
-  the grace (five minutes; a client write times out after 10 s). At its first pass the relay also
-  adopts, with one query per collection (``outbox_pending: true``, indexed on MongoDB), any document
-  holding envelopes without an entry (written by an older version, or by code that bypassed the
-  helpers) — during the database's first day with the index only, and never holding up publishing;
-- nothing sent twice beyond what notify deduplicates by envelope id: a crash between the confirm and
-  the removal republishes the envelope later, as before.
-
-Runs as a green thread of the nameko container: pika's BlockingConnection works under eventlet's
-monkey patching (eventlet deletes ``select.poll``/``epoll``, pika falls back to the green
-``select.select``), so publishing yields to the other green threads while it waits for a confirm.
-The same ``OutboxRelay`` runs in a plain thread outside nameko (tests, scripts).
-"""
+"""The outbox relay: publishes the envelopes the pending index names, with publisher confirms, one relay per
+database at a time (a lease); adopts documents from before the index during a database's first day."""
 from __future__ import annotations
 
 import datetime as dt
@@ -51,25 +7,19 @@ import json
 import logging
 import threading
 import time
-import uuid
 from typing import Iterable
 
 import pika
 import pika.exceptions
-from nameko.extensions import DependencyProvider
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from kadra_defaults import clock, settings
+from kadra_defaults import clock
 from kadra_defaults.contracts import mailbus
-from kadra_defaults.contracts.events import envelope
-from kadra_defaults.contracts.mail import load_payload
-from kadra_defaults.storage import KEYS_COLLECTION, Lease, connect, retry_until_ready
+from kadra_defaults.outbox.writes import INDEX, OUTBOX, PENDING, _json_safe
+from kadra_defaults.storage import KEYS_COLLECTION, Lease
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("kadra_defaults.outbox")
 
-PENDING = "outbox_pending"
-OUTBOX = "outbox"
-INDEX = "outbox_index"
 GRACE = 300.0  # seconds an index entry waits for the domain write it announced
 POLL_INTERVAL = 0.5
 BATCH_DOCUMENTS = 200
@@ -77,117 +27,6 @@ ADOPTED_MARK = "made:outbox-adopted:v1"  # the database's first adoption; after 
 ADOPT_WINDOW = dt.timedelta(days=1)  # longer than any rolling upgrade: every writer since writes index entries
 ADOPT_RETRY = 300.0  # seconds before an adoption that failed (a timeout over a huge collection) is tried again
 MAX_BACKOFF = 10.0
-RELAY_LEASE_TTL = 10.0  # a replica's relay that stops renewing is taken over this long after
-
-
-def _json_safe(value):
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
-def mail_event(event_type: str, payload: dict) -> dict:
-    """Validate an e-mail event's payload now (a bad one is never stored) and wrap it in an envelope.
-
-    Raises ``mail_events.UnknownMailEvent`` (a ValueError) or ``marshmallow.ValidationError``.
-    The envelope holds the caller's payload as JSON (datetimes become ISO strings), not the
-    deserialised one, so it can be stored and published as is.
-    """
-    if not isinstance(payload, dict):
-        raise ValueError("a mail event payload must be a dict")
-    safe = json.loads(json.dumps(payload, default=_json_safe))
-    load_payload(event_type, safe)
-    return envelope(event_type, safe)
-
-
-def with_outbox(update: dict, *envelopes: dict) -> dict:
-    """The caller's pymongo update document plus pushing the envelopes and marking the outbox pending."""
-    if not envelopes:
-        return dict(update)
-    result = dict(update)
-    push = dict(result.get("$push") or {})
-    if OUTBOX in push:
-        raise ValueError("the update already pushes to 'outbox'")
-    push[OUTBOX] = {"$each": list(envelopes)}
-    result["$push"] = push
-    set_ = dict(result.get("$set") or {})
-    set_[PENDING] = True
-    result["$set"] = set_
-    return result
-
-
-def outbox_fields(*envelopes: dict) -> dict:
-    """Fields to put into a new document so its envelopes get published."""
-    return {OUTBOX: list(envelopes), PENDING: bool(envelopes)}
-
-
-def _announce(collection, doc_id, envelopes) -> str | None:
-    """Write the index entry of a write that stores `envelopes` in document `doc_id` (before that write)."""
-    if not envelopes:
-        return None
-    if not isinstance(doc_id, str):
-        raise ValueError("a document that stores e-mail envelopes needs a string _id")
-    key = uuid.uuid4().hex  # one entry per write (an envelope may move to another document: devices)
-    collection.database[INDEX].insert_one({"_id": key, "c": collection.name, "ref": doc_id,
-                                           "ids": [item["id"] for item in envelopes], "at": clock.now()})
-    return key
-
-
-def _withdraw(collection, key: str | None) -> None:
-    """The write an entry announced matched nothing: its entry goes at once (not after the grace)."""
-    if key is not None:
-        collection.database[INDEX].delete_one({"_id": key})
-
-
-def announce_decoy(collection, doc_id: str) -> None:
-    """The index write of a write that stores an e-mail, for a path that must cost the same and sends none
-    (the decoy of a password-reset request for an unknown address: the same writes as for a known one, or
-    the answer's time would tell which addresses have accounts). The relay deletes the entry at its next
-    pass, as it deletes a real one after publishing."""
-    collection.database[INDEX].insert_one({"_id": uuid.uuid4().hex, "c": collection.name, "ref": doc_id,
-                                           "ids": [], "at": clock.now()})
-
-
-def insert_with_outbox(collection, document: dict, *envelopes: dict):
-    """Insert `document` (it must carry its `_id`) with `envelopes` in its outbox; the index entry first.
-
-    Raises what insert_one raises (DuplicateKeyError: the entry is withdrawn, nothing was stored).
-    """
-    if "_id" not in document:
-        raise ValueError("insert_with_outbox needs the document's _id")
-    key = _announce(collection, document["_id"], envelopes)
-    try:
-        return collection.insert_one({**document, **outbox_fields(*envelopes)})
-    except DuplicateKeyError:
-        _withdraw(collection, key)
-        raise
-
-
-def update_with_outbox(collection, filter_: dict, update: dict, *envelopes: dict):
-    """`update_one(filter_, update)` pushing `envelopes` (the filter names the document's `_id`); the
-    index entry first. Returns the UpdateResult; when it matched nothing the entry is withdrawn."""
-    key = _announce(collection, filter_.get("_id"), envelopes)
-    result = collection.update_one(filter_, with_outbox(update, *envelopes))
-    if result.matched_count == 0:
-        _withdraw(collection, key)
-    return result
-
-
-def find_one_and_update_with_outbox(collection, filter_: dict, update: dict, *envelopes: dict, **kwargs):
-    """`find_one_and_update(filter_, update, **kwargs)` pushing `envelopes`; the index entry first.
-
-    None (nothing matched) withdraws the entry.
-    """
-    key = _announce(collection, filter_.get("_id"), envelopes)
-    found = collection.find_one_and_update(filter_, with_outbox(update, *envelopes), **kwargs)
-    if found is None:
-        _withdraw(collection, key)
-    return found
-
-
-def ensure_outbox_indexes(db, collections: Iterable[str]) -> None:
-    for name in collections:
-        db[name].create_index(PENDING, name="outbox_pending")
 
 
 class Publisher:
@@ -387,7 +226,7 @@ class OutboxRelay:
             return
         try:
             mark = self.db[KEYS_COLLECTION].find_one({"_id": ADOPTED_MARK})
-            if mark is not None and _aware(mark["at"]) < clock.now() - ADOPT_WINDOW:
+            if mark is not None and clock.aware(mark["at"]) < clock.now() - ADOPT_WINDOW:
                 self._adopted = True
                 return
             self.adopt()
@@ -423,7 +262,8 @@ class OutboxRelay:
         for entry in entries:
             ids = set(entry.get("ids") or [entry["_id"]])
             at = entry.get("at")
-            if ids & sent_ids or entry.get("ids") == [] or not isinstance(at, dt.datetime) or _aware(at) < too_old:
+            late = not isinstance(at, dt.datetime) or clock.aware(at) < too_old
+            if ids & sent_ids or entry.get("ids") == [] or late:
                 self.db[INDEX].delete_one({"_id": entry["_id"]})
         return len(sent)
 
@@ -438,65 +278,3 @@ class OutboxRelay:
         again = collection.find_one({"_id": ref}, {OUTBOX: 1})
         if again is not None and again.get(OUTBOX):
             collection.update_one({"_id": ref}, {"$set": {PENDING: True}})
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
-
-
-class OutboxHandle:
-    """What a worker gets from `Outbox`: `kick()` after a write that stored envelopes."""
-
-    def __init__(self, relay: OutboxRelay | None):
-        self._relay = relay
-
-    def kick(self) -> None:
-        if self._relay is not None:
-            self._relay.kick()
-
-
-class Outbox(DependencyProvider):
-    """The outbox relay of one service: publishes envelopes stored in `collections` of its own database."""
-
-    def __init__(self, collections: Iterable[str], service: str | None = None,
-                 poll_interval: float = POLL_INTERVAL):
-        self.collections = tuple(collections)
-        self.service = service
-        self.poll_interval = poll_interval
-        self.client = None
-        self.relay = None
-        self._thread = None
-
-    def setup(self):
-        service = self.service or self.container.service_name
-        self.client = connect()
-        db = self.client[settings.current().database_name(service)]
-        retry_until_ready(lambda: ensure_outbox_indexes(db, self.collections), f"{service} outbox indexes")
-        self.relay = OutboxRelay(db, self.collections, service=service, poll_interval=self.poll_interval,
-                                 lease_ttl=RELAY_LEASE_TTL)
-
-    def start(self):
-        self._thread = self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
-
-    def stop(self):
-        if self.relay is not None:
-            self.relay.stop()
-        if self._thread is not None:
-            self._thread.wait()
-            self._thread = None
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
-    def kill(self):
-        if self.relay is not None:
-            self.relay.stop()
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
-    def get_dependency(self, worker_ctx):
-        return OutboxHandle(self.relay)
