@@ -7,6 +7,11 @@ JSON text (`"abc"`, quotes included), which sorts like the string itself when th
 `[A-Za-z0-9:;._-]` (no character below the closing quote, nothing escaped): the range is narrowed only
 then, and every handler still applies the whole filter to what the backend returns. `explain` says so
 (its plan: `SEARCH ... USING INDEX`), which tests/integration of the storage kit check.
+
+And a list of `_id`s, `{"_id": {"$in": [a, b, ...]}}` (1 to 1000 strings or ObjectIDs: the kit's
+`Store.by_keys`, a page of the audit log, the accounts named on it), is asked for as `_id IN (...)` with the
+same JSON texts the equality look-up uses, so it is exact for any string; before, it read the whole table
+(FerretDB pushed down only a plain `_id`), so the kit sent one look-up per key.
 """
 import sys
 
@@ -26,6 +31,9 @@ ranged = """		switch v.(type) {
 			if lo, hi, ok := kadraIDRange(v.(*types.Document)); ok {
 				whereClause = fmt.Sprintf(` WHERE %s >= ? AND %s < ?`, metadata.IDColumn, metadata.IDColumn)
 				args = []any{lo, hi}
+			} else if ids, ok := kadraIDIn(v.(*types.Document)); ok {
+				whereClause = fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, kadraPlaceholders(len(ids)))
+				args = ids
 			}
 		}
 """
@@ -46,6 +54,10 @@ explained = """		switch v.(type) {
 				filterPushdown = true
 				whereClause = fmt.Sprintf(` WHERE %s >= ? AND %s < ?`, metadata.IDColumn, metadata.IDColumn)
 				args = []any{lo, hi}
+			} else if ids, ok := kadraIDIn(v.(*types.Document)); ok {
+				filterPushdown = true
+				whereClause = fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, kadraPlaceholders(len(ids)))
+				args = ids
 			}
 		}
 """
@@ -68,6 +80,38 @@ func kadraIDRange(d *types.Document) (string, string, bool) {
 		return "", "", false
 	}
 	return string(must.NotFail(sjson.MarshalSingleValue(los))), string(must.NotFail(sjson.MarshalSingleValue(his))), true
+}
+
+// kadraIDIn returns the JSON texts of the values of `{"$in": [v1, v2, ...]}` when there are 1 to 1000 and each is
+// a string or an ObjectID: the same texts the equality look-up by `_id` asks the index for, so `IN` is exact
+// (the storage kit's Store.by_keys reads a page's documents so, in one query instead of one per key).
+func kadraIDIn(d *types.Document) ([]any, bool) {
+	if d.Len() != 1 {
+		return nil, false
+	}
+	v, err := d.Get("$in")
+	if err != nil {
+		return nil, false
+	}
+	arr, ok := v.(*types.Array)
+	if !ok || arr.Len() == 0 || arr.Len() > 1000 {
+		return nil, false
+	}
+	ids := make([]any, arr.Len())
+	for i := 0; i < arr.Len(); i++ {
+		el := must.NotFail(arr.Get(i))
+		switch el.(type) {
+		case string, types.ObjectID:
+			ids[i] = string(must.NotFail(sjson.MarshalSingleValue(el)))
+		default:
+			return nil, false
+		}
+	}
+	return ids, true
+}
+
+func kadraPlaceholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 func kadraPlain(s string) bool {

@@ -103,6 +103,18 @@ def store_on_own_database(store_cls, tag: str):
         client.close()
 
 
+def by_key(filter_: dict) -> bool:
+    """Whether a find's filter reads by `_id` alone — one key, or a list of keys (`$in`; read from the `_id`
+    index by MongoDB and our FerretDB build) — the only filters a request path may send (the storage kit)."""
+    if set(filter_) != {"_id"}:
+        return False
+    key = filter_["_id"]
+    if isinstance(key, str):
+        return True
+    return (isinstance(key, dict) and set(key) == {"$in"} and 0 < len(key["$in"]) <= 1000
+            and all(isinstance(k, str) for k in key["$in"]))
+
+
 def command_log():
     """A pymongo CommandListener that keeps (command name, command) of every command a client sends."""
     from pymongo import monitoring

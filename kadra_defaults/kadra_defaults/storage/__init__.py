@@ -5,12 +5,13 @@ Production runs MongoDB; development, tests and CI run FerretDB v1 with its SQLi
 speak the domain and use these tactics; they do not re-invent them. Per tactic: why FerretDB needs
 it, and what MongoDB alone would do.
 
-1. **Key look-ups** (``Store.by_key``). FerretDB serves a filter with a plain ``_id`` from the
-   primary key (our build also narrows ``{"_id": x, "status": "active"}`` to that ``_id`` first:
-   ``scripts/ferretdb/build.sh``); any other filter (another field, ``_id: {"$in": [...]}``) reads and
-   decodes the whole collection (85 ms at 5,000 documents, measured, against < 1 ms). So every look-up on a
-   path that runs per request or per poll is by ``_id`` alone, and the rest is judged in Python.
-   MongoDB would use any index; the look-ups by key are right for it too.
+1. **Key look-ups** (``Store.by_key``, ``Store.by_keys``). FerretDB serves a filter with a plain ``_id``
+   from the primary key (our build also narrows ``{"_id": x, "status": "active"}`` to that ``_id`` first,
+   and reads an ``_id`` range and an ``_id: {"$in": [...]}`` list from it: ``scripts/ferretdb/build.sh``);
+   any other filter (another field) reads and decodes the whole collection (85 ms at 5,000 documents,
+   measured, against < 1 ms). So every look-up on a path that runs per request or per poll is by ``_id``
+   alone (one, a list, or a range), and the rest is judged in Python. MongoDB would use any index; the
+   look-ups by key are right for it too.
 2. **Claims** (``claim``). "Exactly once" (a token spent, a link accepted, an event handled) is a
    unique-key insert: of any number of racing callers exactly one insert wins. A filtered
    ``find_one_and_update`` is not enough on FerretDB, which applies it as a read, then a write by

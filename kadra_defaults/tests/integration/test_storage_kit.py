@@ -180,3 +180,17 @@ def test_twenty_first_heartbeats_at_once_all_answer(db):
     store = Store(db)
     answers = _race(20, lambda i: store.heartbeat("identity"))
     assert all(a["written_at"] for a in answers)
+
+
+def test_a_list_of_keys_is_read_in_one_query_from_the_id_index(db):
+    """Store.by_keys asks once for `_id: {$in: [...]}`; our FerretDB build reads it from the `_id` index
+    (scripts/ferretdb/id_range.py), as MongoDB does: found in the keys' order, missing keys left out."""
+    store = Store(db)
+    db.things.insert_many([{"_id": f"t{n}", "n": n} for n in range(30)])
+    wanted = ["t7", "missing", "t3", "t29", "t3", 42]
+    assert [doc["n"] for doc in store.by_keys("things", wanted)] == [7, 3, 29]
+    assert store.by_keys("things", ["t5"]) == [{"_id": "t5", "n": 5}]
+    assert store.by_keys("things", []) == []
+    plan = db.command("explain", {"find": "things", "filter": {"_id": {"$in": ["t1", "t2"]}}})
+    text = str(plan.get("queryPlanner", plan))
+    assert "SCAN" not in text.replace("IXSCAN", "") and ("SEARCH" in text or "IXSCAN" in text or "IDHACK" in text), text

@@ -85,7 +85,7 @@ class Accounts(Store):
     def by_ids(self, account_ids: list) -> list[dict]:
         """The active accounts among these ids."""
         ids = list(dict.fromkeys(account_ids))
-        if len(ids) == 1:  # GET /me: one key look-up (FerretDB pushes `_id` equality down, not `$in`)
+        if len(ids) == 1:  # GET /me: one key look-up
             doc = self.by_id(ids[0])
             return [doc] if doc else []
         return [doc for doc in self.by_keys(ACCOUNTS, ids) if doc.get("status") == "active"]

@@ -189,7 +189,7 @@ class Sessions(Store):
             query["device_id"] = device_id
         if session_ids is None and len(query) == 1:
             raise ValueError("ending sessions needs a filter")
-        if session_ids is not None:  # a logout: key look-ups (an `$in` would scan every session on FerretDB)
+        if session_ids is not None:  # a logout: its sessions by key
             sessions = [{key: s.get(key) for key in ("_id", "account_id", "device_id")}
                         for s in self.by_keys(SESSIONS, session_ids)
                         if all(s.get(field) == value for field, value in query.items())]
