@@ -46,14 +46,15 @@ The same ``OutboxRelay`` runs in a plain thread outside nameko (tests, scripts).
 """
 from kadra_defaults.outbox.provider import RELAY_LEASE_TTL, Outbox, OutboxHandle
 from kadra_defaults.outbox.relay import (ADOPT_RETRY, ADOPT_WINDOW, ADOPTED_MARK, BATCH_DOCUMENTS, BROKER_ERRORS, GRACE,
-                                         MAX_BACKOFF, POLL_INTERVAL, OutboxRelay, Publisher)
+                                         MAX_BACKOFF, POLL_INTERVAL, QUIET_AFTER, OutboxRelay, Publisher)
 from kadra_defaults.outbox.writes import (INDEX, OUTBOX, PENDING, _announce, _withdraw, announce_decoy,
                                           ensure_outbox_indexes, find_one_and_update_with_outbox, insert_with_outbox,
                                           mail_event, outbox_fields, update_with_outbox, with_outbox)
 
 __all__ = [
     "ADOPT_RETRY", "ADOPT_WINDOW", "ADOPTED_MARK", "BATCH_DOCUMENTS", "BROKER_ERRORS", "GRACE", "INDEX", "MAX_BACKOFF",
-    "OUTBOX", "PENDING", "POLL_INTERVAL", "RELAY_LEASE_TTL", "Outbox", "OutboxHandle", "OutboxRelay", "Publisher",
+    "OUTBOX", "PENDING", "POLL_INTERVAL", "QUIET_AFTER", "RELAY_LEASE_TTL", "Outbox", "OutboxHandle", "OutboxRelay",
+    "Publisher",
     "_announce", "_withdraw", "announce_decoy", "ensure_outbox_indexes", "find_one_and_update_with_outbox",
     "insert_with_outbox", "mail_event", "outbox_fields", "update_with_outbox", "with_outbox",
 ]

@@ -247,7 +247,7 @@ class SentRecorder:
         while True:
             if not records:
                 try:
-                    records.append(self._queue.get(timeout=0.2))
+                    records.append(self._queue.get(timeout=1.0))  # idle: a stop is seen within a second
                 except eventlet.queue.Empty:
                     if stopping.is_set():
                         return
