@@ -150,6 +150,13 @@ class MemoryCollection:
         doc = self.docs.get(doc_id)
         return _copy(doc) if doc is not None and _matches(doc, rest) else None
 
+    def find(self, filter_=None, projection=None, **kwargs):
+        """Only what Store.by_keys sends: `{"_id": {"$in": [...]}}`."""
+        keys = (filter_ or {}).get("_id") if isinstance(filter_, dict) and set(filter_) == {"_id"} else None
+        if kwargs or not (isinstance(keys, dict) and set(keys) == {"$in"}):
+            raise Unsupported(f"find {filter_!r} {sorted(kwargs)}")
+        return [_copy(self.docs[key]) for key in keys["$in"] if key in self.docs]
+
     def update_one(self, filter_, update, upsert=False):
         doc_id, rest = _only_id(filter_)
         doc = self.docs.get(doc_id)
