@@ -67,7 +67,7 @@ def say(text: str) -> None:
 def ferretdb_binary() -> str:
     """The binary scripts/infra.sh runs (its name carries a digest of what builds it); built the same way if missing."""
     digest = hashlib.sha256(b"".join(open(os.path.join(ROOT, "scripts", "ferretdb", name), "rb").read()
-                                     for name in ("main.go", "go.mod", "build.sh"))).hexdigest()[:12]
+                                     for name in ("main.go", "go.mod", "build.sh", "id_range.py"))).hexdigest()[:12]
     cache = os.environ.get("KADRA_CACHE_DIR") or os.path.expanduser("~/.cache/kadra")
     path = os.path.join(cache, f"ferretdb-{FERRETDB_VERSION}-{digest}")
     if not os.access(path, os.X_OK):
