@@ -130,9 +130,9 @@ class AuditEntrySchema(Schema):
     action = fields.String(metadata={"example": "role_changed", "description": (
         "What happened: in the company (company_created, company_updated, member_invited, invitation_resent, "
         "invitation_revoked, member_joined, role_changed, member_removed, ownership_transfer_requested, "
-        "ownership_transferred, second_factor_policy_changed) or to a member's access, logged in each of their companies (device_paired, "
-        "device_removed, device_blocked, device_unblocked, email_changed, email_change_reverted, "
-        "password_changed, second_factor_changed, login_locked_out).")})
+        "ownership_transferred, second_factor_policy_changed) or to a member's access, logged in each of their "
+        "companies (device_paired, device_removed, device_blocked, device_unblocked, email_changed, "
+        "email_change_reverted, password_changed, second_factor_changed, login_locked_out).")})
     at = fields.String(metadata={"example": "2025-03-01T10:00:00+00:00"})
     actor_account_id = fields.String(allow_none=True)
     actor_name = fields.String(allow_none=True, metadata={"example": "Jan Kowalski"})

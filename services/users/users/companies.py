@@ -9,7 +9,6 @@ from users.exceptions import Forbidden, InvalidInput, NotFound
 from users.schemas import iso
 
 COMPANY_FIELDS = ("name", "nip", "regon", "address", "contact_email", "contact_phone")
-# the company policy (policy.py): every member needs a second factor
 # Each company's name goes into the subject of its invitation e-mails: companies made on a person's
 # say-so (POST /companies) are at most KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY per account a day.
 PER_ACCOUNT = Limit("companies-account", "new companies", "nowych firm", DAY)

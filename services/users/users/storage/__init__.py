@@ -22,7 +22,8 @@ from users.storage.memberships import MEMBERSHIPS, Memberships
 from users.storage.rosters import Rosters
 from users.storage.transfers import TRANSFERS, Transfers
 
-__all__ = ["AUDIT", "COMPANIES", "INVITATIONS", "MEMBERSHIPS", "SECOND_FACTORS", "TRANSFERS", "UsersStore", "users_store"]
+__all__ = ["AUDIT", "COMPANIES", "INVITATIONS", "MEMBERSHIPS", "SECOND_FACTORS", "TRANSFERS", "UsersStore",
+           "users_store"]
 
 
 class UsersStore(Store):
