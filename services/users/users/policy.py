@@ -85,8 +85,16 @@ def _owner_has_factor(svc, account_id) -> bool:
     event reached us (a rare call, so asking costs nothing)."""
     if has_factor(svc, [account_id])[account_id]:
         return True
+    asked_at = clock.now()
     answer = svc.identity.second_factors_of([account_id])
-    return bool(isinstance(answer, dict) and answer.get(account_id))
+    methods_on = answer.get(account_id) if isinstance(answer, dict) else None
+    if not methods_on:
+        return False
+    # The copy is behind (the event is on its way): bring it up to what identity said, as the event will.
+    for method in methods_on:
+        svc.store.second_factors.record(account_id, method, True, asked_at)
+    _tell(svc, account_id)
+    return True
 
 
 def factor_changed(svc, message) -> None:
@@ -100,6 +108,11 @@ def factor_changed(svc, message) -> None:
     if not svc.store.second_factors.known([account_id]):
         has_factor(svc, [account_id])   # the first we hear of them: start from identity's whole answer
     svc.store.second_factors.record(account_id, method, change == "enabled", at)
+    _tell(svc, account_id)
+
+
+def _tell(svc, account_id) -> None:
+    """The person's factor changed in the copy: their users tables and the gateways' copies go stale."""
     for membership in svc.store.memberships.of_account(account_id):
         svc.store.rosters.changed(membership["company_id"])
         svc.feed.membership_changed(membership["company_id"], account_id)

@@ -122,3 +122,14 @@ def test_the_copy_starts_from_identity_for_an_account_it_never_heard_of(service,
     calls = service.identity.second_factors_of.call_count
     service.set_second_factor_policy(company_id, people["owner"], False)
     assert service.identity.second_factors_of.call_count == calls   # asked once, then the copy answers
+
+
+def test_an_owner_whose_factor_event_is_late_brings_the_copy_up_to_date(service, company, factors):
+    company_id, people = company
+    owner = people["owner"]
+    assert policy_has(service, owner) is False            # the copy starts from identity: none yet
+    factors[owner] = ["totp"]                             # turned on; its event has not reached users
+    service.set_second_factor_policy(company_id, owner, True)
+    assert service.store.second_factors.known([owner]) == {owner: True}
+    table = {r["account_id"]: r["second_factor"] for r in service.list_members(company_id, owner)}
+    assert table[owner] is True

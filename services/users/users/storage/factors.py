@@ -32,7 +32,8 @@ class SecondFactors(Store):
 
         An update filtered on "older or none" (narrowed to the `_id` on FerretDB), else a first insert; an insert
         that collides means the document appeared meanwhile, and the update is tried once more."""
-        older_or_none = {"$or": [{f"at.{method}": {"$lt": at}}, {f"at.{method}": {"$exists": False}}]}
+        # not older: times are kept to the millisecond, and of two in the same one the later-applied wins
+        older_or_none = {"$or": [{f"at.{method}": {"$lte": at}}, {f"at.{method}": {"$exists": False}}]}
         change = {"$set": {f"on.{method}": on, f"at.{method}": at}}
         for _ in range(2):
             if self.db[SECOND_FACTORS].update_one({"_id": account_id, **older_or_none}, change).matched_count:

@@ -75,6 +75,9 @@ export async function render(ctx) {
   main.append(profileBox, emailBox, passwordBox, factorBox);
   await drawSecondFactor(factorBox);
   if (location.hash === "#email") emailForm.elements.new_email.focus();
+  // Sent by a company's policy: straight to the explanation (the page is long; keyboard users start there).
+  const asked = document.getElementById("second-factor-required");
+  if (asked) asked.focus();
 }
 
 // Two-step login (TOTP): set it up (a QR code drawn by the gateway as SVG, the secret as text for typing in,
@@ -135,7 +138,7 @@ function policyNote(box, on) {
   if (!asked) return;
   const company = asked.company_name || "";
   if (!on) {
-    box.append(h("p", {class: "notice error", role: "alert", id: "second-factor-required"},
+    box.append(h("p", {class: "notice error", role: "alert", id: "second-factor-required", tabindex: "-1"},
                  t("policy_required_here", {company})));
     return;
   }
