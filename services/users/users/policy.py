@@ -13,6 +13,7 @@
   heard nothing of. A change re-stamps the person's users tables and tells the gateways (feed `membership`, per
   company), so the policy lets them in within about a second of turning the factor on.
 """
+import logging
 from datetime import datetime
 
 from kadra_defaults import clock
@@ -23,6 +24,8 @@ from users import members, people, schemas
 from users.exceptions import Conflict, Forbidden, NotFound
 
 METHODS = ("totp",)   # the second factors identity knows today
+
+log = logging.getLogger(__name__)
 
 
 def has_factor(svc, account_ids) -> dict:
@@ -106,7 +109,10 @@ def factor_changed(svc, message) -> None:
         return
     at = _occurred_at(message)
     if not svc.store.second_factors.known([account_id]):
-        has_factor(svc, [account_id])   # the first we hear of them: start from identity's whole answer
+        try:
+            has_factor(svc, [account_id])   # the first we hear of them: start from identity's whole answer
+        except Exception as exc:  # identity away: this event alone still says the truth about its method
+            log.warning("second-factor copy not filled", extra={"error": type(exc).__name__})
     svc.store.second_factors.record(account_id, method, change == "enabled", at)
     _tell(svc, account_id)
 

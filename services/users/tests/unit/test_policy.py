@@ -133,3 +133,11 @@ def test_an_owner_whose_factor_event_is_late_brings_the_copy_up_to_date(service,
     assert service.store.second_factors.known([owner]) == {owner: True}
     table = {r["account_id"]: r["second_factor"] for r in service.list_members(company_id, owner)}
     assert table[owner] is True
+
+
+def test_an_event_is_recorded_even_when_identity_cannot_fill_the_copy(service, company):
+    _, people = company
+    employee = people["employee"]
+    service.identity.second_factors_of.side_effect = RuntimeError("identity away")
+    service.on_second_factor_changed(factor_event(employee, "enabled"))
+    assert service.store.second_factors.known([employee]) == {employee: True}
