@@ -26,6 +26,8 @@ PROBLEMS = {
     "validation_failed": (422, "Some fields are invalid.", "Niektóre pola są niepoprawne."),
     "unauthorized": (401, "Authentication is required.", "Wymagane jest zalogowanie."),
     "forbidden": (403, "You may not do this.", "Nie masz uprawnień do tej operacji."),
+    "second_factor_setup_required": (403, "This company requires two-step login.",
+                                     "Ta firma wymaga logowania dwuetapowego."),
     "not_found": (404, "Not found.", "Nie znaleziono."),
     "method_not_allowed": (405, "Method not allowed.", "Niedozwolona metoda."),
     "conflict": (409, "The request conflicts with the current state.", "Żądanie jest sprzeczne z obecnym stanem."),

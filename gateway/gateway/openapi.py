@@ -69,16 +69,24 @@ class KadraApi(Api):
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Every route of a company answers this to a member its second-factor policy holds back (gateway.permissions).
+COMPANY_PATH = "/api/v1/companies/{company_id}"
+SETUP_REQUIRED = ("`second_factor_setup_required`: the company requires a second factor and the caller has none "
+                  "yet (the body names it: `company_id`, `company_name`); set one up under /me/second-factor")
 
 
 def finish(spec: dict) -> dict:
-    """Every error response carries the Problem body; secured routes document 401 (and 403)."""
+    """Every error response carries the Problem body; secured routes document 401 (and 403); a company's
+    routes document the 403 of its second-factor policy."""
     spec = copy.deepcopy(spec)
-    for operations in spec.get("paths", {}).values():
+    for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             responses = operation.setdefault("responses", {})
+            if path.startswith(COMPANY_PATH) and operation.get("security"):
+                forbidden = responses.setdefault("403", {"description": "Forbidden"})
+                forbidden["description"] = f"{forbidden.get('description') or 'Forbidden'}; or {SETUP_REQUIRED}"
             for status, response in list(responses.items()):
                 if status != "default" and int(status) < 400 or "$ref" in response:
                     continue

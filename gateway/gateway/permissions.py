@@ -32,8 +32,10 @@ def membership(company_id: str, account_id: str) -> dict | None:
 
 
 def allowed(company_id: str, account_id: str, permission: str) -> bool:
+    """Whether the person may do it: a member whose role grants it, and not held back by the company's
+    second-factor policy (they reach none of the company until they set one up)."""
     found = membership(company_id, account_id)
-    return found is not None and permission in found["permissions"]
+    return found is not None and permission in found["permissions"] and not found.get("second_factor_required")
 
 
 def forget(company_id: str, account_id: str | None = None) -> None:
@@ -46,11 +48,25 @@ def not_found() -> Problem:
                    detail_pl="Nie ma takiej firmy albo nie należysz do niej.")
 
 
+def setup_required(company_id: str, company_name: str | None) -> Problem:
+    """403 for a member the company's policy holds back until they set up a second factor (users/policy.py)."""
+    name = company_name or ""
+    return Problem("second_factor_setup_required",
+                   detail=f"{name or 'This company'} requires two-step login of every member. Turn it on in My "
+                          f"account (/me/second-factor), then come back.",
+                   detail_pl=f"{('Firma ' + name) if name else 'Ta firma'} wymaga logowania dwuetapowego od każdego "
+                             f"użytkownika. Włącz je w Moje konto (/me/second-factor) i wróć.",
+                   extra={"company_id": company_id, "company_name": company_name})
+
+
 def require(company_id: str, account_id: str, permission: str | None = None) -> dict:
-    """The caller's membership; 404 for a non-member (never revealing the company), 403 without the permission."""
+    """The caller's membership; 404 for a non-member (never revealing the company), 403
+    `second_factor_setup_required` while the company's policy holds them back, 403 without the permission."""
     found = membership(company_id, account_id)
     if found is None:
         raise not_found()
+    if found.get("second_factor_required"):
+        raise setup_required(company_id, found.get("company_name"))
     if permission is not None and permission not in found["permissions"]:
         raise Problem("forbidden", detail=f"Your role does not allow this ({permission}).",
                       detail_pl=f"Twoja rola na to nie pozwala ({permission}).")

@@ -10,6 +10,7 @@ anywhere in the text; spaces around it are trimmed; it has a maximum length.
 ``HumanText`` is the marshmallow field every schema uses for such fields. Its messages are
 ``Bilingual``: English text that carries its Polish (``.pl``), which
 ``kadra_defaults.errors.field_errors`` puts beside it, so a 422 names the field in both.
+``JsonBoolean`` is the field for a switch a person sets (true or false, nothing that merely looks like one).
 """
 from __future__ import annotations
 
@@ -80,3 +81,13 @@ class EmailAddress(fields.Email):
         text = super()._deserialize(value, attr, data, **kwargs)
         # marshmallow's check accepts a quoted local part with controls ("a\x01b"@x.pl): refuse them first.
         return check(text, max_length=EMAIL_MAX)
+
+
+class JsonBoolean(fields.Boolean):
+    """A switch a person sets: JSON true or false only. marshmallow's Boolean also takes "true", "yes" and 1 (and
+    1 == True in its sets), which would let a typo through as a decision."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

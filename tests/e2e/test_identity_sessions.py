@@ -19,7 +19,8 @@ def test_sign_up_login_me(api):
     body = me.json()
     assert body["account_id"] == person["account_id"]
     assert body["email"] == person["email"] and body["full_name"] == "Anna Kowalska" and body["locale"] == "en"
-    assert body["companies"] == [{"company_id": person["company_id"], "name": "Kowalska Sp. z o.o.", "role": "owner"}]
+    assert body["companies"] == [{"company_id": person["company_id"], "name": "Kowalska Sp. z o.o.", "role": "owner",
+                                  "second_factor_required": False}]
 
 
 def test_patch_me_changes_name_and_locale(api):

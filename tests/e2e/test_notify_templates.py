@@ -19,6 +19,8 @@ SAMPLES = {
     "password_reset_requested": {"token": "tok-reset", "expires_at": WHEN},
     "password_changed": {"changed_at": WHEN, "via": "reset"},
     "second_factor_changed": {"method": "totp", "change": "enabled", "changed_at": WHEN},
+    "second_factor_required": {"company_name": "Piekarnia Łódź", "required_by_name": "Zofia Żak",
+                               "required_at": WHEN},
     "email_change_requested": {"new_email": "nowy@example.com", "token": "tok-confirm", "expires_at": WHEN},
     "email_change_notice": {"new_email": "nowy@example.com", "undo_token": "tok-undo"},
     "device_paired": {"device_name": "Pixel 8", "platform": "android", "activated_at": WHEN},

@@ -12,6 +12,7 @@ import requests
 
 from tests.support.infra import wait_until
 from tests.support.notify import consumers
+from tests.support.second_factor import enrol
 from tests.support.systems import spread_session
 from tests.support.users import API, PASSWORD, Person, invite, join, login, sign_up, unique_email
 
@@ -71,6 +72,24 @@ def test_a_role_change_made_through_one_gateway_holds_on_both_at_the_next_reques
     assert _on(second, "PATCH", f"{users}/{member.account_id}", owner, json={"role": "employee"}) == 200
     back = _seen_everywhere([first, second], lambda url: _on(url, "GET", users, member), 403)
     print(f"\nrole change seen on both gateways after {took * 1000:.0f} / {back * 1000:.0f} ms")
+
+
+def test_the_second_factor_policy_switched_through_one_gateway_holds_on_both_within_a_second(api, replicated_system,
+                                                                                            mailbox):
+    running = replicated_system
+    owner, company_id = sign_up(api)
+    member = join(api, mailbox, owner, company_id, "employee")
+    enrol(api, owner.auth)
+    company = f"{API}/companies/{company_id}"
+    first, second = running.base_urls
+    # Each gateway answers once for the member, so both hold its membership in their copies.
+    assert [_on(url, "GET", company, member) for url in running.base_urls] == [200, 200]
+    policy = f"{company}/second-factor-policy"
+    assert _on(first, "PUT", policy, owner, json={"required": True}) == 200
+    took = _seen_everywhere([second, first], lambda url: _on(url, "GET", company, member), 403)
+    assert _on(second, "PUT", policy, owner, json={"required": False}) == 200
+    back = _seen_everywhere([first, second], lambda url: _on(url, "GET", company, member), 200)
+    print(f"\nsecond-factor policy seen on both gateways after {took * 1000:.0f} / {back * 1000:.0f} ms")
 
 
 def test_a_logout_through_one_gateway_ends_the_token_on_both(api, replicated_system):

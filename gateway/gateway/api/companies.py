@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from kadra_defaults.contracts import service_tokens
 from kadra_defaults.errors import field_error
-from kadra_defaults.text import EmailAddress, HumanText
+from kadra_defaults.text import EmailAddress, HumanText, JsonBoolean
 
 from gateway import permissions
 from gateway.api.roles import known_permissions
@@ -55,6 +55,9 @@ class CompanySchema(Schema):
     address = fields.Nested(AddressSchema, allow_none=True)
     contact_email = fields.String(allow_none=True, metadata={"example": "biuro@majafirma.pl"})
     contact_phone = fields.String(allow_none=True, metadata={"example": "+48 600 100 200"})
+    second_factor_required = fields.Boolean(metadata={
+        "example": False, "description": "Every member needs a second factor (the owner sets it: "
+                                         "PUT …/second-factor-policy)"})
 
 
 class CompanyPatchSchema(Schema):
@@ -78,6 +81,8 @@ class MemberRowSchema(Schema):
     role_label_en = fields.String(metadata={"example": "owner / president"})
     status = fields.String(metadata={"example": "active"})
     invitation_id = fields.String(allow_none=True)
+    second_factor = fields.Boolean(allow_none=True, metadata={
+        "example": True, "description": "The member has a second factor on (null for an invitation)"})
 
 
 class InviteSchema(Schema):
@@ -102,6 +107,15 @@ class MemberRoleSchema(Schema):
     role = fields.String(metadata={"example": "employee"})
 
 
+class SecondFactorPolicySchema(Schema):
+    required = JsonBoolean(required=True, metadata={"example": True})
+
+
+class SecondFactorPolicyAnswerSchema(Schema):
+    required = fields.Boolean(metadata={"example": True})
+    changed_at = fields.String(metadata={"example": "2025-03-01T10:00:00+00:00"})
+
+
 class AllowedSchema(Schema):
     allowed = fields.Boolean(metadata={"example": True})
 
@@ -116,9 +130,9 @@ class AuditEntrySchema(Schema):
     action = fields.String(metadata={"example": "role_changed", "description": (
         "What happened: in the company (company_created, company_updated, member_invited, invitation_resent, "
         "invitation_revoked, member_joined, role_changed, member_removed, ownership_transfer_requested, "
-        "ownership_transferred) or to a member's access, logged in each of their companies (device_paired, "
-        "device_removed, device_blocked, device_unblocked, email_changed, email_change_reverted, "
-        "password_changed, login_locked_out).")})
+        "ownership_transferred, second_factor_policy_changed) or to a member's access, logged in each of their "
+        "companies (device_paired, device_removed, device_blocked, device_unblocked, email_changed, "
+        "email_change_reverted, password_changed, second_factor_changed, login_locked_out).")})
     at = fields.String(metadata={"example": "2025-03-01T10:00:00+00:00"})
     actor_account_id = fields.String(allow_none=True)
     actor_name = fields.String(allow_none=True, metadata={"example": "Jan Kowalski"})
@@ -188,6 +202,31 @@ def update_company(body, company_id):
         raise Problem("validation_failed", errors=[field_error("body", "Give at least one field to change.",
                                                                "Podaj co najmniej jedno pole do zmiany.")])
     return caller.rpc.users.update_company(company_id, caller.account_id, body)
+
+
+@blp.route("/companies/<string:company_id>/second-factor-policy", methods=["PUT"])
+@authenticated
+@blp.arguments(SecondFactorPolicySchema)
+@blp.response(200, SecondFactorPolicyAnswerSchema)
+@blp.alt_response(403, description="Only the owner sets it (`forbidden`)")
+@blp.alt_response(404, description="No such company, or not a member")
+@blp.alt_response(409, description="The owner has no second factor on yet (`errors` names `second_factor`)")
+@blp.alt_response(422, description="`required` is not a JSON boolean (the field is named)")
+def set_second_factor_policy(body, company_id):
+    """Require a second factor of every member (the owner only, who must have one on).
+
+    While it is on, a member without a second factor gets 403 `second_factor_setup_required` (naming the company
+    in `company_name`) on every route of this company, on every gateway within about a second, until they set
+    one up (`/me`, `/me/second-factor/*`, logout and the list of companies keep working); turning it on e-mails
+    each of them. Each change is an audit entry (`second_factor_policy_changed`).
+
+    Example: `{"required": true}` → 200 `{"required": true, "changed_at": "2025-03-01T10:00:00+00:00"}`
+    """
+    caller = current_member(company_id)
+    try:
+        return caller.rpc.users.set_second_factor_policy(company_id, caller.account_id, body["required"])
+    finally:
+        permissions.forget(company_id)
 
 
 @blp.route("/companies/<string:company_id>/users", methods=["GET"])

@@ -28,6 +28,10 @@ class MeCompanySchema(Schema):
     company_id = fields.String(required=True, metadata={"example": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"})
     name = fields.String(required=True, metadata={"example": "Kowalska Sp. z o.o."})
     role = fields.String(required=True, metadata={"example": "owner"})
+    second_factor_required = fields.Boolean(metadata={
+        "example": False, "description": "The company requires a second factor and you have none yet: set one up "
+                                         "(/me/second-factor) before its routes answer (403 "
+                                         "`second_factor_setup_required` until then)."})
 
 
 class MeAccountSchema(Schema):

@@ -32,3 +32,15 @@ def test_every_secured_route_documents_401():
     assert len(secured) > 10
     for label, operation in secured:
         assert "401" in operation["responses"], label
+
+
+def test_every_company_route_documents_the_second_factor_policy_403():
+    spec = _spec()
+    company_routes = [(label, op) for label, op in _operations(spec)
+                      if label.split(" ", 1)[1].startswith("/api/v1/companies/{company_id}") and op.get("security")]
+    assert len(company_routes) > 10
+    for label, operation in company_routes:
+        assert "second_factor_setup_required" in operation["responses"]["403"]["description"], label
+        assert list(operation["responses"]["403"]["content"]) == ["application/problem+json"], label
+    policy = spec["paths"]["/api/v1/companies/{company_id}/second-factor-policy"]["put"]
+    assert {"200", "403", "404", "409", "422"} <= set(policy["responses"])

@@ -76,3 +76,26 @@ def test_ids_of_the_wrong_shape_are_not_members_without_asking(monkeypatch):
     monkeypatch.setattr(state, "current", lambda: pytest.fail("should not get this far"))
     assert permissions.membership("../etc", "a") is None
     assert permissions.membership("f" * 32, "bad id!") is None
+
+
+HELD = {"role": "employee", "permissions": ["invoices.write"], "second_factor_required": True,
+        "company_name": "Majama Michał Zając"}
+
+
+def test_a_member_held_back_by_the_policy_gets_setup_required_naming_the_company(monkeypatch):
+    monkeypatch.setattr(permissions, "membership", lambda company_id, account_id: HELD)
+    with pytest.raises(permissions.Problem) as refused:
+        permissions.require("f" * 32, "a")
+    problem = refused.value
+    assert problem.code == "second_factor_setup_required" and problem.status == 403
+    assert problem.extra == {"company_id": "f" * 32, "company_name": "Majama Michał Zając"}
+    assert "Majama Michał Zając" in problem.detail and "Majama Michał Zając" in problem.detail_pl
+    # nor may the product's other apps let them do anything in the company meanwhile
+    assert permissions.allowed("f" * 32, "a", "invoices.write") is False
+
+
+def test_a_member_with_the_policy_met_passes(monkeypatch):
+    monkeypatch.setattr(permissions, "membership",
+                        lambda company_id, account_id: {**EMPLOYEE, "second_factor_required": False})
+    assert permissions.require("f" * 32, "a", "invoices.write")["role"] == "employee"
+    assert permissions.allowed("f" * 32, "a", "invoices.write") is True

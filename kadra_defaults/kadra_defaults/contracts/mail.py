@@ -108,6 +108,14 @@ class SecondFactorChangedSchema(MailPayloadSchema):
     changed_at = _moment()
 
 
+class SecondFactorRequiredSchema(MailPayloadSchema):
+    """Sent to each member without a second factor when the company's owner starts requiring one."""
+
+    company_name = _text()
+    required_by_name = _name()
+    required_at = _moment()
+
+
 class EmailChangeRequestedSchema(MailPayloadSchema):
     """Sent to the NEW address: confirm it."""
 
@@ -247,6 +255,7 @@ MAIL_EVENTS: dict[str, MailEvent] = {
         MailEvent("password_reset_requested", "password_reset", PasswordResetRequestedSchema),
         MailEvent("password_changed", "password_changed", PasswordChangedSchema),
         MailEvent("second_factor_changed", "second_factor_changed", SecondFactorChangedSchema),
+        MailEvent("second_factor_required", "second_factor_required", SecondFactorRequiredSchema),
         MailEvent("email_change_requested", "email_change_confirm", EmailChangeRequestedSchema),
         MailEvent("email_change_notice", "email_change_notice", EmailChangeNoticeSchema),
         MailEvent("device_paired", "device_paired", DevicePairedSchema),

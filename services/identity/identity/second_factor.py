@@ -38,6 +38,7 @@ from kadra_defaults.outbox import mail_event
 
 from identity import accounts, passwords, sessions
 from identity.exceptions import InvalidInput, InvalidSecondFactor, InvalidToken, Throttled
+from identity.storage.factors import FACTORS
 
 ISSUER = "Kadra"
 STEP = 30                       # seconds (RFC 6238's default; every authenticator app's)
@@ -88,6 +89,17 @@ def status(deps, account_id) -> dict:
         return {"totp": False, "enabled_at": None, "recovery_codes_left": 0}
     return {"totp": True, "enabled_at": doc["enabled_at"].isoformat(),
             "recovery_codes_left": len(doc.get("recovery", []))}
+
+
+def methods_of(deps, account_ids) -> dict:
+    """{account_id: [methods on]} for up to 500 accounts (key look-ups): the users service's copy is filled from
+    it for accounts it has heard no `second_factor_changed` of (the company policy, the users table)."""
+    if not isinstance(account_ids, (list, tuple)) or len(account_ids) > 500:
+        raise InvalidInput.on("account_ids", "Give a list of at most 500 account ids.",
+                              "Podaj listę najwyżej 500 identyfikatorów kont.")
+    wanted = [a for a in dict.fromkeys(account_ids) if isinstance(a, str)]
+    found = {doc["_id"]: doc for doc in deps.store.factors.by_keys(FACTORS, wanted)}
+    return {a: ["totp"] if (found.get(a) or {}).get("state") == "on" else [] for a in wanted}
 
 
 def begin(deps, account_id) -> dict:

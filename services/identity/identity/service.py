@@ -11,7 +11,7 @@ Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: it
   email_change  request_email_change, confirm_email_change, revert_email_change
   accounts      get_accounts, find_account, update_profile
   second_factor login's second step (complete_login), second_factor_status, begin_totp, confirm_totp,
-                disable_totp
+                disable_totp, second_factors_of
 Account answers are {account_id, email, full_name, locale}.
 """
 from nameko.rpc import RpcProxy, rpc
@@ -142,6 +142,11 @@ class IdentityService(HealthMixin):
     @rpc
     def second_factor_status(self, account_id):
         return second_factor.status(self, account_id)
+
+    @rpc(expected_exceptions=(InvalidInput,))
+    def second_factors_of(self, account_ids):
+        """{account_id: [methods on]}: what the users service's copy starts from (company policy, users table)."""
+        return second_factor.methods_of(self, account_ids)
 
     @rpc(expected_exceptions=(InvalidInput, AccountNotFound))
     def begin_totp(self, account_id):

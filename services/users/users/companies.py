@@ -4,7 +4,7 @@ import secrets
 from kadra_defaults import clock, settings
 from kadra_defaults.limits import DAY, Limit
 
-from users import members, roles, schemas
+from users import members, policy, roles, schemas
 from users.exceptions import Forbidden, InvalidInput, NotFound
 from users.schemas import iso
 
@@ -38,10 +38,14 @@ def create(svc, owner_account_id, name, creation_key):
 
 
 def of_account(svc, account_id):
-    """[{company_id, name, role}] of every company the person belongs to."""
+    """[{company_id, name, role, second_factor_required}] of every company the person belongs to
+    (`second_factor_required`: the company's policy holds them back until they set up a second factor)."""
     memberships = svc.store.memberships.of_account(account_id)
     companies = svc.store.companies.of_ids(m["company_id"] for m in memberships)
-    return [{"company_id": m["company_id"], "name": companies[m["company_id"]]["name"], "role": m["role"]}
+    held = any(c.get("second_factor_required") for c in companies.values()) and \
+        not policy.has_factor(svc, [account_id])[account_id]
+    return [{"company_id": m["company_id"], "name": companies[m["company_id"]]["name"], "role": m["role"],
+             "second_factor_required": held and bool(companies[m["company_id"]].get("second_factor_required"))}
             for m in memberships if m["company_id"] in companies]
 
 
@@ -71,7 +75,8 @@ def update(svc, company_id, actor_account_id, changes):
 
 
 def roster(svc, company_id, actor_account_id):
-    """The users table for a member with users.read: members (owner first, then by joining), then invitations.
+    """The users table for a member with users.read: members (owner first, then by joining), then invitations;
+    each member's `second_factor` says whether they have a second factor on (policy.py's copy).
 
     Served from the company's stored copy (two key look-ups) while it is current; rebuilt from the
     memberships, the invitations and identity's names otherwise (storage/rosters.py).
@@ -95,17 +100,19 @@ def _build_roster(svc, company_id):
     # names and e-mails come from identity while we read the invitations
     reply = svc.identity.get_accounts.call_async([m["account_id"] for m in memberships]) if memberships else None
     invitations = svc.store.invitations.pending(company_id)
+    factors = policy.has_factor(svc, [m["account_id"] for m in memberships])
     accounts = {a["account_id"]: a for a in reply.result()} if reply is not None else {}
     rows = []
     for member in memberships:
         account = accounts.get(member["account_id"], {})
         rows.append({"account_id": member["account_id"], "full_name": account.get("full_name"),
                      "email": account.get("email"), "role": member["role"], "status": "active",
-                     "joined_at": iso(member["joined_at"]), "invitation_id": None})
+                     "joined_at": iso(member["joined_at"]), "invitation_id": None,
+                     "second_factor": factors.get(member["account_id"], False)})
     for invitation in invitations:
         rows.append({"account_id": None, "full_name": None, "email": invitation["email"],
                      "role": invitation["role"], "status": "invited", "joined_at": None,
-                     "invitation_id": invitation["_id"]})
+                     "invitation_id": invitation["_id"], "second_factor": None})
     for number, row in enumerate(rows, start=1):
         row["no"] = number
         row["role_label_pl"] = roles.label(row["role"], "pl")
@@ -114,4 +121,5 @@ def _build_roster(svc, company_id):
 
 
 def _view(company: dict) -> dict:
-    return {"company_id": company["_id"], **{k: company.get(k) for k in COMPANY_FIELDS}}
+    return {"company_id": company["_id"], **{k: company.get(k) for k in COMPANY_FIELDS},
+            "second_factor_required": bool(company.get("second_factor_required"))}

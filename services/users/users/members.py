@@ -5,7 +5,7 @@ another company exists. Nobody changes or removes the owner: that takes an owner
 """
 from kadra_defaults import clock
 
-from users import audit, roles, schemas
+from users import audit, policy, roles, schemas
 from users.exceptions import Conflict, Forbidden, NotFound
 
 
@@ -20,11 +20,18 @@ def require(svc, company_id, actor_account_id, permission):
 
 
 def membership(svc, company_id, account_id):
-    """{role, permissions} of the person in the company, or None."""
+    """{role, permissions, second_factor_required} of the person in the company, or None; while the company's
+    policy holds them back until they set up a second factor, `second_factor_required` is true and
+    `company_name` names the company (policy.py)."""
     found = svc.store.memberships.get(company_id, account_id)
     if found is None:
         return None
-    return {"role": found["role"], "permissions": sorted(roles.ROLES[found["role"]].permissions)}
+    answer = {"role": found["role"], "permissions": sorted(roles.ROLES[found["role"]].permissions),
+              "second_factor_required": False}
+    company = svc.store.companies.get(company_id)
+    if policy.required_of(svc, company, account_id):
+        answer.update(second_factor_required=True, company_name=company["name"])
+    return answer
 
 
 def has_permission(svc, company_id, account_id, permission) -> bool:

@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from kadra_defaults import errors
 from kadra_defaults.errors import Bilingual
-from kadra_defaults.text import EmailAddress, HumanText
+from kadra_defaults.text import EmailAddress, HumanText, JsonBoolean
 
 from users.exceptions import InvalidInput
 from users.roles import ASSIGNABLE_ROLES
@@ -116,3 +116,9 @@ def normalize_email(email: str) -> str:
 def iso(value):
     """A stored datetime as the RPC answers carry it (ISO 8601), or None."""
     return value.isoformat() if value is not None else None
+
+
+class SecondFactorPolicySchema(_Strict):
+    """The company policy: every member needs a second factor (true) or not (false); JSON booleans only."""
+
+    required = JsonBoolean(required=True)

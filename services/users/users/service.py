@@ -13,7 +13,7 @@ from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 from kadra_defaults.storage import expired_leases, sweep_attempts, sweep_claims
 
-from users import audit, companies, invitations, members, ownership, roles
+from users import audit, companies, invitations, members, ownership, policy, roles
 from users.exceptions import EXPECTED
 from users.storage import AUDIT, INVITATIONS, TRANSFERS, users_store
 
@@ -61,6 +61,11 @@ class UsersService(HealthMixin):
     def list_members(self, company_id, actor_account_id):
         """The guide's users table: members (owner first, then by joining) and pending invitations."""
         return companies.roster(self, company_id, actor_account_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_second_factor_policy(self, company_id, actor_account_id, required):
+        """The owner requires a second factor of every member (or stops): {required, changed_at} (policy.py)."""
+        return policy.set_required(self, company_id, actor_account_id, required)
 
     # members and roles (members.py)
 
@@ -167,7 +172,9 @@ class UsersService(HealthMixin):
 
     @event_handler("identity", "second_factor_changed")
     def on_second_factor_changed(self, message):
-        """A second factor was turned on or off: logged in each of the person's companies."""
+        """A second factor was turned on or off: the copy the company policy reads, then logged in each of the
+        person's companies."""
+        policy.factor_changed(self, message)
         audit.record_everywhere(self, "second_factor_changed", message)
 
     @event_handler("identity", "login_locked_out")

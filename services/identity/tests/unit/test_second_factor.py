@@ -48,3 +48,23 @@ def test_recovery_codes_are_random_readable_and_compared_without_case_or_dashes(
         assert set(code.replace("-", "")) <= set(sf.RECOVERY_ALPHABET)
     code = next(iter(codes))
     assert sf.digest(sf.normalise_recovery(code.upper().replace("-", " "))) == sf.digest(sf.normalise_recovery(code))
+
+
+def test_methods_of_names_the_accounts_with_totp_on_and_refuses_a_bad_list():
+    import types
+
+    import mongomock
+
+    from identity.exceptions import InvalidInput
+    from identity.storage import IdentityStore
+
+    db = mongomock.MongoClient(tz_aware=True)["kt_identity_sf"]
+    store = IdentityStore(db)
+    db["factors"].insert_many([{"_id": "on", "state": "on"}, {"_id": "pending", "state": "pending"},
+                               {"_id": "off", "state": "off"}])
+    deps = types.SimpleNamespace(store=store)
+    assert sf.methods_of(deps, ["on", "pending", "off", "never", "on", 7]) == {
+        "on": ["totp"], "pending": [], "off": [], "never": []}
+    for bad in ("on", None, ["x"] * 501):
+        with pytest.raises(InvalidInput):
+            sf.methods_of(deps, bad)

@@ -42,6 +42,7 @@ EXPECTED_EVENTS = {
     "password_reset_requested": "password_reset",
     "password_changed": "password_changed",
     "second_factor_changed": "second_factor_changed",
+    "second_factor_required": "second_factor_required",
     "email_change_requested": "email_change_confirm",
     "email_change_notice": "email_change_notice",
     "device_paired": "device_paired",

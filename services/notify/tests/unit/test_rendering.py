@@ -31,6 +31,8 @@ SAMPLES = {
     "password_reset_requested": {"token": TOKEN, "expires_at": EXPIRES},
     "password_changed": {"changed_at": WHEN, "via": "reset"},
     "second_factor_changed": {"method": "totp", "change": "enabled", "changed_at": WHEN},
+    "second_factor_required": {"company_name": "Majama Michał Zając", "required_by_name": "Jan Kowalski",
+                               "required_at": WHEN},
     "email_change_requested": {"new_email": "anna.nowa@example.pl", "token": TOKEN, "expires_at": EXPIRES},
     "email_change_notice": {"new_email": "anna.nowa@example.pl", "undo_token": UNDO_TOKEN},
     "device_paired": {"device_name": "Pixel 8 Anny", "platform": "android", "activated_at": WHEN},
@@ -67,6 +69,7 @@ LINKS = {
     "password_reset_requested": [("/app/reset-password", "token")],
     "password_changed": [("/app/forgot-password", None)],
     "second_factor_changed": [("/app/forgot-password", None)],
+    "second_factor_required": [("/app/login", None)],
     "email_change_requested": [("/app/confirm-email", "token")],
     "email_change_notice": [("/app/revert-email", "undo_token"), ("/app/forgot-password", None)],
     "device_paired": [("/app/mobile", None), ("/app/forgot-password", None)],
@@ -272,7 +275,7 @@ def test_notices_without_a_moment_of_their_own_show_when_the_event_happened(rend
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_mails_read_well_without_any_names(renderer, event_type, locale):
     overrides = {f: "" for f in ("inviter_name", "changed_by_name", "removed_by_name", "from_name",
-                                 "previous_owner_name", "new_owner_name")
+                                 "previous_owner_name", "new_owner_name", "required_by_name")
                  if f in SAMPLES[event_type]}
     raw = {"to": "anna.nowak@example.pl", "locale": locale, **SAMPLES[event_type], **overrides}
     mail = renderer.render(event_type, load_payload(event_type, raw))
@@ -281,7 +284,8 @@ def test_mails_read_well_without_any_names(renderer, event_type, locale):
     assert greeting in read_html(mail.html).text
     for part in (mail.text, read_html(mail.html).text):
         assert " ," not in part and " ." not in part and ": \n" not in part
-        assert not re.search(r"(?m)^\s*(Zmianę wprowadził\(a\)|Changed by|Removed by):\s*$", part)
+        assert not re.search(r"(?m)^\s*(Zmianę wprowadził\(a\)|Changed by|Removed by|Wymóg włączył\(a\)|"
+                             r"Required by):\s*$", part)
         assert "Jan Kowalski" not in part
 
 

@@ -34,13 +34,20 @@ def accounts():
 
 
 @pytest.fixture
-def service(db, accounts):
+def factors():
+    """account_id -> the second factors identity has on for it (["totp"])."""
+    return {}
+
+
+@pytest.fixture
+def service(db, accounts, factors):
     svc = worker_factory(UsersService, store=UsersStore(db))
     svc.identity.get_accounts.side_effect = lambda ids: [accounts[i] for i in ids if i in accounts]
     svc.identity.get_accounts.call_async.side_effect = lambda ids: Mock(
         result=lambda: [accounts[i] for i in ids if i in accounts])
     svc.identity.find_account.side_effect = lambda email: next(
         (a for a in accounts.values() if a["email"] == email), None)
+    svc.identity.second_factors_of.side_effect = lambda ids: {i: list(factors.get(i, [])) for i in ids if i in accounts}
     svc.notify.delivery_status.side_effect = lambda ids: {i: {"status": "sent", "attempts": 1} for i in ids}
     return svc
 
@@ -78,7 +85,8 @@ def test_create_company_is_idempotent_per_creation_key(service, make_account):
     first = service.create_company(owner, "Firma", "signup-123")
     again = service.create_company(owner, "Firma", "signup-123")
     assert first == again
-    assert service.companies_of(owner) == [{"company_id": first["company_id"], "name": "Firma", "role": "owner"}]
+    assert service.companies_of(owner) == [{"company_id": first["company_id"], "name": "Firma", "role": "owner",
+                                            "second_factor_required": False}]
     assert service.store.db[MEMBERSHIPS].count_documents({}) == 1
 
 

@@ -60,6 +60,14 @@ class Companies(Store):
             return None
         return before, {**before, **changes, "updated_at": now}
 
+    def set_second_factor_required(self, company_id: str, required: bool, now: datetime) -> bool:
+        """Turn the company's second-factor policy on or off; True when this call changed it (a filtered update:
+        of two racing switches one changes it)."""
+        result = self.db[COMPANIES].update_one(
+            {"_id": company_id, "second_factor_required": {"$ne": True} if required else True},
+            {"$set": {"second_factor_required": required, "second_factor_required_at": now, "updated_at": now}})
+        return bool(result.modified_count)
+
     # the ownership move's lock (storage/transfers.py says the whole sequence)
 
     def lock_for_transfer(self, company_id: str, owner_account_id: str, now: datetime) -> str | None:

@@ -3,6 +3,8 @@
 import {lang} from "./i18n.js";
 
 export const BASE = "/api/v1";
+// sessionStorage: the company whose second-factor policy sent the person to set one up (main.js, pages/account.js)
+export const SECOND_FACTOR_SETUP = "kadra.second-factor-setup";
 const ACCESS = "kadra.access";
 const REFRESH = "kadra.refresh";
 const BUSY_AFTER_MS = 250;
@@ -103,6 +105,10 @@ export async function call(method, path, body, {auth = true} = {}) {
     if (response.status === 401 && auth && token) {
       session.clear();
       events.dispatchEvent(new Event("logged-out"));
+    }
+    if (response.status === 403 && data && data.code === "second_factor_setup_required") {
+      // The company requires a second factor the person has not set up: the app takes them to set it up.
+      events.dispatchEvent(new CustomEvent("second-factor-required", {detail: data}));
     }
     if (!response.ok) throw new ApiError(response.status, data);
     return data;

@@ -288,6 +288,25 @@ const T = {
   next: ["Następna", "Next"],
   page_of: ["Strona {page} z {pages}", "Page {page} of {pages}"],
   no_access: ["Twoja rola nie daje dostępu do tej części.", "Your role gives no access to this part."],
+  // the company policy: a second factor for every member
+  col_second_factor: ["Logowanie dwuetapowe", "Two-step login"],
+  second_factor_yes: ["włączone", "on"],
+  second_factor_no: ["wyłączone", "off"],
+  policy_title: ["Logowanie dwuetapowe w firmie", "Two-step login in the company"],
+  policy_label: ["Wymagaj logowania dwuetapowego od wszystkich użytkowników firmy",
+                 "Require two-step login of every user of the company"],
+  policy_hint: ["Użytkownik bez logowania dwuetapowego przy następnym logowaniu zostanie poproszony o jego włączenie, zanim wejdzie do firmy. Najpierw włącz je na swoim koncie (Moje konto).",
+                "A user without two-step login is asked to turn it on at their next login, before entering the company. Turn it on for your own account first (My account)."],
+  policy_on: ["Firma wymaga logowania dwuetapowego od wszystkich użytkowników.", "The company requires two-step login of every user."],
+  policy_off: ["Firma nie wymaga logowania dwuetapowego.", "The company does not require two-step login."],
+  policy_saved_on: ["Zapisano: firma wymaga logowania dwuetapowego. Użytkownicy bez niego dostali wiadomość e-mail.",
+                    "Saved: the company requires two-step login. Users without it have been sent an e-mail."],
+  policy_saved_off: ["Zapisano: firma nie wymaga logowania dwuetapowego.", "Saved: the company does not require two-step login."],
+  policy_required_here: ["Firma {company} wymaga logowania dwuetapowego. Włącz je poniżej, aby wejść do firmy.",
+                         "{company} requires two-step login. Turn it on below to enter the company."],
+  policy_met: ["Logowanie dwuetapowe jest włączone: możesz już wejść do firmy {company}.",
+               "Two-step login is on: you can now enter {company}."],
+  policy_continue: ["Przejdź do firmy {company}", "Go to {company}"],
 };
 
 const ACTIONS = {
@@ -310,6 +329,7 @@ const ACTIONS = {
   login_locked_out: ["blokada logowania", "login locked out"],
   password_changed: ["zmiana hasła", "password changed"],
   second_factor_changed: ["zmiana logowania dwuetapowego", "two-step login changed"],
+  second_factor_policy_changed: ["zmiana wymogu logowania dwuetapowego w firmie", "company two-step login requirement changed"],
 };
 
 export function t(key, vars = {}) {

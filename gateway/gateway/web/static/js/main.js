@@ -1,6 +1,6 @@
 // The web app's entry: reads the page from the path, builds the header (company menu, switcher,
 // language switch) and draws the page. Each page module exports `render(ctx)`.
-import {call, events, logout, session} from "./api.js";
+import {call, events, logout, SECOND_FACTOR_SETUP as SETUP, session} from "./api.js";
 import {lang, setLang, t, roleLabel} from "./i18n.js";
 import {h} from "./ui.js";
 import * as auth from "./pages/auth.js";
@@ -19,6 +19,10 @@ const RETURN = "kadra.return";
 const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
 const linkToken = fragment.get("token") || "";
 if (linkToken) history.replaceState(null, "", location.pathname + location.search);
+
+// The pages of the chosen company: a company whose policy requires a second factor the person has not set up
+// sends them to "Moje konto" instead (the API refuses its routes as well).
+const COMPANY_PAGES = ["", "settings", "audit"];
 
 // page -> [module render, needs login, title key]
 const PAGES = {
@@ -51,6 +55,13 @@ export function afterLogin() {
   const back = sessionStorage.getItem(RETURN);
   sessionStorage.removeItem(RETURN);
   go(back && back.startsWith("/app/") ? back : "/app/");
+}
+
+// The company requires a second factor the person has not set up: to "Moje konto", whose two-step login
+// section says which company asked (pages/account.js).
+function askSecondFactor(companyId, companyName) {
+  sessionStorage.setItem(SETUP, JSON.stringify({company_id: companyId, company_name: companyName || ""}));
+  if (pageName() !== "account") go("/app/account#second-factor");
 }
 
 function requireLogin() {
@@ -157,6 +168,9 @@ async function render() {
   } else if (needsLogin) {
     return requireLogin();
   }
+  if (ctx.company && ctx.company.second_factor_required && COMPANY_PAGES.includes(name)) {
+    return askSecondFactor(ctx.company.company_id, ctx.company.name);
+  }
   if (ctx.me) {
     const switcher = companySwitcher(ctx, render);
     if (switcher) header.append(switcher);
@@ -165,6 +179,10 @@ async function render() {
   header.append(langButton(render));
   await draw(ctx);
 }
+
+events.addEventListener("second-factor-required", (event) => {
+  askSecondFactor(event.detail.company_id, event.detail.company_name);
+});
 
 events.addEventListener("logged-out", () => {
   const entry = PAGES[pageName()];

@@ -1,6 +1,6 @@
 // My account: full name and language, change of e-mail (= login, with the password), change of password,
 // two-step login (TOTP).
-import {call} from "../api.js";
+import {call, SECOND_FACTOR_SETUP as SETUP} from "../api.js";
 import {formatDate, lang, setLang, t} from "../i18n.js";
 import {field, h, notice, setFieldError, submitting} from "../ui.js";
 import {passwordPair, samePasswords} from "./auth.js";
@@ -75,6 +75,9 @@ export async function render(ctx) {
   main.append(profileBox, emailBox, passwordBox, factorBox);
   await drawSecondFactor(factorBox);
   if (location.hash === "#email") emailForm.elements.new_email.focus();
+  // Sent by a company's policy: straight to the explanation (the page is long; keyboard users start there).
+  const asked = document.getElementById("second-factor-required");
+  if (asked) asked.focus();
 }
 
 // Two-step login (TOTP): set it up (a QR code drawn by the gateway as SVG, the secret as text for typing in,
@@ -84,6 +87,7 @@ async function drawSecondFactor(box, message) {
   const status = await call("GET", "/me/second-factor");
   box.replaceChildren(title);
   if (message) notice(box, message);
+  policyNote(box, status.totp);
   if (status.totp) {
     box.append(h("p", {id: "second-factor-status"}, t("second_factor_on", {since: formatDate(status.enabled_at),
                                                                            left: status.recovery_codes_left})));
@@ -125,6 +129,23 @@ async function drawSecondFactor(box, message) {
     confirm.elements.code.focus();
   });
   box.append(h("p", {}, t("second_factor_explain")), h("div", {class: "buttons"}, start));
+}
+
+// Sent here by a company's policy (main.js): say which company asks, and once the factor is on, the way back.
+function policyNote(box, on) {
+  let asked = null;
+  try { asked = JSON.parse(sessionStorage.getItem(SETUP) || "null"); } catch (e) { asked = null; }
+  if (!asked) return;
+  const company = asked.company_name || "";
+  if (!on) {
+    box.append(h("p", {class: "notice error", role: "alert", id: "second-factor-required", tabindex: "-1"},
+                 t("policy_required_here", {company})));
+    return;
+  }
+  sessionStorage.removeItem(SETUP);
+  if (asked.company_id) localStorage.setItem("kadra.company", asked.company_id);
+  box.append(h("p", {class: "notice ok", id: "second-factor-required-met"}, t("policy_met", {company}), " ",
+               h("a", {href: "/app/", id: "second-factor-continue"}, t("policy_continue", {company}))));
 }
 
 function showRecoveryCodes(box, codes) {

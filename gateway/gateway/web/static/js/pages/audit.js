@@ -6,7 +6,9 @@ import {h, table} from "../ui.js";
 const PER_PAGE = 20;
 const KEYS = {from: ["z", "from"], to: ["na", "to"], role: ["rola", "role"], name: ["nazwa", "name"],
               old_role: ["poprzednia rola", "old role"], new_role: ["nowa rola", "new role"],
-              email: ["e-mail", "e-mail"], fields: ["pola", "fields"]};
+              email: ["e-mail", "e-mail"], fields: ["pola", "fields"],
+              required: ["wymagane", "required"]};
+const YES_NO = {true: ["tak", "yes"], false: ["nie", "no"]};
 
 function describe(ctx, details) {
   if (!details || typeof details !== "object") return "";
@@ -14,7 +16,8 @@ function describe(ctx, details) {
   for (const [key, value] of Object.entries(details)) {
     if (value === null || value === undefined || typeof value === "object") continue;
     if (key.endsWith("_id")) continue;
-    const shown = ["from", "to", "role", "old_role", "new_role"].includes(key) ? roleLabel(ctx.roles, String(value)) : String(value);
+    const shown = ["from", "to", "role", "old_role", "new_role"].includes(key) ? roleLabel(ctx.roles, String(value))
+      : typeof value === "boolean" ? YES_NO[value][lang() === "en" ? 1 : 0] : String(value);
     const pair = KEYS[key];
     parts.push(`${pair ? pair[lang() === "en" ? 1 : 0] : key.replace(/_/g, " ")}: ${shown}`);
   }

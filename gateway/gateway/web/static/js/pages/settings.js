@@ -60,7 +60,7 @@ async function companySection(ctx, details) {
       field({name: "contact_phone", label: t("c_phone"), type: "tel", value: data.contact_phone || "", autocomplete: "tel", maxlength: 30}),
       editable ? h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary", id: "company-save"}, t("save"))) : null));
   if (!editable) body.append(h("p", {class: "hint", id: "company-readonly"}, t("c_readonly")));
-  body.append(form);
+  body.append(form, policySection(ctx, data));
 
   // The NIP is checked as it is typed: wrong characters, too many digits and the checksum at once;
   // too few digits when the person leaves the field.
@@ -115,6 +115,38 @@ async function companySection(ctx, details) {
     });
     if (ok) notice(body, t("c_saved"));
   });
+}
+
+// ---- the company policy: two-step login for every user (the owner sets it; everyone sees it)
+
+function policySection(ctx, data) {
+  const box = h("section", {class: "policy", id: "policy", "aria-labelledby": "policy-title"},
+    h("h2", {id: "policy-title"}, t("policy_title")));
+  const state = () => h("p", {id: "policy-state"}, data.second_factor_required ? t("policy_on") : t("policy_off"));
+  if (ctx.company.role !== "owner") {
+    box.append(state());
+    return box;
+  }
+  const id = nextId("policy-required");
+  const checkbox = h("input", {type: "checkbox", id, name: "required", checked: Boolean(data.second_factor_required),
+                               "aria-describedby": `${id}-hint ${id}-error`});
+  const form = h("form", {novalidate: true, id: "policy-form"},
+    h("div", {class: "field checkbox", "data-field": "required"},
+      checkbox, " ", h("label", {for: id}, t("policy_label")),
+      h("p", {class: "hint", id: `${id}-hint`}, t("policy_hint")),
+      h("p", {class: "error", id: `${id}-error`, hidden: true, role: "alert"})),
+    h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary", id: "policy-save"}, t("save"))));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const required = checkbox.checked;
+    const answer = await submitting(form, () => call("PUT", `/companies/${ctx.company.company_id}/second-factor-policy`,
+                                                    {required}), {second_factor: "required"});
+    if (!answer) return;
+    data.second_factor_required = answer.required;
+    notice(box, answer.required ? t("policy_saved_on") : t("policy_saved_off"));
+  });
+  box.append(form);
+  return box;
 }
 
 // ---- Użytkownicy
@@ -213,11 +245,14 @@ async function usersSection(ctx, details) {
         h("td", {}, row.full_name || "", me ? h("span", {class: "you"}, ` ${t("you")}`) : null),
         h("td", {}, row.email || ""),
         h("td", {class: "role-cell"}, rowRoleLabel(ctx, row)),
+        h("td", {class: `second-factor-cell${row.second_factor === false ? " off" : ""}`},
+          row.second_factor === true ? t("second_factor_yes") : row.second_factor === false ? t("second_factor_no") : ""),
         h("td", {class: "options"}, options));
     });
     membersBox.replaceChildren(table({
       className: "users", caption: null,
-      columns: [t("col_no"), t("col_name"), t("col_email"), t("col_role"), t("col_options")], rows: trs}));
+      columns: [t("col_no"), t("col_name"), t("col_email"), t("col_role"), t("col_second_factor"), t("col_options")],
+      rows: trs}));
     membersBox.querySelector("table").setAttribute("aria-labelledby", "users-heading");
   }
 
