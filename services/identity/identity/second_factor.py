@@ -262,10 +262,11 @@ def verify_credentials(deps, email, password, client_ip=None, codes=None) -> dic
     if codes is None:
         return passwords.check_login(deps, email, password, client_ip)
     account, attempt = passwords.check_login(deps, email, password, client_ip, end_streak=False)
-    doc = deps.store.factors.enabled(account["_id"])
+    factors = deps.store.factors.get(account["_id"])  # one read for both methods
+    doc = factors if factors and factors.get("state") == "on" else None
     if doc is None:
         deps.store.throttle.succeeded(attempt)
-        if approvals.phone_ready(deps, account["_id"], deps.store.factors.get(account["_id"])):
+        if approvals.phone_ready(deps, account["_id"], factors):
             # Replacing the approving phone with the password alone would step around the phone's approval.
             raise InvalidSecondFactor(
                 "This account approves web logins on its trusted phone: remove that phone first on the web page "
