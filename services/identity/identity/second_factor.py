@@ -118,12 +118,12 @@ def confirm(deps, account_id, code) -> dict:
         raise InvalidInput.on("code", "The code is wrong or has expired. Enter the current code from the app.",
                               "Kod jest nieprawidłowy lub wygasł. Wpisz aktualny kod z aplikacji.")
     codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
-    event = _notice(account, "enabled", other_on=bool(doc.get("phone")))
+    event = notice(account, "enabled", other_on=bool(doc.get("phone")))
     if not deps.store.factors.enable(doc, [digest(normalise_recovery(c)) for c in codes], secrets.token_hex(8),
                                      step, event):
         raise InvalidInput.on("code", "Start setting up two-step login again: no set-up is waiting.",
                               "Zacznij od nowa włączanie logowania dwuetapowego: nie czeka żadne włączanie.")
-    _told(deps, account_id, "enabled")
+    told(deps, account_id, "enabled")
     return {"recovery_codes": codes}
 
 
@@ -143,80 +143,11 @@ def disable(deps, account_id, password, code=None, recovery_code=None, client_ip
         field = "code" if code else "recovery_code"
         raise InvalidInput.on(field, "The code is wrong, used or expired.",
                               "Kod jest nieprawidłowy, został już użyty lub wygasł.")
-    deps.store.factors.disable(account_id, _notice(account, "disabled", other_on=bool(doc.get("phone"))))
-    _told(deps, account_id, "disabled")
+    deps.store.factors.disable(account_id, notice(account, "disabled", other_on=bool(doc.get("phone"))))
+    told(deps, account_id, "disabled")
 
 
-# -- approval on the trusted phone: on and off ---------------------------------------------------------
-
-def enable_phone(deps, account_id, password, code=None, recovery_code=None, client_ip=None) -> None:
-    """Phone approval on: needs a trusted device, the password, and a current TOTP code when TOTP is on."""
-    account = accounts.active(deps, account_id)
-    doc = deps.store.factors.get(account_id) or {}
-    if doc.get("phone"):
-        raise InvalidInput.on("phone", "Approving logins on the phone is already on.",
-                              "Potwierdzanie logowania w aplikacji mobilnej jest już włączone.")
-    if not approvals.has_phone(deps, account_id):
-        raise InvalidInput.on("phone", "Activate the mobile app on your phone first (the “Aplikacja mobilna” page).",
-                              "Najpierw aktywuj aplikację mobilną na telefonie (strona „Aplikacja mobilna”).")
-    totp = deps.store.factors.enabled(account_id)
-    _password_and_factor(deps, account, totp, password, code, recovery_code, client_ip)
-    if not deps.store.factors.set_phone(account_id, True, _notice(account, "enabled", "phone", bool(totp))):
-        raise InvalidInput.on("phone", "Approving logins on the phone is already on.",
-                              "Potwierdzanie logowania w aplikacji mobilnej jest już włączone.")
-    _told(deps, account_id, "enabled", "phone")
-
-
-def disable_phone(deps, account_id, password=None, code=None, recovery_code=None, client_ip=None,
-                  pending_token=None, user_agent=None) -> dict:
-    """Phone approval off: the password and a current factor — a TOTP (or recovery) code when TOTP is on, else
-    the phone's own approval (answers {"status": "waiting", pending_token, number, …}; poll with the
-    pending_token). {"status": "done"} once off. Without a trusted device the password alone turns it off."""
-    if pending_token is not None:
-        return _disable_phone_approved(deps, account_id, pending_token)
-    account = accounts.active(deps, account_id)
-    doc = deps.store.factors.get(account_id) or {}
-    if not doc.get("phone"):
-        raise InvalidInput.on("phone", "Approving logins on the phone is not on.",
-                              "Potwierdzanie logowania w aplikacji mobilnej nie jest włączone.")
-    totp = deps.store.factors.enabled(account_id)
-    if totp or not approvals.has_phone(deps, account_id):
-        _password_and_factor(deps, account, totp, password, code, recovery_code, client_ip)
-        _phone_off(deps, account, bool(totp))
-        return {"status": "done"}
-    if not passwords.confirm(deps, account, password, client_ip, end_streak=False):
-        raise InvalidInput.on("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
-    token = secrets.token_urlsafe(32)
-    key = digest(token)
-    asked = approvals.ask(deps, account_id, key, "phone_off", approvals.client_of(client_ip, user_agent))
-    deps.store.factors.add_pending_login(key, account_id, clock.now() + timedelta(seconds=approvals.APPROVAL_TTL),
-                                         purpose="phone_off", approval_id=asked["approval_id"])
-    return {"status": "waiting", "pending_token": token, "number": asked["number"],
-            "expires_in": approvals.APPROVAL_TTL}
-
-
-def _disable_phone_approved(deps, account_id, pending_token) -> dict:
-    if not isinstance(pending_token, str) or not 20 <= len(pending_token) <= 200:
-        raise _pending_invalid()
-    key = digest(pending_token)
-    pending = deps.store.factors.pending_login(key)
-    if pending is not None and pending["account_id"] != account_id:
-        raise _pending_invalid()
-    waiting = approvals.poll(deps, key, pending, "phone_off")
-    if waiting is not None:
-        return waiting
-    account = accounts.active(deps, account_id)
-    deps.store.throttle.record_success(account["email_norm"])
-    _phone_off(deps, account, bool(deps.store.factors.enabled(account_id)))
-    return {"status": "done"}
-
-
-def _phone_off(deps, account: dict, other_on: bool) -> None:
-    if deps.store.factors.set_phone(account["_id"], False, _notice(account, "disabled", "phone", other_on)):
-        _told(deps, account["_id"], "disabled", "phone")
-
-
-def _password_and_factor(deps, account, totp, password, code, recovery_code, client_ip) -> None:
+def password_and_factor(deps, account, totp, password, code, recovery_code, client_ip) -> None:
     """The password, and with TOTP on a current code (or recovery code), both counted; InvalidInput naming the
     field at fault."""
     if totp and not code and not recovery_code:
@@ -338,13 +269,14 @@ def _counted_check(deps, account, doc, code, recovery_code, client_ip) -> bool:
     return True
 
 
-def _notice(account: dict, change: str, method: str = "totp", other_on: bool = False) -> dict:
+def notice(account: dict, change: str, method: str = "totp", other_on: bool = False) -> dict:
     """The notice e-mail of a change; `other_on`: another second factor stays on (the e-mail says so)."""
     return mail_event("second_factor_changed", {**accounts.recipient(account), "method": method, "change": change,
                                                 "other_on": other_on, "changed_at": clock.now().isoformat()})
 
 
-def _told(deps, account_id: str, change: str, method: str = "totp") -> None:
+def told(deps, account_id: str, change: str, method: str = "totp") -> None:
+    """Kick the outbox (the notice is stored) and tell the audit log."""
     deps.outbox.kick()
     deps.events.dispatch_quietly("second_factor_changed", {"account_id": account_id, "method": method,
                                                            "change": change})

@@ -11,7 +11,8 @@ Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: it
   email_change  request_email_change, confirm_email_change, revert_email_change
   accounts      get_accounts, find_account, update_profile
   second_factor login's second step (complete_login), second_factor_status, begin_totp, confirm_totp,
-                disable_totp, enable_phone, disable_phone
+                disable_totp
+  phone_factor  enable_phone, disable_phone (approval on the trusted phone, on and off)
   approvals     login_approvals, decide_login (the trusted phone approves a web login; devices calls these
                 after checking the phone's signature and PIN)
 Account answers are {account_id, email, full_name, locale}.
@@ -26,7 +27,8 @@ from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 from kadra_defaults.storage import Mongo
 
-from identity import accounts, approvals, email_change, passwords, recovery, second_factor, sessions, signup
+from identity import (accounts, approvals, email_change, passwords, phone_factor, recovery, second_factor, sessions,
+                      signup)
 from identity.exceptions import (AccountNotFound, AlreadyDecided, ApprovalExpired, ApprovalNotFound, EmailTaken,
                                  InvalidCredentials, InvalidInput, InvalidSecondFactor, InvalidSession, InvalidToken,
                                  LoginDenied, Throttled, Unavailable)
@@ -162,14 +164,14 @@ class IdentityService(HealthMixin):
 
     @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound, Unavailable))
     def enable_phone(self, account_id, password, code=None, recovery_code=None, client_ip=None):
-        second_factor.enable_phone(self, account_id, password, code, recovery_code, client_ip)
+        phone_factor.enable(self, account_id, password, code, recovery_code, client_ip)
 
     @rpc(expected_exceptions=(InvalidInput, InvalidToken, Throttled, AccountNotFound, Unavailable, LoginDenied,
                               ApprovalExpired))
     def disable_phone(self, account_id, password=None, code=None, recovery_code=None, client_ip=None,
                       pending_token=None, user_agent=None):
-        return second_factor.disable_phone(self, account_id, password, code, recovery_code, client_ip,
-                                           pending_token, user_agent)
+        return phone_factor.disable(self, account_id, password, code, recovery_code, client_ip, pending_token,
+                                     user_agent)
 
     # -- approvals on the trusted phone (devices checked the phone first) --------------------------
 
