@@ -98,3 +98,29 @@ def test_log_in_with_approval_on_the_phone_deny_one_and_let_one_expire(page, sys
     shot(page, "login-phone-expired")
     late = phone("approve", "--number", number, "--pin=482915")
     assert late.returncode != 0 and "Żadne logowanie nie czeka" in late.stderr
+
+
+def test_turning_it_off_on_my_account_waits_for_the_phone(page, system, owner, shot, tmp_path, require_routes):
+    require_routes("POST /me/second-factor/phone/disable")
+    phone = mobile_client(system, str(tmp_path / "phone.json"), owner["password"])
+    assert phone("activate", "--email", owner["email"], "--name", "Pixel 8", "--pin", "482915",
+                 "--no-biometrics").returncode == 0
+    log_in(page, owner["email"])
+    page.goto("/app/account")
+    box = page.locator("#phone-factor")
+    box.get_by_label("Hasło (dla potwierdzenia):").fill(PASSWORD)
+    box.get_by_label("Hasło (dla potwierdzenia):").press("Enter")
+    expect(box.locator("#phone-factor-status")).to_contain_text("Włączone od")
+    box.get_by_label("Hasło (dla potwierdzenia):").fill(PASSWORD)
+    box.get_by_role("button", name="Wyłącz potwierdzanie w aplikacji mobilnej").press("Enter")
+    number = box.locator("#phone-off-number")
+    expect(number).to_have_text(re.compile(r"^[0-9]{2}$"))
+    expect(box.locator("#phone-off-status")).to_have_text("Czekamy na potwierdzenie w telefonie…")
+    shot(page, "account-phone-approval-off-waiting")
+    listed = phone("approvals")
+    assert "Wyłączenie potwierdzania w aplikacji mobilnej" in listed.stdout, listed.stdout + listed.stderr
+    approved = phone("approve", "--number", number.inner_text().strip(), "--pin=482915")
+    assert approved.returncode == 0, approved.stderr
+    expect(box.locator("#phone-factor-status")).to_contain_text("Wyłączone.", timeout=15000)
+    expect(box.locator(".notice")).to_have_text("Potwierdzanie logowania w aplikacji mobilnej zostało wyłączone.")
+    shot(page, "account-phone-approval-off")
