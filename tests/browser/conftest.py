@@ -4,10 +4,13 @@ Fixtures: `browser` (one per session), `page` (a fresh browser context per test:
 language and session; fails the test on any script error, CSP violation or request to another origin),
 `new_page()` (another person's browser), `shot(page, name)` (a screenshot under artifacts/screenshots/<test>/),
 `owner` (a signed-up owner with their company, through the API and the e-mailed link), `require_routes(...)`
-(skip while a route the test needs has not landed yet).
+(skip while a route the test needs has not landed yet), `mobile_client(system, state, password)` (the reference
+client `kadra-mobile` as a phone beside the browser).
 """
 import os
 import re
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -18,6 +21,7 @@ from tests.support import signup
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 PASSWORD = "Dobre-Hasło-2025!x"
+KADRA_MOBILE = os.path.join(os.path.dirname(sys.executable), "kadra-mobile")
 VIEWPORT = {"width": 1280, "height": 860}
 
 
@@ -208,6 +212,17 @@ def sign_up_in_browser(page, api, mailbox, shot=None, *, english: bool = False, 
     assert (company["name"], company["role"]) == (company_name, "owner")
     return {"email": email, "password": PASSWORD, "full_name": full_name, "company_name": company_name,
             "account_id": me["account_id"], "company_id": company["company_id"]}
+
+
+def mobile_client(system, state: str, password: str):
+    """phone(*args) runs `kadra-mobile` in Polish against this system with its own state file (the password in
+    the environment, nothing typed): the completed process."""
+    def phone(*args):
+        env = dict(os.environ, KADRA_GATEWAY_URL=system.base_url, KADRA_MOBILE_STATE=state, KADRA_MOBILE_LANG="pl",
+                   KADRA_MOBILE_PASSWORD=password)
+        return subprocess.run([KADRA_MOBILE, *args], env=env, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    return phone
 
 
 def log_in(page, email: str, password: str = PASSWORD, *, english: bool = False):

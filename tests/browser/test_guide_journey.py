@@ -39,7 +39,8 @@ PL = {
                   "które odpowiadają ich roli w Twojej firmie.",
     "change_email": "Zmień e-mail (login)", "transfer": "Przekaż własność",
     "transfer_title": "Przekazanie własności firmy – {name}",
-    "account_headings": ["Dane osobowe", "Zmiana adresu e-mail (loginu)", "Zmiana hasła", "Logowanie dwuetapowe"],
+    "account_headings": ["Dane osobowe", "Zmiana adresu e-mail (loginu)", "Zmiana hasła", "Logowanie dwuetapowe",
+                         "Potwierdzanie logowania w aplikacji mobilnej"],
     "roles_hint_short": "Zapoznaj się z opisem ról tak, aby użytkownicy mieli dostęp tylko do tych funkcji, które "
                         "odpowiadają ich roli w Twojej firmie.",
 }
@@ -61,7 +62,7 @@ EN = {
     "change_email": "Change e-mail address (login)", "transfer": "Transfer ownership",
     "transfer_title": "Transferring ownership of the company – {name}",
     "account_headings": ["Personal data", "Change your e-mail address (login)", "Change your password",
-                         "Two-step login"],
+                         "Two-step login", "Approving logins in the mobile app"],
     "roles_hint_short": "Read the role descriptions so that users can reach only the functions that match their role "
                         "in your company.",
 }

@@ -7,15 +7,12 @@ guide's note on a forgotten e-mail (Dane i ustawienia → Użytkownicy, where th
 A phone driven by the reference client `kadra-mobile` is blocked by five wrong PINs, told where to unblock
 it, and unblocked from the page's dialog, which explains what unblocking does.
 """
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, log_in
+from tests.browser.conftest import PASSWORD, log_in, mobile_client
 from tests.support.infra import free_port, wait_until
 from tests.support.systems import System
 
@@ -23,7 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 APP_STORE = "https://apps.apple.com/pl/app/kadra/id6450000000"
 PLAY_STORE = "https://play.google.com/store/apps/details?id=pl.kadra.mobile"
-KADRA_MOBILE = os.path.join(os.path.dirname(sys.executable), "kadra-mobile")
 
 PL = {
     "menu": "Menu firmy", "mobile": "Aplikacja mobilna", "switch": "English",
@@ -139,11 +135,7 @@ def test_the_store_links_are_not_drawn_when_the_installation_sets_none(page, own
 
 def test_a_phone_blocked_by_wrong_pins_is_unblocked_from_the_dialog_that_explains_it(page, system, owner, shot,
                                                                                      tmp_path):
-    def phone(*args):
-        env = dict(os.environ, KADRA_GATEWAY_URL=system.base_url, KADRA_MOBILE_STATE=str(tmp_path / "phone.json"),
-                   KADRA_MOBILE_LANG="pl", KADRA_MOBILE_PASSWORD=owner["password"])
-        return subprocess.run([KADRA_MOBILE, *args], env=env, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+    phone = mobile_client(system, str(tmp_path / "phone.json"), owner["password"])
 
     activated = phone("activate", "--email", owner["email"], "--name", "Pixel 8", "--pin", "482915",
                       "--no-biometrics")

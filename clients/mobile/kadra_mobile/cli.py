@@ -13,6 +13,10 @@
     enable-biometrics [--pin P]                 (the PIN and a signed challenge prove it is this phone)
     disable-biometrics
     login --pin [P] | login --biometric
+    approvals                                   (web logins waiting for this phone's approval)
+    approve [ID] --number NN (--pin [P] | --biometric) | approve [ID] --deny
+                                                (kadra_mobile/approvals.py: the number from the login
+                                                 screen, a challenge signed over the login and the number)
     status
     remove
 
@@ -378,6 +382,9 @@ def parser() -> argparse.ArgumentParser:
     way.add_argument("--pin", nargs="?", const=_ASK, help="log in with the PIN (value, $KADRA_MOBILE_PIN, or asked)")
     way.add_argument("--biometric", action="store_true", help="log in with the biometric key")
     login.set_defaults(run=cmd_login)
+
+    from kadra_mobile import approvals  # its own module; it imports this one
+    approvals.add_commands(commands)
 
     commands.add_parser("status", help="show this device as Kadra sees it").set_defaults(run=cmd_status)
     commands.add_parser("remove", help="remove this device from your account").set_defaults(run=cmd_remove)

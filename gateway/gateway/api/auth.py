@@ -35,6 +35,11 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+def user_agent() -> str:
+    """The browser's User-Agent, shown to the phone that approves the login (bounded)."""
+    return (request.headers.get("User-Agent") or "")[:300]
+
+
 PASSWORD = {"example": "correct horse battery staple"}
 
 
@@ -59,14 +64,31 @@ class AuthLoginAnswerSchema(Schema):
     expires_in = fields.Integer(metadata={"example": 900})
     second_factor_required = fields.Boolean(metadata={"example": True})
     pending_token = fields.String(metadata={"example": "pW3r9Lx...43 characters, single use, 5 minutes"})
-    methods = fields.List(fields.String(), metadata={"example": ["totp", "recovery_code"]})
+    methods = fields.List(fields.String(), metadata={"example": ["phone", "totp", "recovery_code"]})
+    number = fields.String(metadata={"example": "42", "description": "With `phone` among the methods: the number "
+                                                                     "to show, which the person types on the phone"})
+    approval_expires_in = fields.Integer(metadata={"example": 120,
+                                                   "description": "Seconds the phone may approve (with `phone`)"})
 
 
 class AuthSecondFactorSchema(Schema):
     pending_token = fields.String(required=True, validate=validate.Length(min=1, max=512),
                                   metadata={"example": "pW3r9Lx...43 characters"})
+    method = fields.String(validate=validate.OneOf(("phone",)), metadata={
+        "example": "phone", "description": "phone: ask whether the trusted phone approved (no code)"})
     code = fields.String(validate=validate.Length(min=1, max=20), metadata={"example": "492039"})
     recovery_code = fields.String(validate=validate.Length(min=1, max=64), metadata={"example": "k7m2q-x9p4r"})
+
+
+class AuthSecondFactorAnswerSchema(AuthTokenPairSchema):
+    """The token pair; or, while the phone has not decided (`method: "phone"`), 202 with `status: waiting`."""
+
+    access_token = fields.String(metadata={"example": "eyJhbGciOiJFZERTQSIs..."})
+    refresh_token = fields.String(metadata={"example": "Zt3m0cYkq1...43 characters"})
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer(metadata={"example": 900})
+    status = fields.String(metadata={"example": "waiting"})
+    number = fields.String(metadata={"example": "42"})
 
 
 class AuthRefreshSchema(Schema):
@@ -124,20 +146,28 @@ def login(body):
     `{"access_token": "eyJ...", "refresh_token": "Zt3...", "token_type": "Bearer", "expires_in": 900}`.
     For an account with a second factor (TOTP) the right password answers a pending login instead, no tokens:
     `{"second_factor_required": true, "pending_token": "pW3...", "methods": ["totp", "recovery_code"],
-    "expires_in": 300}`; send it with a code to `/auth/login/second-factor`. A wrong password answers the same
-    401 with or without a second factor.
+    "expires_in": 300}`; send it with a code to `/auth/login/second-factor`. With approval on the trusted phone
+    on (and a trusted phone), `methods` starts with `"phone"` and the answer carries `"number": "42"` (show it:
+    the person types it on the phone) and `"approval_expires_in": 120`; then poll `/auth/login/second-factor`
+    with `{"pending_token": …, "method": "phone"}`. A wrong password answers the same 401 with or without a
+    second factor.
     After 5 failures in a row for one address (wrong passwords and wrong codes alike, and for an account with a
     second factor any login not completed) the next attempt waits (1 min, doubling up to 15 min).
     """
-    return identity().login(email=body["email"], password=body["password"], client_ip=client_ip())
+    return identity().login(email=body["email"], password=body["password"], client_ip=client_ip(),
+                            user_agent=user_agent())
 
 
 @blp.route("/login/second-factor", methods=["POST"])
 @blp.arguments(AuthSecondFactorSchema, example={"pending_token": "pW3r9Lx...", "code": "492039"})
-@blp.response(200, AuthTokenPairSchema)
+@blp.response(200, AuthSecondFactorAnswerSchema)
+@blp.alt_response(202, schema=AuthSecondFactorAnswerSchema,
+                  description="`method: phone`: the phone has not decided yet (`status: waiting`, `expires_in`)")
 @blp.alt_response(400, description="The pending login is unknown, expired (5 minutes) or used (`pending_token`)")
 @blp.alt_response(401, description="The code is wrong, used or expired (`code`); it counts toward the lockout")
-@blp.alt_response(422, description="Neither `code` nor `recovery_code` given")
+@blp.alt_response(403, description="`method: phone`: the phone denied the login (`login_denied`)")
+@blp.alt_response(410, description="`method: phone`: the 2 minutes to approve ran out (`approval_expired`)")
+@blp.alt_response(422, description="Neither `code` nor `recovery_code` given (nor `method: phone`)")
 @blp.alt_response(429, description="Too many failures: wait `Retry-After` seconds")
 def login_second_factor(body):
     """The second step of a login: the pending login and the current code from the app (or a recovery code).
@@ -145,7 +175,15 @@ def login_second_factor(body):
     Answers the token pair, as `/auth/login` does without a second factor. A code is accepted once (a code
     replayed within its 30-second window is refused), a recovery code once ever.
     Example: `{"pending_token": "pW3...", "code": "492039"}` → `{"access_token": "eyJ...", ...}`
+
+    Approval on the phone: `{"pending_token": "pW3...", "method": "phone"}`, asked every second or two, answers
+    202 `{"status": "waiting", "number": "42", "expires_in": 97}` until the phone decides, then the token pair
+    once (a second ask: 400), or 403 `login_denied`, or 410 `approval_expired` after 2 minutes.
     """
+    if body.get("method") == "phone":
+        answer = identity().complete_login(pending_token=body["pending_token"], via="phone",
+                                           client_ip=client_ip())
+        return (answer, 202) if answer.get("status") == "waiting" else answer
     one_code(body)
     return identity().complete_login(pending_token=body["pending_token"], code=body.get("code"),
                                      recovery_code=body.get("recovery_code"), client_ip=client_ip())

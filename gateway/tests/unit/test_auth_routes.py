@@ -1,7 +1,8 @@
 """The /accounts, /auth, /me and /me/second-factor routes with a fake RPC client: error mapping, spool,
-composition. No network."""
+composition; approving a web login on the trusted phone (the web's poll, the phone's routes). No network."""
 import json
 import os
+import re
 import time
 
 import jwt
@@ -309,3 +310,152 @@ def test_begin_draws_the_qr_code_here_as_svg(sf_client, fake):
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and "http" not in svg.replace(
         "http://www.w3.org/2000/svg", "")
     assert fake.calls[-1][:3] == ("identity", "begin_totp", ("acc1",))
+
+
+# -- approving a web login on the trusted phone: the web's poll (202 while waiting, the pair after, 403 denied,
+# 410 expired), the phone's routes (device token, devices' proof first, then identity's decision), on and off
+
+PENDING = "p" * 43
+APPROVAL = "a" * 32
+
+
+def remote_of(module, name, details):
+    return rpc.RemoteError(f"{module}.exceptions.{name}", name, "x", [details])
+
+
+def device_access(sub="acc1", sid="s1", did="dev1"):
+    now = int(time.time())
+    return {"Authorization": "Bearer " + jwt.encode(
+        {"iss": settings.current().public_url, "sub": sub, "sid": sid, "did": did, "aud": "kadra", "typ": "access",
+         "iat": now, "exp": now + 900}, KEY, algorithm="EdDSA", headers={"kid": thumbprint(KEY.public_key())})}
+
+
+@pytest.fixture
+def ap_client(fake, monkeypatch, tmp_path):
+    import gateway.api.approvals as approvals
+    import gateway.api.auth as auth_api
+    import gateway.api.second_factor as second_factor
+    monkeypatch.setattr(app_module, "_api_modules", lambda: iter([approvals, auth_api, second_factor]))
+    monkeypatch.setenv("KADRA_GATEWAY_SPOOL_DIR", str(tmp_path / "spool"))
+    app = create_app({"TESTING": True, "RPC_CLIENT": fake, "JWT_PUBLIC_KEY": PUBLIC_PEM, "KADRA_FEED_DISABLED": True})
+    live_feed(app, monkeypatch)
+    return app.test_client()
+
+
+def test_the_login_passes_the_browser_on_and_answers_the_number(ap_client, fake):
+    pending = {"second_factor_required": True, "pending_token": PENDING, "methods": ["phone"], "expires_in": 300,
+               "number": "07", "approval_expires_in": 120}
+    fake.answers[("identity", "login")] = pending
+    response = ap_client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "p"},
+                           headers={"User-Agent": "Firefox/130 " + "x" * 400})
+    assert response.status_code == 200 and response.json == pending
+    assert fake.calls[-1][3]["user_agent"].startswith("Firefox/130") and len(fake.calls[-1][3]["user_agent"]) == 300
+
+
+def test_the_web_poll_is_202_while_waiting_then_the_pair(ap_client, fake):
+    fake.answers[("identity", "complete_login")] = {"status": "waiting", "number": "07", "expires_in": 90}
+    body = {"pending_token": PENDING, "method": "phone"}
+    response = ap_client.post("/api/v1/auth/login/second-factor", json=body)
+    assert response.status_code == 202 and response.json == {"status": "waiting", "number": "07", "expires_in": 90}
+    assert fake.calls[-1][3]["via"] == "phone" and "code" not in fake.calls[-1][3]
+    fake.answers[("identity", "complete_login")] = {"access_token": "a", "refresh_token": "r", "token_type": "Bearer",
+                                                    "expires_in": 900}
+    response = ap_client.post("/api/v1/auth/login/second-factor", json=body)
+    assert response.status_code == 200 and response.json["access_token"] == "a"
+
+
+@pytest.mark.parametrize("name, status, code", [
+    ("LoginDenied", 403, "login_denied"), ("ApprovalExpired", 410, "approval_expired"),
+    ("ApprovalNotFound", 404, "not_found"), ("AlreadyDecided", 409, "conflict"),
+])
+def test_the_approval_errors_map_to_their_statuses(ap_client, fake, name, status, code):
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    fake.answers[("identity", "complete_login")] = remote_of("identity", name, {"code": snake, "errors": [
+        {"field": "pending_token", "message": "x", "message_pl": "y"}]})
+    response = ap_client.post("/api/v1/auth/login/second-factor", json={"pending_token": PENDING, "method": "phone"})
+    assert response.status_code == status and response.json["code"] == code
+
+
+def test_an_unknown_method_names_the_field(ap_client, fake):
+    response = ap_client.post("/api/v1/auth/login/second-factor", json={"pending_token": PENDING, "method": "sms"})
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "method"
+    assert not fake.calls
+
+
+def test_the_phone_routes_need_this_devices_token(ap_client, fake):
+    assert ap_client.get("/api/v1/devices/dev1/approvals", headers=access()).status_code == 403
+    assert ap_client.get("/api/v1/devices/dev2/approvals", headers=device_access()).status_code == 403
+    assert ap_client.get("/api/v1/devices/dev1/approvals").status_code == 401
+    assert not fake.calls
+
+
+def test_the_phone_lists_after_devices_vouched_for_it(ap_client, fake):
+    item = {"approval_id": APPROVAL, "purpose": "login", "app": "web", "client_ip": "203.0.113.7",
+            "user_agent": "Firefox", "requested_at": "2026-12-07T01:00:00+00:00", "expires_in": 100}
+    fake.answers[("identity", "login_approvals")] = [item]
+    response = ap_client.get("/api/v1/devices/dev1/approvals", headers=device_access())
+    assert response.status_code == 200 and response.json == {"approvals": [item]}
+    assert [c[:3] for c in fake.calls] == [("devices", "approving_device", ("acc1", "dev1")),
+                                           ("identity", "login_approvals", ("acc1",))]
+    fake.answers[("devices", "approving_device")] = remote_of("devices", "DeviceBlocked", {"code": "device_blocked"})
+    assert ap_client.get("/api/v1/devices/dev1/approvals", headers=device_access()).status_code == 423
+
+
+def test_approving_checks_the_proof_at_devices_before_identity_decides(ap_client, fake):
+    fake.answers[("identity", "decide_login")] = {"decision": "approved"}
+    body = {"number": "07", "challenge": "c1.x", "signature": "sig", "pin": "482915"}
+    response = ap_client.post(f"/api/v1/devices/dev1/approvals/{APPROVAL}/approve", json=body, headers=device_access())
+    assert response.status_code == 200 and response.json == {"decision": "approved"}
+    (check, decide) = fake.calls
+    assert check[:3] == ("devices", "check_approval", ("acc1", "dev1", APPROVAL, "07", "c1.x"))
+    assert check[3] == {"signature": "sig", "pin": "482915", "biometric_signature": None}
+    assert decide[:3] == ("identity", "decide_login", ("acc1", "dev1", APPROVAL, "approve"))
+    assert decide[3] == {"number": "07"}
+    fake.calls.clear()
+    fake.answers[("devices", "check_approval")] = remote_of("devices", "LoginRefused", {"code": "login_refused"})
+    response = ap_client.post(f"/api/v1/devices/dev1/approvals/{APPROVAL}/approve", json=body, headers=device_access())
+    assert response.status_code == 401 and [c[1] for c in fake.calls] == ["check_approval"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"challenge": "c1.x", "signature": "s", "pin": "482915"}, "number"),
+    ({"number": "7", "challenge": "c1.x", "signature": "s", "pin": "482915"}, "number"),
+    ({"number": "07", "signature": "s", "pin": "482915"}, "challenge"),
+    ({"number": "07", "challenge": "c1.x", "signature": "s", "pin": "48291x"}, "pin"),
+])
+def test_a_bad_approval_names_the_field(ap_client, fake, body, field):
+    response = ap_client.post(f"/api/v1/devices/dev1/approvals/{APPROVAL}/approve", json=body, headers=device_access())
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == field
+    assert not fake.calls
+
+
+def test_denying_needs_only_the_device(ap_client, fake):
+    fake.answers[("identity", "decide_login")] = {"decision": "denied"}
+    response = ap_client.post(f"/api/v1/devices/dev1/approvals/{APPROVAL}/deny", headers=device_access())
+    assert response.status_code == 200 and response.json == {"decision": "denied"}
+    assert [c[1] for c in fake.calls] == ["approving_device", "decide_login"]
+    assert fake.calls[-1][2] == ("acc1", "dev1", APPROVAL, "deny")
+
+
+def test_turning_it_off_answers_202_while_the_phone_decides(ap_client, fake):
+    fake.answers[("identity", "disable_phone")] = {"status": "waiting", "pending_token": PENDING, "number": "42",
+                                                   "expires_in": 120}
+    response = ap_client.post("/api/v1/me/second-factor/phone/disable", json={"password": "pw"}, headers=access())
+    assert response.status_code == 202 and response.json["number"] == "42"
+    fake.answers[("identity", "disable_phone")] = {"status": "done"}
+    response = ap_client.post("/api/v1/me/second-factor/phone/disable", json={"pending_token": PENDING},
+                           headers=access())
+    assert response.status_code == 200 and response.json == {"status": "done"}
+    assert fake.calls[-1][3] == {"pending_token": PENDING}
+    response = ap_client.post("/api/v1/me/second-factor/phone/disable", json={}, headers=access())
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "password"
+
+
+def test_turning_it_on_passes_the_password_and_code(ap_client, fake):
+    response = ap_client.post("/api/v1/me/second-factor/phone", json={"password": "pw", "code": "123456"},
+                           headers=access())
+    assert response.status_code == 204
+    assert fake.calls[-1][:3] == ("identity", "enable_phone", ("acc1", "pw"))
+    assert fake.calls[-1][3]["code"] == "123456"
+    response = ap_client.post("/api/v1/me/second-factor/phone", json={}, headers=access())
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "password"

@@ -77,7 +77,7 @@ class PasswordChangedPayload(_Payload):
 
 
 class SecondFactorChangedPayload(_Payload):
-    method = fields.String(required=True)  # "totp"
+    method = fields.String(required=True)  # "totp" or "phone" (approving web logins on the trusted phone)
     change = fields.String(required=True)  # "enabled" or "disabled"
 
 
@@ -103,7 +103,7 @@ EVENTS = {event.type: event for event in (
           "the login address changed, or (`reverted`) \"this wasn't me\" undid a change"),
     Event("identity", "password_changed", PasswordChangedPayload, "the password changed (`via` change or reset)"),
     Event("identity", "second_factor_changed", SecondFactorChangedPayload,
-          "a second factor of web logins (`method` totp) was turned on or off (`change`)"),
+          "a second factor of web logins (`method` totp or phone) was turned on or off (`change`)"),
     Event("identity", "login_locked_out", LockedOutPayload, "too many wrong passwords: logins wait"),
 )}
 

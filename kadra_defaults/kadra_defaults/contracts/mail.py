@@ -103,8 +103,9 @@ class PasswordChangedSchema(MailPayloadSchema):
 class SecondFactorChangedSchema(MailPayloadSchema):
     """Sent when a second factor of web logins was turned on or off."""
 
-    method = fields.String(required=True, validate=validate.OneOf(("totp",)))
+    method = fields.String(required=True, validate=validate.OneOf(("totp", "phone")))  # phone: approval on the phone
     change = fields.String(required=True, validate=validate.OneOf(("enabled", "disabled")))
+    other_on = fields.Boolean(load_default=False)  # another second factor stays on (the e-mail says so)
     changed_at = _moment()
 
 

@@ -128,6 +128,16 @@ class LoginSchema(DeviceRefSchema):
             raise ValidationError(missing)
 
 
+class ApprovalSchema(OwnedDeviceSchema, LoginSchema):
+    """The phone's approval of a web login: the approval, the number read on the web screen, and the proof
+    (a fresh challenge signed — over the message binding all three — by the device key with the PIN, or by the
+    biometric key)."""
+
+    approval_id = fields.String(required=True, validate=_id)
+    number = fields.String(required=True, validate=validate.Regexp(r"[0-9]{2}\Z", error=Bilingual(
+        "Type the two-digit number shown on the login screen.", "Wpisz dwucyfrową liczbę z ekranu logowania.")))
+
+
 class UnblockSchema(OwnedDeviceSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 

@@ -2,7 +2,8 @@
 
 Each entrypoint checks its input (devices.schemas) and hands it to its flow: activation.py (activate,
 replace, remove, the view), logins.py (challenges, PIN and biometric login, wrong PINs and blocking),
-credentials.py (set the PIN and the biometric key, unblock); activation.py also removes the device
+credentials.py (set the PIN and the biometric key, unblock), approvals.py (the phone's proof when it approves a
+web login); activation.py also removes the device
 when identity completes a recovery (end_for_recovery).
 """
 from nameko.rpc import RpcProxy, rpc
@@ -14,7 +15,7 @@ from kadra_defaults.health import HealthMixin
 from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 
-from devices import activation, credentials, logins, schemas
+from devices import activation, approvals, credentials, logins, schemas
 from devices.exceptions import (DeviceAlreadyPaired, DeviceBlocked, DeviceNotFound, InvalidInput, LoginRefused,
                                 PasswordRefused, PinNotSet, Throttled)
 from devices.storage import OUTBOX_COLLECTIONS, devices_store
@@ -81,6 +82,24 @@ class DevicesService(HealthMixin):
         return logins.login(self, schemas.load(schemas.LoginSchema, {
             "device_id": device_id, "challenge": challenge, "signature": signature, "pin": pin,
             "biometric_signature": biometric_signature}))
+
+    # approving a web login on the phone (device token; identity records the decision)
+
+    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked))
+    def approving_device(self, account_id: str, device_id: str) -> None:
+        """The device may list and decide the account's login requests: the account's, not blocked."""
+        schemas.load(schemas.OwnedDeviceSchema, {"account_id": account_id, "device_id": device_id})
+        approvals.owned_usable(self, account_id, device_id)
+
+    @rpc(expected_exceptions=(InvalidInput, DeviceNotFound, DeviceBlocked, LoginRefused, PinNotSet))
+    def check_approval(self, account_id: str, device_id: str, approval_id: str, number: str, challenge: str,
+                       signature: str | None = None, pin: str | None = None,
+                       biometric_signature: str | None = None) -> None:
+        """The phone's proof for approving a login request: a fresh challenge signed over the request and the
+        number, by the device key with the PIN (counted) or by the biometric key."""
+        approvals.check(self, schemas.load(schemas.ApprovalSchema, {
+            "account_id": account_id, "device_id": device_id, "approval_id": approval_id, "number": number,
+            "challenge": challenge, "signature": signature, "pin": pin, "biometric_signature": biometric_signature}))
 
     # the person's view from the web (any token of the account)
 

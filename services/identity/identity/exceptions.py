@@ -83,3 +83,32 @@ class AccountNotFound(DomainError):
     """No active account with this id."""
 
     message = ("No such account.", "Nie ma takiego konta.")
+
+
+class ApprovalNotFound(DomainError):
+    """No request for the phone with this id for this account (or it is long gone)."""
+
+    message = ("There is no such login request.", "Nie ma takiej prośby o zalogowanie.")
+    field = "approval_id"
+
+
+class AlreadyDecided(DomainError):
+    """The request was approved or denied already (by another of the phone's requests: one decision wins)."""
+
+    message = ("This login request was already decided.", "O tej prośbie o zalogowanie już zdecydowano.")
+    field = "approval_id"
+
+
+class ApprovalExpired(DomainError):
+    """The phone did not approve within 2 minutes."""
+
+    message = ("The time to approve this login on the phone has run out. Log in again.",
+               "Czas na potwierdzenie logowania w aplikacji mobilnej minął. Zaloguj się ponownie.")
+    field = "pending_token"
+
+
+class LoginDenied(DomainError):
+    """The phone denied the request (or a wrong number was typed on it)."""
+
+    message = ("The login was denied in the mobile app.", "Logowanie zostało odrzucone w aplikacji mobilnej.")
+    field = "pending_token"

@@ -7,7 +7,8 @@ recovery code). Each change stores its notice e-mail in the same write (outbox) 
 (`second_factor_changed`).
 
 Activating a phone with the password (`verify_credentials` with `codes`) answers tokens too, so for an account with
-TOTP on it needs a code as well.
+TOTP on it needs a code as well; with only phone approval on (identity.approvals) and a trusted phone, another
+phone is refused (the current one must be removed first, or a password reset removes it).
 
 Login: a right password for an account with TOTP on answers a pending login — an opaque token, single use,
 5 minutes — instead of tokens (`login`); the second step (`complete_login`) trades it with a code for the
@@ -36,8 +37,8 @@ from kadra_defaults import clock
 from kadra_defaults.errors import field_error
 from kadra_defaults.outbox import mail_event
 
-from identity import accounts, passwords, sessions
-from identity.exceptions import InvalidInput, InvalidSecondFactor, InvalidToken, Throttled
+from identity import accounts, approvals, passwords, sessions
+from identity.exceptions import InvalidInput, InvalidSecondFactor, Throttled
 from identity.storage.factors import FACTORS
 
 ISSUER = "Kadra"
@@ -49,6 +50,7 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"   # no 0/o, 1/l: read off paper
 RECOVERY_LENGTH = 10            # 10 characters of 32: 50 bits
 METHODS = ["totp", "recovery_code"]
+_pending_invalid = approvals.pending_invalid
 
 
 def digest(value: str) -> str:
@@ -83,12 +85,14 @@ def matching_step(secret: str, code, now: float | None = None) -> int | None:
 # -- status and enrolment ---------------------------------------------------------------------------
 
 def status(deps, account_id) -> dict:
-    """{totp, enabled_at, recovery_codes_left} — never the secret."""
-    doc = deps.store.factors.enabled(account_id)
-    if doc is None:
-        return {"totp": False, "enabled_at": None, "recovery_codes_left": 0}
+    """{totp, enabled_at, recovery_codes_left, phone, phone_enabled_at} — never the secret."""
+    doc = deps.store.factors.get(account_id) or {}
+    phone = {"phone": bool(doc.get("phone")),
+             "phone_enabled_at": clock.aware(doc["phone_enabled_at"]).isoformat() if doc.get("phone") else None}
+    if doc.get("state") != "on":
+        return {"totp": False, "enabled_at": None, "recovery_codes_left": 0, **phone}
     return {"totp": True, "enabled_at": doc["enabled_at"].isoformat(),
-            "recovery_codes_left": len(doc.get("recovery", []))}
+            "recovery_codes_left": len(doc.get("recovery", [])), **phone}
 
 
 def methods_of(deps, account_ids) -> dict:
@@ -99,7 +103,12 @@ def methods_of(deps, account_ids) -> dict:
                               "Podaj listę najwyżej 500 identyfikatorów kont.")
     wanted = [a for a in dict.fromkeys(account_ids) if isinstance(a, str)]
     found = {doc["_id"]: doc for doc in deps.store.factors.by_keys(FACTORS, wanted)}
-    return {a: ["totp"] if (found.get(a) or {}).get("state") == "on" else [] for a in wanted}
+    return {a: _methods_on(found.get(a) or {}) for a in wanted}
+
+
+def _methods_on(doc: dict) -> list:
+    """The second-factor methods a factors document has on: TOTP, approval on the trusted phone."""
+    return [method for method, on in (("totp", doc.get("state") == "on"), ("phone", bool(doc.get("phone")))) if on]
 
 
 def begin(deps, account_id) -> dict:
@@ -126,12 +135,12 @@ def confirm(deps, account_id, code) -> dict:
         raise InvalidInput.on("code", "The code is wrong or has expired. Enter the current code from the app.",
                               "Kod jest nieprawidłowy lub wygasł. Wpisz aktualny kod z aplikacji.")
     codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
-    event = _notice(account, "enabled")
+    event = notice(account, "enabled", other_on=bool(doc.get("phone")))
     if not deps.store.factors.enable(doc, [digest(normalise_recovery(c)) for c in codes], secrets.token_hex(8),
                                      step, event):
         raise InvalidInput.on("code", "Start setting up two-step login again: no set-up is waiting.",
                               "Zacznij od nowa włączanie logowania dwuetapowego: nie czeka żadne włączanie.")
-    _told(deps, account_id, "enabled")
+    told(deps, account_id, "enabled")
     return {"recovery_codes": codes}
 
 
@@ -151,24 +160,48 @@ def disable(deps, account_id, password, code=None, recovery_code=None, client_ip
         field = "code" if code else "recovery_code"
         raise InvalidInput.on(field, "The code is wrong, used or expired.",
                               "Kod jest nieprawidłowy, został już użyty lub wygasł.")
-    deps.store.factors.disable(account_id, _notice(account, "disabled"))
-    _told(deps, account_id, "disabled")
+    deps.store.factors.disable(account_id, notice(account, "disabled", other_on=bool(doc.get("phone"))))
+    told(deps, account_id, "disabled")
+
+
+def password_and_factor(deps, account, totp, password, code, recovery_code, client_ip) -> None:
+    """The password, and with TOTP on a current code (or recovery code), both counted; InvalidInput naming the
+    field at fault."""
+    if totp and not code and not recovery_code:
+        raise InvalidInput.on("code", "Enter the current code from the app or a recovery code.",
+                              "Wpisz aktualny kod z aplikacji lub kod zapasowy.")
+    if not passwords.confirm(deps, account, password, client_ip, end_streak=not totp):
+        raise InvalidInput.on("password", "The password is wrong.", "Hasło jest nieprawidłowe.")
+    if totp and not _counted_check(deps, account, totp, code, recovery_code, client_ip):
+        raise InvalidInput.on("code" if code else "recovery_code", "The code is wrong, used or expired.",
+                              "Kod jest nieprawidłowy, został już użyty lub wygasł.")
 
 
 # -- login ------------------------------------------------------------------------------------------
 
-def login(deps, email, password, client_ip=None) -> dict:
-    """Tokens for a right password; for an account with TOTP on, a pending login instead."""
+def login(deps, email, password, client_ip=None, user_agent=None) -> dict:
+    """Tokens for a right password; for an account with a second factor on (TOTP, or the phone's approval with
+    a trusted device: identity.approvals), a pending login instead."""
     account, attempt = passwords.check_login(deps, email, password, client_ip, end_streak=False)
-    if deps.store.factors.enabled(account["_id"]) is None:
+    doc = deps.store.factors.get(account["_id"])
+    totp = bool(doc and doc.get("state") == "on")
+    phone = approvals.phone_ready(deps, account["_id"], doc)
+    if not totp and not phone:
         deps.store.throttle.succeeded(attempt)
         return sessions.open_new(deps, account["_id"])
     deps.store.throttle.held(attempt)  # the streak goes on until the second step succeeds
     token = secrets.token_urlsafe(32)
-    deps.store.factors.add_pending_login(digest(token), account["_id"],
-                                         clock.now() + timedelta(seconds=PENDING_LOGIN_TTL))
-    return {"second_factor_required": True, "pending_token": token, "methods": METHODS,
-            "expires_in": PENDING_LOGIN_TTL}
+    key = digest(token)
+    answer = {"second_factor_required": True, "pending_token": token,
+              "methods": (["phone"] if phone else []) + (METHODS if totp else []), "expires_in": PENDING_LOGIN_TTL}
+    approval_id = None
+    if phone:
+        asked = approvals.ask(deps, account["_id"], key, "login", approvals.client_of(client_ip, user_agent))
+        approval_id = asked.pop("approval_id")
+        answer.update(asked)
+    deps.store.factors.add_pending_login(key, account["_id"], clock.now() + timedelta(seconds=PENDING_LOGIN_TTL),
+                                         approval_id=approval_id)
+    return answer
 
 
 def verify_credentials(deps, email, password, client_ip=None, codes=None) -> dict:
@@ -177,9 +210,21 @@ def verify_credentials(deps, email, password, client_ip=None, codes=None) -> dic
     if codes is None:
         return passwords.check_login(deps, email, password, client_ip)
     account, attempt = passwords.check_login(deps, email, password, client_ip, end_streak=False)
-    doc = deps.store.factors.enabled(account["_id"])
+    factors = deps.store.factors.get(account["_id"])  # one read for both methods
+    doc = factors if factors and factors.get("state") == "on" else None
     if doc is None:
         deps.store.throttle.succeeded(attempt)
+        if approvals.phone_ready(deps, account["_id"], factors):
+            # Replacing the approving phone with the password alone would step around the phone's approval.
+            raise InvalidSecondFactor(
+                "This account approves web logins on its trusted phone: remove that phone first on the web page "
+                "“Aplikacja mobilna” (or, if it is lost, set a new password with “przypomnij hasło”, which removes "
+                "it), then activate this one.",
+                "To konto potwierdza logowania w aplikacji mobilnej na zaufanym telefonie: najpierw usuń ten telefon "
+                "na stronie „Aplikacja mobilna” (a jeśli go zgubiono, ustaw nowe hasło opcją „przypomnij hasło”, "
+                "co go usunie), potem aktywuj ten.",
+                errors=[field_error("replace", "The current phone approves logins: remove it first.",
+                                    "Obecny telefon potwierdza logowania: najpierw go usuń.")])
         return account
     deps.store.throttle.held(attempt)
     if not codes.get("code") and not codes.get("recovery_code"):
@@ -192,28 +237,32 @@ def verify_credentials(deps, email, password, client_ip=None, codes=None) -> dic
     return account
 
 
-def complete_login(deps, pending_token, code=None, recovery_code=None, client_ip=None) -> dict:
-    """The token pair for a pending login and a right code (or recovery code); the pending login is spent."""
+def complete_login(deps, pending_token, code=None, recovery_code=None, client_ip=None, via=None) -> dict:
+    """The token pair for a pending login and a right code (or recovery code); the pending login is spent.
+    `via="phone"` (not `method`: the RPC client's own parameter): the web's poll of a login waiting for the phone
+    (identity.approvals.poll) — {"status": "waiting", ...} until then, the token pair once after the approval."""
     if not isinstance(pending_token, str) or not 20 <= len(pending_token) <= 200:
         raise _pending_invalid()
     key = digest(pending_token)
     pending = deps.store.factors.pending_login(key)
+    if via == "phone":
+        waiting = approvals.poll(deps, key, pending, "login")
+        if waiting is not None:
+            return waiting
+        account = accounts.active(deps, pending["account_id"])
+        deps.store.throttle.record_success(account["email_norm"])  # the second step succeeded: the streak ends
+        return sessions.open_new(deps, account["_id"])
     account = deps.store.accounts.by_id(pending["account_id"]) if pending else None
     doc = deps.store.factors.enabled(account["_id"]) if account else None
-    if doc is None:
+    if doc is None or (pending.get("purpose") or "login") != "login" or \
+            approvals.denied(deps, pending.get("approval_id")):  # a login the phone denied is over for every method
         raise _pending_invalid()
     if not _counted_check(deps, account, doc, code, recovery_code, client_ip):
         raise InvalidSecondFactor()
     if not deps.store.factors.complete_pending_login(key):
         raise _pending_invalid()
+    approvals.withdraw(deps, pending.get("approval_id"))
     return sessions.open_new(deps, account["_id"])
-
-
-def _pending_invalid() -> InvalidToken:
-    return InvalidToken("This login has expired or was used. Log in again.",
-                        "To logowanie wygasło lub zostało już użyte. Zaloguj się ponownie.",
-                        errors=[field_error("pending_token", "Invalid, used or expired.",
-                                            "Nieprawidłowy, użyty lub wygasły.")])
 
 
 def _counted_check(deps, account, doc, code, recovery_code, client_ip) -> bool:
@@ -237,12 +286,14 @@ def _counted_check(deps, account, doc, code, recovery_code, client_ip) -> bool:
     return True
 
 
-def _notice(account: dict, change: str) -> dict:
-    return mail_event("second_factor_changed", {**accounts.recipient(account), "method": "totp", "change": change,
-                                                "changed_at": clock.now().isoformat()})
+def notice(account: dict, change: str, method: str = "totp", other_on: bool = False) -> dict:
+    """The notice e-mail of a change; `other_on`: another second factor stays on (the e-mail says so)."""
+    return mail_event("second_factor_changed", {**accounts.recipient(account), "method": method, "change": change,
+                                                "other_on": other_on, "changed_at": clock.now().isoformat()})
 
 
-def _told(deps, account_id: str, change: str) -> None:
+def told(deps, account_id: str, change: str, method: str = "totp") -> None:
+    """Kick the outbox (the notice is stored) and tell the audit log."""
     deps.outbox.kick()
-    deps.events.dispatch_quietly("second_factor_changed", {"account_id": account_id, "method": "totp",
+    deps.events.dispatch_quietly("second_factor_changed", {"account_id": account_id, "method": method,
                                                            "change": change})

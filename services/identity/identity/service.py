@@ -12,6 +12,9 @@ Each entrypoint delegates to its flow, passing the worker (`self`) as `deps`: it
   accounts      get_accounts, find_account, update_profile
   second_factor login's second step (complete_login), second_factor_status, begin_totp, confirm_totp,
                 disable_totp, second_factors_of
+  phone_factor  enable_phone, disable_phone (approval on the trusted phone, on and off)
+  approvals     login_approvals, decide_login (the trusted phone approves a web login; devices calls these
+                after checking the phone's signature and PIN)
 Account answers are {account_id, email, full_name, locale}.
 """
 from nameko.rpc import RpcProxy, rpc
@@ -24,9 +27,11 @@ from kadra_defaults.outbox import Outbox
 from kadra_defaults.providers import RequestId
 from kadra_defaults.storage import Mongo
 
-from identity import accounts, email_change, passwords, recovery, second_factor, sessions, signup
-from identity.exceptions import (AccountNotFound, EmailTaken, InvalidCredentials, InvalidInput, InvalidSecondFactor,
-                                 InvalidSession, InvalidToken, Throttled, Unavailable)
+from identity import (accounts, approvals, email_change, passwords, phone_factor, recovery, second_factor, sessions,
+                      signup)
+from identity.exceptions import (AccountNotFound, AlreadyDecided, ApprovalExpired, ApprovalNotFound, EmailTaken,
+                                 InvalidCredentials, InvalidInput, InvalidSecondFactor, InvalidSession, InvalidToken,
+                                 LoginDenied, Throttled, Unavailable)
 from identity.storage import OUTBOX_COLLECTIONS, IdentityStore
 
 
@@ -64,14 +69,16 @@ class IdentityService(HealthMixin):
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, Throttled))
-    def login(self, email, password, client_ip=None):
+    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, Throttled, Unavailable))
+    def login(self, email, password, client_ip=None, user_agent=None):
         """A token pair; for an account with a second factor, a pending login (second_factor.login)."""
-        return second_factor.login(self, email, password, client_ip)
+        return second_factor.login(self, email, password, client_ip, user_agent)
 
-    @rpc(expected_exceptions=(InvalidToken, InvalidSecondFactor, Throttled))
-    def complete_login(self, pending_token, code=None, recovery_code=None, client_ip=None):
-        return second_factor.complete_login(self, pending_token, code, recovery_code, client_ip)
+    @rpc(expected_exceptions=(InvalidInput, InvalidToken, InvalidSecondFactor, Throttled, AccountNotFound,
+                              LoginDenied, ApprovalExpired))
+    def complete_login(self, pending_token, code=None, recovery_code=None, client_ip=None, via=None):
+        """The token pair for a right code; `via="phone"`: the web's poll of a login waiting for the phone."""
+        return second_factor.complete_login(self, pending_token, code, recovery_code, client_ip, via)
 
     @rpc(expected_exceptions=(AccountNotFound,))
     def open_session(self, account_id, device_id=None):
@@ -100,7 +107,7 @@ class IdentityService(HealthMixin):
 
     # -- passwords ---------------------------------------------------------------------------------
 
-    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, InvalidSecondFactor, Throttled))
+    @rpc(expected_exceptions=(InvalidInput, InvalidCredentials, InvalidSecondFactor, Throttled, Unavailable))
     def verify_credentials(self, email, password, client_ip=None, codes=None):
         """The account's view for a right password; with `codes` (activating a phone) TOTP's code too."""
         return accounts.view(second_factor.verify_credentials(self, email, password, client_ip, codes))
@@ -159,6 +166,27 @@ class IdentityService(HealthMixin):
     @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound))
     def disable_totp(self, account_id, password, code=None, recovery_code=None, client_ip=None):
         second_factor.disable(self, account_id, password, code, recovery_code, client_ip)
+
+    @rpc(expected_exceptions=(InvalidInput, Throttled, AccountNotFound, Unavailable))
+    def enable_phone(self, account_id, password, code=None, recovery_code=None, client_ip=None):
+        phone_factor.enable(self, account_id, password, code, recovery_code, client_ip)
+
+    @rpc(expected_exceptions=(InvalidInput, InvalidToken, Throttled, AccountNotFound, Unavailable, LoginDenied,
+                              ApprovalExpired))
+    def disable_phone(self, account_id, password=None, code=None, recovery_code=None, client_ip=None,
+                      pending_token=None, user_agent=None):
+        return phone_factor.disable(self, account_id, password, code, recovery_code, client_ip, pending_token,
+                                     user_agent)
+
+    # -- approvals on the trusted phone (devices checked the phone first) --------------------------
+
+    @rpc
+    def login_approvals(self, account_id):
+        return approvals.open_for(self, account_id)
+
+    @rpc(expected_exceptions=(InvalidInput, ApprovalNotFound, AlreadyDecided, ApprovalExpired))
+    def decide_login(self, account_id, device_id, approval_id, decision, number=None):
+        return approvals.decide(self, account_id, device_id, approval_id, decision, number)
 
     # -- accounts ----------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from kadra_defaults.outbox import mail_event
 from users import members, people, schemas
 from users.exceptions import Conflict, Forbidden, NotFound
 
-METHODS = ("totp",)   # the second factors identity knows today
+METHODS = ("totp", "phone")   # the second factors identity knows: TOTP, approval on the trusted phone
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ No network: the client's requests session gets a transport adapter that answers 
 (the same routes, statuses and problem+json bodies); tests/e2e/test_devices_guide.py drives the same
 client against the running system.
 """
+import base64
 import io
 import json
 
@@ -212,3 +213,105 @@ def test_every_message_is_in_both_languages_and_none_shows_a_status_code():
         assert "{status}" not in english + polish, key
     assert messages.text("pl", "all_done") == "To wszystko! Gratulujemy!"
     assert messages.text("en", "all_done") == "That's all! Congratulations!"
+
+
+# -- approvals / approve: the phone approves a web login (kadra_mobile/approvals.py) --------------------------
+
+APPROVAL = "a" * 32
+WAITING = {"approval_id": APPROVAL, "purpose": "login", "app": "web", "client_ip": "203.0.113.7",
+           "user_agent": "Firefox/130", "requested_at": "2026-12-07T01:00:00+00:00", "expires_in": 97}
+
+
+@pytest.fixture
+def active_phone(tmp_path):
+    """A state file of an activated phone with its device and biometric keys."""
+    from kadra_mobile import state as st
+    device_key, biometric_key = st.new_key(), st.new_key()
+    (tmp_path / "phone.json").write_text(json.dumps({"device_id": "d1", "device_key": device_key,
+                                                     "biometric_key": biometric_key, "access_token": "at",
+                                                     "refresh_token": "rt", "pin_set": True}))
+    (tmp_path / "phone.json").chmod(0o600)
+    return {"device_key": device_key, "biometric_key": biometric_key}
+
+
+def _verify(private_b64: str, message: str, signature_b64: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_b64))
+    key.public_key().verify(base64.b64decode(signature_b64), message.encode())  # raises when it does not match
+
+
+def test_approvals_lists_where_and_when_in_the_persons_language(gateway, run, active_phone):
+    gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": [WAITING]})
+    code, out, err = run("approvals")
+    assert code == 0, err
+    assert "Logowania czekające na Twoje potwierdzenie" in out and APPROVAL in out
+    assert "203.0.113.7" in out and "Firefox/130" in out and "zostało 97 s" in out
+    gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": []})
+    code, out, _ = run("approvals", lang="en")
+    assert code == 0 and "No web login is waiting" in out
+
+
+def test_approve_signs_the_request_the_number_and_a_fresh_challenge_with_the_pin(gateway, run, active_phone):
+    gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": [WAITING]})
+    gateway.answers[("POST", f"/devices/d1/approvals/{APPROVAL}/approve")] = (200, {"decision": "approved"})
+    code, out, err = run("approve", "--number", "07", "--pin=482915")
+    assert code == 0, err
+    assert "Logowanie potwierdzone" in out
+    method, path, body = gateway.calls[-1]
+    assert (method, path) == ("POST", f"/devices/d1/approvals/{APPROVAL}/approve")
+    assert body["number"] == "07" and body["pin"] == "482915" and body["challenge"] == "c1.abc"
+    _verify(active_phone["device_key"], f"kadra-approval.v1.{APPROVAL}.07.c1.abc", body["signature"])
+
+
+def test_approve_with_biometrics_and_the_number_asked_at_a_terminal(gateway, run, active_phone):
+    gateway.answers[("POST", f"/devices/d1/approvals/{APPROVAL}/approve")] = (200, {"decision": "approved"})
+    code, out, err = run("approve", APPROVAL, "--biometric", tty_answers=["42"])
+    assert code == 0, err
+    assert "Wpisz liczbę widoczną na ekranie logowania" in out
+    body = gateway.calls[-1][2]
+    assert "pin" not in body and "signature" not in body
+    _verify(active_phone["biometric_key"], f"kadra-approval.v1.{APPROVAL}.42.c1.abc", body["biometric_signature"])
+
+
+def test_deny_and_a_wrong_number_are_told_in_words(gateway, run, active_phone):
+    gateway.answers[("POST", f"/devices/d1/approvals/{APPROVAL}/deny")] = (200, {"decision": "denied"})
+    code, out, err = run("approve", APPROVAL, "--deny", lang="en")
+    assert code == 0 and "Login denied" in out, err
+    gateway.answers[("POST", f"/devices/d1/approvals/{APPROVAL}/approve")] = problem(
+        422, "Some fields are invalid.", "Niektóre pola są niepoprawne.",
+        [{"field": "number", "message": "This is not the number shown on the login screen.",
+          "message_pl": "To nie jest liczba z ekranu logowania."}])
+    code, _, err = run("approve", APPROVAL, "--number", "13", "--pin=482915")
+    assert code == cli.INVALID and "To nie jest liczba z ekranu logowania" in err and "422" not in err
+
+
+def test_approve_without_an_id_needs_exactly_one_waiting(gateway, run, active_phone):
+    gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": [WAITING, {**WAITING, "approval_id": "b" * 32}]})
+    code, _, err = run("approve", "--number", "07", "--pin=482915")
+    assert code == cli.USAGE and "Czeka więcej niż jedno logowanie" in err
+    gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": []})
+    code, _, err = run("approve", "--number", "07", "--pin=482915")
+    assert code == cli.NOT_ACTIVE and "Żadne logowanie nie czeka" in err
+
+
+def test_an_expired_device_token_is_refreshed_once(gateway, run, active_phone, tmp_path):
+    calls = {"n": 0}
+
+    def listing():
+        calls["n"] += 1
+        return (401, {"code": "unauthorized"}) if calls["n"] == 1 else (200, {"approvals": [WAITING]})
+    original = gateway.default
+
+    def default(method, path, body):
+        if (method, path) == ("GET", "/devices/d1/approvals"):
+            return listing()
+        if (method, path) == ("GET", "/me/devices"):
+            return 401, {"code": "unauthorized"}
+        if (method, path) == ("POST", "/auth/refresh"):
+            return 200, {"access_token": "at2", "refresh_token": "rt2", "expires_in": 900}
+        return original(method, path, body)
+    gateway.default = default
+    code, out, err = run("approvals")
+    assert code == 0 and APPROVAL in out, err
+    assert ("POST", "/auth/refresh") in gateway.routes()
+    assert json.loads((tmp_path / "phone.json").read_text())["access_token"] == "at2"

@@ -50,3 +50,13 @@ def test_only_the_issued_format_in_ascii_parses():
     for text in malformed:
         assert challenges.parse(text) is None, text
         assert challenges.check(KEY, DEVICE, text, now) == ("challenge_unknown", None), text
+
+
+def test_an_approval_signs_the_request_the_number_and_a_fresh_challenge():
+    # the message binds one request, the number read on the web screen and a nonce (the challenge); the mobile
+    # reference client builds the same string (clients/mobile/kadra_mobile/approvals.py)
+    from devices import approvals
+    message = approvals.message("ab12", "07", "c1.dev.123.nonce.mac")
+    assert message == "kadra-approval.v1.ab12.07.c1.dev.123.nonce.mac"
+    assert approvals.message("ab12", "08", "c1.dev.123.nonce.mac") != message
+    assert approvals.message("ab13", "07", "c1.dev.123.nonce.mac") != message

@@ -15,6 +15,7 @@ from kadra_defaults import clock
 from kadra_defaults.storage import CLAIMS_COLLECTION, Store, sweep_attempts, sweep_claims
 
 from identity.storage.accounts import ACCOUNTS, Accounts
+from identity.storage.approvals import Approvals
 from identity.storage.factors import FACTORS, Factors
 from identity.storage.onetime import ONETIME, OneTime
 from identity.storage.revocations import Revocations
@@ -29,7 +30,7 @@ class IdentityStore(Store):
     """Accounts, sessions, one-time tokens, throttle counters, revocations and waiting sign-ups in the identity
     database."""
 
-    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations, Signups, Factors)
+    PARTS = (Accounts, Sessions, OneTime, Throttle, Revocations, Signups, Factors, Approvals)
 
     def __init__(self, db):
         super().__init__(db)
@@ -39,7 +40,8 @@ class IdentityStore(Store):
         self.throttle = Throttle(db)
         self.revocations = Revocations(db)
         self.signups = Signups(db)
-        self.factors = Factors(db)  # second factors (TOTP, recovery codes) and pending logins
+        self.factors = Factors(db)  # second factors (TOTP, recovery codes, phone approval) and pending logins
+        self.approvals = Approvals(db)  # requests waiting for the trusted phone's approval
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -59,5 +61,6 @@ class IdentityStore(Store):
             "throttle": self.throttle.sweep(now),
             "signups": self.signups.sweep(now),
             "pending_logins": self.factors.sweep(now),
+            "login_approvals": self.approvals.sweep(now),
             "attempts": sweep_attempts(self.db, now),  # counted attempts and abuse-limit counts past their window
         }

@@ -3,15 +3,17 @@
 `factors`, one document per account (`_id` = the account id, key look-ups only): `state` "pending" (enrolment
 begun, not yet confirmed) or "on"; `secret` (base32, RFC 6238); `recovery` (sha256 hex digests of the
 unused recovery codes); `enrolment` (a random id, so the codes of an earlier enrolment never count again);
-`last_step` (the newest TOTP time-step used). The document carries the notice e-mails of its changes (outbox).
+`last_step` (the newest TOTP time-step used); `phone` (true while approving web logins on the trusted phone is
+on) and `phone_enabled_at`. The document carries the notice e-mails of its changes (outbox).
 
 Once (kit: claims by unique insert), so racing requests get exactly one success each:
   `totp:<account>:<step>`           a TOTP code's time-step used (20 parallel uses of one code: one passes);
   `recovery:<account>:<enrolment>:<digest>`   a recovery code spent;
   `pending-login:<digest>`          a pending login completed.
 
-`pending_logins`: `_id` = sha256 of the opaque token the first step answered, the account, its expiry; made
-due in the kit's buckets so the sweep removes it without a scan.
+`pending_logins`: `_id` = sha256 of the opaque token the first step answered, the account, its expiry, its
+`purpose` ("login", or "phone_off": turning phone approval off waits for the phone too) and, when the phone was
+asked, its `approval_id` (storage.approvals); made due in the kit's buckets so the sweep removes it without a scan.
 """
 from datetime import datetime, timedelta
 
@@ -61,6 +63,18 @@ class Factors(Store):
                            {"$set": {"state": "off", "disabled_at": clock.now()},
                             "$unset": {"secret": "", "recovery": "", "enrolment": "", "last_step": ""}}, event)
 
+    def set_phone(self, account_id: str, on: bool, event: dict) -> bool:
+        """Phone approval on or off (the notice e-mail in the same write); False when it already was."""
+        try:
+            self.db[FACTORS].insert_one({"_id": account_id, "state": "off"})
+        except DuplicateKeyError:
+            pass
+        update = {"$set": {"phone": True, "phone_enabled_at": clock.now()}} if on else \
+            {"$set": {"phone_disabled_at": clock.now()}, "$unset": {"phone": "", "phone_enabled_at": ""}}
+        result = update_with_outbox(self.db[FACTORS], {"_id": account_id, "phone": {"$ne": True} if on else True},
+                                    update, event)
+        return bool(getattr(result, "matched_count", 1))
+
     def use_step(self, account_id: str, step: int) -> bool:
         """Claim a TOTP time-step for the account: True once per step, however many ask at once."""
         if not claim(self.db, f"totp:{account_id}:{step}", clock.now() + CLAIM_KEPT):
@@ -77,9 +91,11 @@ class Factors(Store):
 
     # -- pending logins ----------------------------------------------------------------------------
 
-    def add_pending_login(self, digest: str, account_id: str, expires_at: datetime) -> None:
+    def add_pending_login(self, digest: str, account_id: str, expires_at: datetime, purpose: str = "login",
+                          approval_id: str | None = None) -> None:
         Expiries(self.db).due(PENDING_LOGINS, digest, expires_at)
-        self.db[PENDING_LOGINS].insert_one({"_id": digest, "account_id": account_id, "expires_at": expires_at})
+        self.db[PENDING_LOGINS].insert_one({"_id": digest, "account_id": account_id, "expires_at": expires_at,
+                                            "purpose": purpose, "approval_id": approval_id})
 
     def pending_login(self, digest: str) -> dict | None:
         doc = self.by_key(PENDING_LOGINS, digest)

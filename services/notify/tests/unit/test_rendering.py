@@ -363,6 +363,26 @@ def test_password_changed_says_how(renderer, via, pl_phrase):
     assert pl_phrase in mail.text and pl_phrase in mail.html
 
 
+@pytest.mark.parametrize("method, change, other_on, locale, phrases", [
+    ("totp", "enabled", False, "pl", ["z kodem z aplikacji uwierzytelniającej zostało włączone", "kody zapasowe"]),
+    ("phone", "enabled", False, "pl", ["Potwierdzanie logowania w aplikacji mobilnej na zaufanym telefonie zostało "
+                                       "włączone", "liczbę widoczną na ekranie logowania"]),
+    ("phone", "disabled", False, "pl", ["zostało wyłączone", "wymaga tylko hasła"]),
+    ("phone", "disabled", True, "pl", ["zostało wyłączone", "nadal wymaga drugiego kroku"]),
+    ("totp", "disabled", True, "en", ["was turned off", "still asks for a second step"]),
+    ("phone", "enabled", False, "en", ["Approving logins in the mobile app on your trusted phone was turned on",
+                                       "the number shown on the login screen"]),
+])
+def test_the_second_factor_notice_names_the_method_and_what_is_left(renderer, method, change, other_on, locale,
+                                                                   phrases):
+    mail = render(renderer, "second_factor_changed", locale=locale, method=method, change=change, other_on=other_on)
+    for phrase in phrases:
+        assert phrase in mail.text and phrase in read_html(mail.html).text
+    if change == "disabled" and other_on:
+        assert "tylko hasła" not in mail.text and "only for your password" not in mail.text
+    assert ("mobile" in mail.subject or "mobilnej" in mail.subject) == (method == "phone")
+
+
 @pytest.mark.parametrize("platform, label", [("android", "Android"), ("ios", "iOS")])
 def test_device_paired_names_the_platform(renderer, platform, label):
     mail = render(renderer, "device_paired", platform=platform)

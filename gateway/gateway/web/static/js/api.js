@@ -132,6 +132,15 @@ export async function completeLogin(pendingToken, codes) {
   return pair;
 }
 
+// A login waiting for the trusted phone: 202 {status: "waiting", number, expires_in} until the phone decides,
+// then the token pair (stored here) once; 403 denied, 410 expired (thrown as ApiError).
+export async function pollPhoneLogin(pendingToken) {
+  const answer = await call("POST", "/auth/login/second-factor", {pending_token: pendingToken, method: "phone"},
+                            {auth: false});
+  if (answer && answer.access_token) session.store(answer);
+  return answer;
+}
+
 export async function logout() {
   const refresh = session.refresh;
   try {

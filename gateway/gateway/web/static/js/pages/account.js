@@ -1,6 +1,6 @@
 // My account: full name and language, change of e-mail (= login, with the password), change of password,
-// two-step login (TOTP).
-import {call, SECOND_FACTOR_SETUP as SETUP} from "../api.js";
+// two-step login (TOTP), approving logins in the mobile app (the trusted phone).
+import {ApiError, call, SECOND_FACTOR_SETUP as SETUP} from "../api.js";
 import {formatDate, lang, setLang, t} from "../i18n.js";
 import {field, h, notice, setFieldError, submitting} from "../ui.js";
 import {passwordPair, samePasswords} from "./auth.js";
@@ -72,8 +72,10 @@ export async function render(ctx) {
   const passwordBox = section("password", t("account_password"), passwordForm);
 
   const factorBox = section("second-factor", t("second_factor_title"));
-  main.append(profileBox, emailBox, passwordBox, factorBox);
+  const phoneBox = section("phone-factor", t("phone_factor_title"));
+  main.append(profileBox, emailBox, passwordBox, factorBox, phoneBox);
   await drawSecondFactor(factorBox);
+  await drawPhoneFactor(phoneBox);
   if (location.hash === "#email") emailForm.elements.new_email.focus();
   // Sent by a company's policy: straight to the explanation (the page is long; keyboard users start there).
   const asked = document.getElementById("second-factor-required");
@@ -157,4 +159,67 @@ function showRecoveryCodes(box, codes) {
     h("ol", {id: "recovery-codes", class: "recovery-codes"}, ...codes.map((c) => h("li", {}, h("code", {}, c)))),
     h("div", {class: "buttons"}, done));
   intro.focus();
+}
+
+// Approving web logins on the trusted phone: on with the password (and TOTP's code when TOTP is on) while a
+// phone is activated; off with the password and TOTP's code, or else the phone's own approval: the number is
+// shown here and the page asks every 1.5 s until the phone decides.
+async function drawPhoneFactor(box, message, kind = "ok") {
+  const title = box.querySelector("h2");
+  const [status, devices] = await Promise.all([call("GET", "/me/second-factor"), call("GET", "/me/devices")]);
+  box.replaceChildren(title);
+  if (message) notice(box, message, kind);
+  const codeField = () => field({name: "code", label: t("totp_code_if_on"), autocomplete: "one-time-code",
+                                 inputmode: "numeric", maxlength: 8});
+  const password = () => field({name: "password", label: t("confirm_with_password"), type: "password",
+                                autocomplete: "current-password", required: true});
+  const body = (f) => {
+    const b = {password: f.elements.password.value};
+    if (f.elements.code && f.elements.code.value.trim()) b.code = f.elements.code.value.trim();
+    return b;
+  };
+  if (status.phone) {
+    box.append(h("p", {id: "phone-factor-status"}, t("phone_factor_on", {since: formatDate(status.phone_enabled_at)})));
+    const off = form("phone-factor-off", t("phone_factor_disable"), async (f) => {
+      if (missing(f, ["password"])) return;
+      const answer = await submitting(f, async () => (await call("POST", "/me/second-factor/phone/disable", body(f))) || {});
+      if (!answer) return;
+      if (answer.status === "waiting") waitForPhone(box, answer);
+      else await drawPhoneFactor(box, t("phone_factor_disabled"));
+    }, password(), ...(status.totp ? [codeField()] : []));
+    box.append(off);
+    return;
+  }
+  box.append(h("p", {id: "phone-factor-status"}, t("phone_factor_off")));
+  if (!devices.length) {
+    box.append(h("p", {id: "phone-factor-needs-device"}, t("phone_factor_needs_device")));
+    return;
+  }
+  const on = form("phone-factor-on", t("phone_factor_enable"), async (f) => {
+    if (missing(f, ["password"])) return;
+    const ok = await submitting(f, async () => { await call("POST", "/me/second-factor/phone", body(f)); return true; });
+    if (ok) await drawPhoneFactor(box, t("phone_factor_enabled"));
+  }, password(), ...(status.totp ? [codeField()] : []));
+  box.append(on);
+}
+
+function waitForPhone(box, answer) {
+  const title = box.querySelector("h2");
+  const status = h("p", {id: "phone-off-status", role: "status", "aria-live": "polite"}, t("phone_waiting"));
+  box.replaceChildren(title, h("p", {}, t("phone_factor_confirm_off")),
+    h("p", {class: "approval-number", id: "phone-off-number"}, answer.number), status);
+  const poll = async () => {
+    if (!box.isConnected) return;
+    try {
+      const got = await call("POST", "/me/second-factor/phone/disable", {pending_token: answer.pending_token});
+      if (got && got.status === "done") { await drawPhoneFactor(box, t("phone_factor_disabled")); return; }
+    } catch (error) {
+      if (error instanceof ApiError && error.status > 0 && error.status < 500) {
+        await drawPhoneFactor(box, t(error.status === 403 ? "phone_denied" : "phone_expired"), "error");
+        return;
+      }
+    }
+    setTimeout(poll, 1500);
+  };
+  setTimeout(poll, 1500);
 }

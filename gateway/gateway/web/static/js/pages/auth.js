@@ -1,5 +1,5 @@
 // Log in, sign up, "przypomnij hasło" (forgot password) and the reset page its e-mail link opens.
-import {call, completeLogin, login as apiLogin, session} from "../api.js";
+import {ApiError, call, completeLogin, login as apiLogin, pollPhoneLogin, session} from "../api.js";
 import {lang, t} from "../i18n.js";
 import {field, h, notice, setFieldError, submitting} from "../ui.js";
 
@@ -33,7 +33,8 @@ export async function login(ctx) {
     if (!requireFilled(f, ["email", "password"])) return;
     const {email, password} = values(f);
     const answer = await submitting(f, async () => apiLogin(email.trim(), password));
-    if (answer && answer.second_factor_required) secondStep(ctx, section, answer.pending_token);
+    if (answer && answer.second_factor_required && (answer.methods || []).includes("phone")) phoneStep(ctx, section, answer);
+    else if (answer && answer.second_factor_required) secondStep(ctx, section, answer.pending_token);
     else if (answer) ctx.afterLogin();
   },
   field({name: "email", label: t("email"), type: "email", autocomplete: "username", required: true}),
@@ -43,6 +44,54 @@ export async function login(ctx) {
     h("p", {}, h("a", {href: "/app/forgot-password", id: "forgot-link"}, t("forgot_link"))),
     h("p", {}, `${t("no_account")} `, h("a", {href: "/app/signup"}, t("signup_link"))));
   el.querySelector("input").focus();
+}
+
+const PHONE_POLL_MS = 1500;
+
+// The login's second step with the trusted phone: the number to type on the phone, large, and a status line
+// (a polite live region) while the page asks every 1.5 s whether the phone decided; approved: logged in;
+// denied or 2 minutes gone: said, with a way to start again. With TOTP on too, a button switches to the code.
+function phoneStep(ctx, section, answer) {
+  let stopped = false;
+  const status = h("p", {id: "phone-approval-status", role: "status", "aria-live": "polite"}, t("phone_waiting"));
+  const again = h("p", {}, h("a", {href: "/app/login", id: "phone-start-again"}, t("start_again")));
+  const parts = [h("h1", {id: "phone-approval-title"}, t("phone_approval_title")),
+    h("p", {}, t("phone_approval_intro")),
+    h("p", {class: "approval-number", id: "approval-number", "aria-label": t("phone_number_label", {number: answer.number})},
+      answer.number),
+    h("p", {}, t("phone_approval_check")), status];
+  if ((answer.methods || []).includes("totp")) {
+    const other = h("button", {type: "button", class: "link", id: "phone-use-code"}, t("phone_use_code"));
+    other.addEventListener("click", () => { stopped = true; secondStep(ctx, section, answer.pending_token); });
+    parts.push(h("p", {}, other));
+  }
+  parts.push(again);
+  section.replaceChildren(...parts);
+  section.querySelector("h1").setAttribute("tabindex", "-1");
+  section.querySelector("h1").focus();
+  const finish = (key) => {
+    stopped = true;
+    status.textContent = t(key);
+    status.className = "notice error";
+    again.querySelector("a").focus();
+  };
+  const poll = async () => {
+    if (stopped || !section.isConnected) return;
+    try {
+      const got = await pollPhoneLogin(answer.pending_token);
+      if (stopped) return;
+      if (got && got.access_token) { stopped = true; ctx.afterLogin(); return; }
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) {
+        setTimeout(poll, PHONE_POLL_MS * 2);  // the network or the server hiccuped: keep waiting
+        return;
+      }
+      finish(error.status === 403 ? "phone_denied" : "phone_expired");
+      return;
+    }
+    setTimeout(poll, PHONE_POLL_MS);
+  };
+  setTimeout(poll, PHONE_POLL_MS);
 }
 
 // The login's second step, in place of the password form: the code from the authenticator app, or (by the
