@@ -78,7 +78,8 @@ def test_the_owner_requires_a_second_factor_and_a_member_is_held_back_until_they
     assert code == 200 and me["companies"] == [{"company_id": company_id, "name": "Piekarnia Polityka",
                                                 "role": "employee", "second_factor_required": True}]
     assert _status(system, "GET", f"{API}/me/second-factor", member) == (200, {"totp": False, "enabled_at": None,
-                                                                             "recovery_codes_left": 0})
+                                                                             "recovery_codes_left": 0, "phone": False,
+                                                                             "phone_enabled_at": None})
     # those with a factor go on as before; the product's other apps hear "not allowed" for the held-back member
     assert _everywhere(system, company, manager, 200, within=1) >= 0
     assert _everywhere(system, company, owner, 200, within=1) >= 0
@@ -160,3 +161,27 @@ def test_an_owner_who_turns_their_own_factor_off_is_asked_to_set_one_up_again(ap
     assert confirmed.status_code == 200, confirmed.text
     _everywhere(system, company, owner, 200, within=3.0)
     assert _policy(api, owner, company_id, {"required": False}).status_code == 200
+
+
+def test_approval_on_the_trusted_phone_counts_as_a_second_factor(api, system, mailbox):
+    """A member held back by the policy turns approval in the mobile app on (no TOTP): let in, and the users table
+    says so; an owner whose only factor is the phone may switch the policy on."""
+    from tests.support import approvals
+    from tests.support.devices import phone_with_pin
+
+    owner, company_id = sign_up(api)
+    member = join(api, mailbox, owner, company_id, "employee", full_name="Ola Telefon")
+    phone_with_pin(api, {"email": owner.email, "password": owner.password})
+    turned = approvals.turn_on(api, owner.auth, owner.password)
+    assert turned.status_code == 204, turned.text
+    switched = wait_until(lambda: _policy(api, owner, company_id, {"required": True}).status_code == 200 or None, 5,
+                          what="the owner's phone approval counted for the switch")
+    assert switched
+    company = f"{API}/companies/{company_id}"
+    _everywhere(system, company, member, 403, within=3.0)
+    phone_with_pin(api, {"email": member.email, "password": member.password})
+    turned = approvals.turn_on(api, member.auth, member.password)
+    assert turned.status_code == 204, turned.text
+    _everywhere(system, company, member, 200, within=3.0)
+    rows = {row["email"]: row for row in users_table(api, owner, company_id)}
+    assert rows[member.email]["second_factor"] is True and rows[owner.email]["second_factor"] is True
