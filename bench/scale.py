@@ -326,12 +326,14 @@ def audit_page(base_url: str, auth: dict, company_id: str, rounds: int = 100) ->
     return result
 
 
-AUDIT_ENTRIES_EMPTY = 110  # entries of the empty system's company: full pages of 50, like the seeded one's
+AUDIT_ENTRIES_EMPTY = 110  # role changes in the empty system's company: full pages of 50, like the seeded one's
+AUDIT_PEOPLE_EMPTY = 50  # its members: a page names ~50 people, as a page of the seeded office's log does
 
 
 def audited_company(system, entries: int):
-    """On the empty system: an owner whose company's log has `entries` entries (a member's role changed
-    back and forth through the API: each change is one entry), so its pages are as full as the seeded ones."""
+    """On the empty system: an owner whose company's log has `entries` role changes (and each member's invitation
+    and joining) spread over AUDIT_PEOPLE_EMPTY members, so a page is as full as a seeded one and names as many
+    people (each page asks identity for the names it shows: two people against fifty is another page)."""
     from tests.support.mailbox import Mailbox
     from tests.support.users import API, join, sign_up
 
@@ -339,10 +341,13 @@ def audited_company(system, entries: int):
     api.url = lambda path: system.base_url + path
     mailbox = Mailbox(system.mailsink["dir"])
     owner, company_id = sign_up(api, prefix="scale-audit", mailbox=mailbox)
-    member = join(api, mailbox, owner, company_id, "employee")
+    members = [join(api, mailbox, owner, company_id, "employee", full_name=f"Osoba Testowa {n}")
+               for n in range(AUDIT_PEOPLE_EMPTY)]
     for n in range(entries):
+        member = members[n % len(members)]
+        role = ("warehouse", "employee")[(n // len(members)) % 2]  # every change is one: from what it was
         changed = api.patch(api.url(f"{API}/companies/{company_id}/users/{member.account_id}"),
-                            json={"role": ("warehouse", "employee")[n % 2]}, headers=owner.auth)
+                            json={"role": role}, headers=owner.auth)
         changed.raise_for_status()
     return owner, company_id
 

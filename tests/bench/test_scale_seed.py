@@ -114,6 +114,10 @@ def test_the_stand_in_refuses_what_it_cannot_answer_as_the_database_would():
         db.things.update_one({"_id": "a"}, {"$pull": {"n": 1}})
     with pytest.raises(scale_seed.Unsupported):
         db.things.find({})
+    db.things.insert_one({"_id": "b", "n": 2})
+    assert db.things.find({"_id": {"$in": ["b", "zz", "a"]}}) == [{"_id": "b", "n": 2}, {"_id": "a", "n": 1}]
+    with pytest.raises(scale_seed.Unsupported):
+        db.things.find({"_id": {"$in": ["a"]}, "n": 1})
     db.things.update_one({"_id": "a", "n": 1}, {"$max": {"n": 5}, "$set": {"m": [1]}})
     assert db.things.find_one({"_id": "a"}) == {"_id": "a", "n": 5, "m": [1]}
     assert db.things.update_one({"_id": "a", "n": 1}, {"$set": {"n": 9}}).matched_count == 0
