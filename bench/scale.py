@@ -29,9 +29,7 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,76 +44,17 @@ sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "scripts")]
 import requests  # noqa: E402
 
 import scale_seed  # noqa: E402
+from private_ferretdb import FerretDB, say  # noqa: E402
+from rest_cpu import broker_pid, cpu_at_rest, settle_until_quiet  # noqa: E402
 from run import bench_env, bench_system, drop_databases, fmt, measure, write_report  # noqa: E402
 from system import SERVICES  # noqa: E402
 from tests.support.infra import create_vhost, delete_vhost, free_port  # noqa: E402
 
 SEEDED_PREFIX = "kscale"
 CACHE = os.path.join(os.environ.get("KADRA_CACHE_DIR") or os.path.expanduser("~/.cache/kadra"), "bench-scale")
-FERRETDB_VERSION = "v1.24.2"
 REST_GOAL = 3.0  # % of one core, the whole stack at rest
 RATIO_GOAL = 0.9  # every figure seeded >= 0.9 of empty
 OUTBOX_GOAL_MS = 1000.0
-
-
-def say(text: str) -> None:
-    print(f"[scale] {text}", flush=True)
-
-
-# --- the private FerretDB ----------------------------------------------------------------------------
-
-def ferretdb_binary() -> str:
-    """The binary scripts/infra.sh runs (its name carries a digest of what builds it); built the same way if missing."""
-    digest = hashlib.sha256(b"".join(open(os.path.join(ROOT, "scripts", "ferretdb", name), "rb").read()
-                                     for name in ("main.go", "go.mod", "build.sh", "id_range.py"))).hexdigest()[:12]
-    cache = os.environ.get("KADRA_CACHE_DIR") or os.path.expanduser("~/.cache/kadra")
-    path = os.path.join(cache, f"ferretdb-{FERRETDB_VERSION}-{digest}")
-    if not os.access(path, os.X_OK):
-        say(f"building FerretDB into {path} (once, about a minute)")
-        os.makedirs(cache, exist_ok=True)
-        tmp = f"{path}.tmp.{os.getpid()}"
-        subprocess.run([os.path.join(ROOT, "scripts", "ferretdb", "build.sh"), tmp], check=True)
-        os.replace(tmp, path)
-    return path
-
-
-class FerretDB:
-    def __init__(self, data_dir: str, log_path: str):
-        self.data_dir, self.log_path = data_dir, log_path
-        self.port = free_port()
-        self.proc = None
-
-    @property
-    def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/"
-
-    def start(self) -> "FerretDB":
-        os.makedirs(self.data_dir, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([ferretdb_binary(), "--listen", f"127.0.0.1:{self.port}", "--data", self.data_dir],
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        import socket
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"FerretDB exited at start; see {self.log_path}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"FerretDB did not open :{self.port} within 30 s")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)  # by its pid: ours, never the machine's FerretDB
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 # --- the seeded data and its cache -------------------------------------------------------------------
@@ -176,78 +115,6 @@ def prepare_data(scale: float, run_dir: str, log_dir: str) -> dict:
 
 
 # --- CPU at rest from /proc --------------------------------------------------------------------------
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            out.setdefault(ppid, []).append(int(entry))
-    return out
-
-
-def _tree(pid: int, children: dict) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        found.append(p)
-        stack.extend(children.get(p, []))
-    return found
-
-
-def _ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def cpu_at_rest(processes: dict[str, int], seconds: float) -> dict[str, float]:
-    """% of one core each named process (with its descendants: gunicorn's workers) used over `seconds`."""
-    children = _children()
-    trees = {name: _tree(pid, children) for name, pid in processes.items()}
-    before = {name: {p: _ticks(p) for p in pids} for name, pids in trees.items()}
-    started = time.monotonic()
-    time.sleep(seconds)
-    took = time.monotonic() - started
-    children = _children()
-    result = {}
-    for name, pid in processes.items():
-        used = 0
-        for p in set(_tree(pid, children)) | set(before[name]):
-            now, then = _ticks(p), before[name].get(p)
-            if now is not None:
-                used += now - (then or 0) if then is not None else now  # a process born meanwhile: all of it
-        result[name] = 100.0 * used / TICKS / took
-    return result
-
-
-def settle_until_quiet(pid: int, limit: float, window: float = 5.0, quiet: float = 5.0) -> float:
-    """Wait until process `pid` used under `quiet` % of a core over `window` seconds (or `limit` passed)."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        if cpu_at_rest({"p": pid}, window)["p"] < quiet:
-            break
-    return time.monotonic() - started
-
-
-def broker_pid() -> int | None:
-    """The RabbitMQ node on 5672 (the machine's; the cluster's nodes listen elsewhere)."""
-    out = subprocess.run(["ss", "-ltnpH", "sport = :5672"], capture_output=True, text=True).stdout
-    found = re.search(r"pid=(\d+)", out)
-    return int(found.group(1)) if found else None
-
-
-# --- the outbox delay and the audit page -------------------------------------------------------------
 
 def outbox_delay(base_url: str, amqp: str, emails: list[str], rate: float = 10.0) -> dict:
     """Forgot-password for seeded addresses (each writes a one-time token with its e-mail in the outbox)
