@@ -89,8 +89,12 @@ def wrk(url: str, seconds: int = 8, connections: int = 16, threads: int = 2, hea
 
 
 def start_hello(port: int, workers: int | None = None) -> subprocess.Popen:
-    """The bare Flask app under the gateway's own gunicorn settings."""
-    env = dict(os.environ, KADRA_GATEWAY_PORT=str(port), PYTHONPATH=os.path.join(ROOT, "bench"),
+    """The bare Flask app under the gateway's own gunicorn settings (its management port a free one: two of
+    them run at once in `make bench-scale`, one per system)."""
+    from tests.support.infra import free_port
+
+    env = dict(os.environ, KADRA_GATEWAY_PORT=str(port), KADRA_MANAGEMENT_PORT=str(free_port()),
+               PYTHONPATH=os.path.join(ROOT, "bench"),
                PROMETHEUS_MULTIPROC_DIR=f"/tmp/kadra-bench-hello-{port}")
     if workers:
         env["KADRA_GATEWAY_WORKERS"] = str(workers)

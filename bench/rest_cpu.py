@@ -41,24 +41,54 @@ def _ticks(pid: int) -> int | None:
         return None
 
 
+def _machine() -> tuple[int, int, int]:
+    """(steal, busy, total) ticks of all cores from /proc/stat's first line (user nice system idle iowait irq
+    softirq steal)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    idle = values[3] + values[4]
+    return values[7], sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    """CPU seconds each named group of process trees (a pid with its descendants: gunicorn's workers) used
+    between start() and stop(), and the machine's busy and steal shares over the same window (steal: time
+    the hypervisor gave this machine's cores to another guest — a noisy neighbour, which no ratio survives)."""
+
+    def __init__(self, groups: dict[str, list[int]]):
+        self.groups = groups
+
+    def _snapshot(self) -> dict[str, dict[int, int | None]]:
+        children = _children()
+        return {name: {p: _ticks(p) for pid in pids for p in _tree(pid, children)}
+                for name, pids in self.groups.items()}
+
+    def start(self) -> "CpuMeter":
+        self.before, self.began, self.machine = self._snapshot(), time.monotonic(), _machine()
+        return self
+
+    def stop(self) -> dict:
+        took = time.monotonic() - self.began
+        after, machine = self._snapshot(), _machine()
+        cpu = {}
+        for name in self.groups:
+            used = 0
+            for p, now in after[name].items():
+                then = self.before[name].get(p)
+                if now is not None:
+                    used += now - then if then is not None else now  # a process born meanwhile: all of it
+            cpu[name] = used / TICKS
+        steal, busy, total = (a - b for a, b in zip(machine, self.machine))
+        return {"seconds": took, "cpu_s": cpu, "busy_pct": 100.0 * busy / total if total else 0.0,
+                "steal_pct": 100.0 * steal / total if total else 0.0}
+
+
 def cpu_at_rest(processes: dict[str, int], seconds: float) -> dict[str, float]:
-    """% of one core each named process (with its descendants: gunicorn's workers) used over `seconds`."""
-    children = _children()
-    trees = {name: _tree(pid, children) for name, pid in processes.items()}
-    before = {name: {p: _ticks(p) for p in pids} for name, pids in trees.items()}
-    started = time.monotonic()
+    """% of one core each named process (with its descendants) used over `seconds`."""
+    meter = CpuMeter({name: [pid] for name, pid in processes.items()}).start()
     time.sleep(seconds)
-    took = time.monotonic() - started
-    children = _children()
-    result = {}
-    for name, pid in processes.items():
-        used = 0
-        for p in set(_tree(pid, children)) | set(before[name]):
-            now, then = _ticks(p), before[name].get(p)
-            if now is not None:
-                used += now - (then or 0) if then is not None else now  # a process born meanwhile: all of it
-        result[name] = 100.0 * used / TICKS / took
-    return result
+    used = meter.stop()
+    return {name: 100.0 * s / used["seconds"] for name, s in used["cpu_s"].items()}
 
 
 def settle_until_quiet(pid: int, limit: float, window: float = 5.0, quiet: float = 5.0) -> float:

@@ -97,14 +97,14 @@ def bench_system(env: dict, work: str, port: int, smtp_port: int, replicas: int 
                   replicas=replicas)
 
 
-def measure(system: System, env: dict, work: str, *, quick: bool = False, only=None,
-            context: dict | None = None) -> tuple[list, list]:
-    """Every figure of `make bench` on a started, ready system: (rows, notes). bench/scale.py runs it twice
-    (`context`: more for the areas' ctx, e.g. notify_db_prefix)."""
+def measure_baselines(system: System, env: dict, work: str, *, quick: bool = False,
+                      context: dict | None = None) -> tuple[list, dict]:
+    """The machine's baselines and the gateway's /healthz beside them: (rows, ctx). `ctx` is what each area's
+    run(ctx) reads; its "stop" lists the helper processes (a bare Flask hello, an echo service) to end with
+    `stop_helpers(ctx)` once the areas that compare with them are measured."""
     amqp = env["KADRA_AMQP_URI"]
     mail_dir = system.mailsink["dir"]
-    rows, extra = [], []
-    hello = echo = None
+    rows, helpers = [], []
     seconds = 4 if quick else 8
     try:
         idle = b.rss_mb([p.pid for n, p in system.procs.items() if n != "mailsink"]
@@ -113,7 +113,7 @@ def measure(system: System, env: dict, work: str, *, quick: bool = False, only=N
                         goal="<= 1250 MB", ok=idle <= 1250))
 
         hello_port = free_port()
-        hello = b.start_hello(hello_port)
+        helpers.append(b.start_hello(hello_port))
         wait_until(lambda: subprocess.run(["curl", "-sf", f"http://127.0.0.1:{hello_port}/hello"],
                                           capture_output=True).returncode == 0, 30, what="hello app")
         print("[bench] baseline: bare Flask hello under the gateway's gunicorn settings", flush=True)
@@ -123,7 +123,7 @@ def measure(system: System, env: dict, work: str, *, quick: bool = False, only=N
         rows.append(row("gateway GET /healthz", healthz["rps"], "req/s", "bare Flask hello", flask_hello["rps"],
                         goal="(overhead of the gateway's middleware)"))
 
-        echo = b.start_echo(amqp, os.path.join(system.log_dir, "echo.log"))
+        helpers.append(b.start_echo(amqp, os.path.join(system.log_dir, "echo.log")))
         from gateway.rpc import RpcClient
 
         probe = RpcClient(amqp, timeout=2)
@@ -151,36 +151,54 @@ def measure(system: System, env: dict, work: str, *, quick: bool = False, only=N
         print("[bench] baseline: pika persistent publish-with-confirm -> consume -> ack", flush=True)
         confirm = b.pika_confirm_loop(amqp, messages=3000 if quick else 5000)
         rows.append(row("bare pika publish-with-confirm -> consume -> ack", confirm["rate"], "msg/s"))
+    except BaseException:
+        stop_helpers({"stop": helpers})
+        raise
+    # The sink's mailbox, open for the whole run: sign-ups read their confirmation links from it
+    # (tests.support.signup finds it among the open mailboxes).
+    mailbox = Mailbox(mail_dir)
+    ctx = {"system": system, "base_url": system.base_url, "env": env, "amqp_uri": amqp, "mail_dir": mail_dir,
+           "mailbox": mailbox, "quick": quick, "seconds": seconds, "work": work, "stop": helpers,
+           "baselines": {"flask_hello_rps": flask_hello["rps"], "flask_hello_port": hello_port,
+                         "echo_rpc_rps_one": one["rps"], "echo_rpc_rps_many": many["rps"],
+                         "echo_rpc_p99_ms": one["p99_ms"], "argon2_verify_one": argon_one,
+                         "argon2_verify_all": argon_all, "argon2_params": params,
+                         "pika_confirm_rps": confirm["rate"]}, **(context or {})}
+    return rows, ctx
 
-        # The sink's mailbox, open for the whole run: sign-ups read their confirmation links from it
-        # (tests.support.signup finds it among the open mailboxes).
-        mailbox = Mailbox(mail_dir)
-        ctx = {"system": system, "base_url": system.base_url, "env": env, "amqp_uri": amqp, "mail_dir": mail_dir,
-               "mailbox": mailbox,
-               "quick": quick, "seconds": seconds, "work": work,
-               "baselines": {"flask_hello_rps": flask_hello["rps"], "flask_hello_port": hello_port,
-                             "echo_rpc_rps_one": one["rps"], "echo_rpc_rps_many": many["rps"],
-                             "echo_rpc_p99_ms": one["p99_ms"], "argon2_verify_one": argon_one,
-                             "argon2_verify_all": argon_all, "argon2_params": params,
-                             "pika_confirm_rps": confirm["rate"]}, **(context or {})}
+
+def measure_area(area: str, ctx: dict) -> tuple[list, list]:
+    """One area's figures (bench/<area>_bench.py's run(ctx)): (rows, notes); a failure is a note, not a crash."""
+    try:
+        module = importlib.import_module(f"{area}_bench")
+    except ImportError:
+        return [], [f"{area}: no benchmark yet (bench/{area}_bench.py)"]
+    print(f"[bench] {area}", flush=True)
+    try:
+        return module.run(ctx), []
+    except Exception:
+        return [], [f"{area}: benchmark failed:\n{traceback.format_exc()}"]
+
+
+def stop_helpers(ctx: dict) -> None:
+    for proc in ctx.get("stop", ()):
+        b.stop(proc)
+
+
+def measure(system: System, env: dict, work: str, *, quick: bool = False, only=None,
+            context: dict | None = None) -> tuple[list, list]:
+    """Every figure of `make bench` on a started, ready system: (rows, notes)."""
+    rows, ctx = measure_baselines(system, env, work, quick=quick, context=context)
+    notes = []
+    try:
         for area in AREAS:
-            if only is not None and area not in only:
-                continue
-            try:
-                module = importlib.import_module(f"{area}_bench")
-            except ImportError:
-                extra.append(f"{area}: no benchmark yet (bench/{area}_bench.py)")
-                continue
-            print(f"[bench] {area}", flush=True)
-            try:
-                rows.extend(module.run(ctx))
-            except Exception:
-                extra.append(f"{area}: benchmark failed:\n{traceback.format_exc()}")
+            if only is None or area in only:
+                more, said = measure_area(area, ctx)
+                rows.extend(more)
+                notes.extend(said)
     finally:
-        for proc in (hello, echo):
-            if proc is not None:
-                b.stop(proc)
-    return rows, extra
+        stop_helpers(ctx)
+    return rows, notes
 
 
 def drop_databases(env: dict) -> None:

@@ -9,12 +9,17 @@ volumes, in the same run, side by side (issue 15).
   20,000 trusted devices at KADRA_SCALE=1). The seeded database files are kept in
   ~/.cache/kadra/bench-scale/<key>/ (the key: the scale and a digest of the seeding and storage code) and
   copied for each run, so only the first run at a scale seeds.
-- Measures (bench/run.py's `measure`, the same code as `make bench`) on an empty system, then on the seeded
-  one: the ratio seeded/empty of every figure; the audit page (page 1 and a deep page, the accounting
-  office's log at the seeded size); CPU of every process at rest over KADRA_REST_SECONDS (60) from /proc;
-  the outbox delay (request that writes an e-mail -> the message on the broker) at the seeded volume. The
-  rest is measured once the private FerretDB is quiet after the start (each outbox relay scans its
-  collections once then, `{outbox_pending: true}`), at most KADRA_SETTLE_SECONDS (180).
+- Runs the seeded system alone first: CPU of every process at rest over KADRA_REST_SECONDS (60) from /proc,
+  once the private FerretDB is quiet after the start (each outbox relay's one adoption query), at most
+  KADRA_SETTLE_SECONDS (180); then the outbox delay (request that writes an e-mail -> the message on the
+  broker). Then starts the empty system beside it and measures every figure of `make bench` (bench/run.py's
+  baselines and areas, the same code) and the audit page (page 1 and a deep page) on both, part by part,
+  interleaved: in KADRA_SCALE_ROUNDS (2) rounds, empty then seeded, then seeded then empty. Each figure's
+  better value over the rounds is compared (seeded/empty), each round's own ratio printed beside it, and the
+  CPU each part used (FerretDB, services, gateway, broker, the other system; the machine's busy and steal
+  shares) so a slow figure can be told from a busy machine. Measuring one system after the other (each
+  half five minutes) gave ratios the machine's drift decided: 17, 8 and 14 of 25 figures >= 0.9 on the same
+  code, the baselines of one half 20 % below the other's (2026-12-07).
 - Prints the done-when lines of issue 15 as pass/FAIL (it is a bench: they do not fail the command) and
   writes JSON to .kadra/bench/scale-latest.json (and a timestamped copy).
 
@@ -45,8 +50,9 @@ import requests  # noqa: E402
 
 import scale_seed  # noqa: E402
 from private_ferretdb import FerretDB, say  # noqa: E402
-from rest_cpu import broker_pid, cpu_at_rest, settle_until_quiet  # noqa: E402
-from run import bench_env, bench_system, drop_databases, fmt, measure, write_report  # noqa: E402
+from rest_cpu import CpuMeter, broker_pid, cpu_at_rest, settle_until_quiet  # noqa: E402
+from run import (AREAS, bench_env, bench_system, drop_databases, fmt, measure_area, measure_baselines,  # noqa: E402
+                 stop_helpers, write_report)
 from system import SERVICES  # noqa: E402
 from tests.support.infra import create_vhost, delete_vhost, free_port  # noqa: E402
 
@@ -282,12 +288,13 @@ def compare(empty: list[dict], seeded: list[dict]) -> list[dict]:
 
 
 def print_comparison(entries: list[dict]) -> None:
-    headers = ("figure", "empty", "seeded", "seeded/empty", f">= {RATIO_GOAL} as good")
+    headers = ("figure", "empty", "seeded", "seeded/empty", "as good, each round", f">= {RATIO_GOAL} as good")
     lines = []
     for e in entries:
         met = "-" if e.get("ok") is None else ("yes" if e["ok"] else "NO")
-        lines.append((e["figure"][:110], f"{fmt(e['empty'])} {e['unit']}", f"{fmt(e['seeded'])} {e['unit']}",
-                      fmt(e.get("ratio")), met))
+        each = " ".join(fmt(v) for v in e.get("rounds", ()))
+        lines.append((e["figure"][:100], f"{fmt(e['empty'])} {e['unit']}", f"{fmt(e['seeded'])} {e['unit']}",
+                      fmt(e.get("ratio")), each, met))
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
     print("  ".join("-" * w for w in widths))
@@ -295,66 +302,156 @@ def print_comparison(entries: list[dict]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
 
 
-# --- the run -------------------------------------------------------------------------------------------
+# --- the run ---------------------------------------------------------------------------------------------
 
-def run_system(label: str, db: FerretDB, prefix: str | None, work: str, quick: bool, seeded: bool,
-               rest_seconds: float, settle: float) -> dict:
-    """Start a Kadra on the private FerretDB (`prefix`: the seeded databases, else fresh ones), measure, stop."""
-    run_id = uuid.uuid4().hex[:8]
-    folder = os.path.join(work, label)
-    os.makedirs(folder, exist_ok=True)
-    vhost = f"kadra-scale-{label}-{run_id}"
-    create_vhost(vhost)
-    amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    smtp_port, port = free_port(), free_port()
-    env = bench_env(run_id, folder, amqp, port, smtp_port)
-    env["KADRA_MONGO_URI"] = db.uri
-    if prefix:
-        env["KADRA_MONGO_DB_PREFIX"] = prefix
-    system = bench_system(env, folder, port, smtp_port)
-    out = {"prefix": env["KADRA_MONGO_DB_PREFIX"], "logs": system.log_dir}
-    try:
-        say(f"{label}: starting the system (logs in {system.log_dir})")
+class Kadra:
+    """One system of the run on the private FerretDB (`prefix`: the seeded databases, else fresh ones)."""
+
+    def __init__(self, label: str, db: FerretDB, prefix: str | None, work: str):
+        self.label, self.db, self.prefix = label, db, prefix
+        run_id = uuid.uuid4().hex[:8]
+        self.folder = os.path.join(work, label)
+        os.makedirs(self.folder, exist_ok=True)
+        self.vhost = f"kadra-scale-{label}-{run_id}"
+        self.amqp = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+        smtp_port, port = free_port(), free_port()
+        self.env = bench_env(run_id, self.folder, self.amqp, port, smtp_port)
+        self.env["KADRA_MONGO_URI"] = db.uri
+        if prefix:
+            self.env["KADRA_MONGO_DB_PREFIX"] = prefix
+        self.system = bench_system(self.env, self.folder, port, smtp_port)
+        self.out = {"prefix": self.env["KADRA_MONGO_DB_PREFIX"], "logs": self.system.log_dir, "rounds": []}
+
+    def start(self) -> "Kadra":
+        create_vhost(self.vhost)
+        say(f"{self.label}: starting the system (logs in {self.system.log_dir})")
         started = time.monotonic()
-        system.start()
-        system.wait_ready(600)
-        out["ready_seconds"] = round(time.monotonic() - started, 1)
-        say(f"{label}: ready in {out['ready_seconds']:.0f} s")
-        if seeded:
-            say(f"{label}: settling: until the database is quiet (the outbox relays' one adoption query each at "
-                f"start), at most {settle:.0f} s")
-            out["settle_seconds"] = settle_until_quiet(db.proc.pid, settle)
-            say(f"{label}: quiet after {out['settle_seconds']:.0f} s")
-            processes = {"FerretDB (private)": db.proc.pid}
-            rabbit = broker_pid()
-            if rabbit:
-                processes["RabbitMQ beam (the machine's, shared)"] = rabbit
-            processes.update({name: proc.pid for name, proc in system.procs.items() if name != "mailsink"})
-            say(f"{label}: CPU at rest over {rest_seconds:.0f} s (/proc)")
-            out["rest"] = cpu_at_rest(processes, rest_seconds)
-            emails = [f"osoba{i:07d}@firma{i % 5003:04d}.example.pl"
-                      for i in range(1, scale_seed.volumes(SCALE)["accounts"])][-200:]
-            say(f"{label}: outbox delay, {len(emails)} forgot-password requests at 10/s")
-            out["outbox"] = outbox_delay(system.base_url, amqp, emails)
-            email, company_id = seeded_owner(db.uri)
-            auth = login(system.base_url, email, scale_seed.PASSWORD)
-        else:
-            owner, company_id = audited_company(system, AUDIT_ENTRIES_EMPTY)
-            auth = owner.auth
-        say(f"{label}: audit page")
-        out["audit"] = audit_page(system.base_url, auth, company_id)
-        say(f"{label}: every figure of make bench")
-        rows, notes = measure(system, env, folder, quick=quick,
-                              context={"notify_db_prefix": env["KADRA_MONGO_DB_PREFIX"]})
-        out["rows"] = audit_rows(out["audit"]) + rows
-        out["notes"] = notes
-        out["problems"] = system.problems(10)
-    finally:
-        system.stop()
-        delete_vhost(vhost)
-        if not prefix:
-            drop_databases(env)
-    return out
+        self.system.start()
+        self.system.wait_ready(600)
+        self.out["ready_seconds"] = round(time.monotonic() - started, 1)
+        say(f"{self.label}: ready in {self.out['ready_seconds']:.0f} s")
+        return self
+
+    def pids(self) -> dict[str, list[int]]:
+        procs = {n: p.pid for n, p in self.system.procs.items() if n != "mailsink"}
+        return {"services": [pid for n, pid in procs.items() if not n.startswith("gateway")],
+                "gateway": [pid for n, pid in procs.items() if n.startswith("gateway")]}
+
+    def stop(self) -> None:
+        self.out["problems"] = self.system.problems(10)
+        self.system.stop()
+        delete_vhost(self.vhost)
+        if not self.prefix:
+            drop_databases(self.env)
+
+
+def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float) -> None:
+    """On the seeded system alone (the empty one not started yet: it would share the private FerretDB): CPU of
+    every process at rest, then the outbox delay."""
+    label, db, system = kadra.label, kadra.db, kadra.system
+    say(f"{label}: settling: until the database is quiet (the outbox relays' one adoption query each at "
+        f"start), at most {settle:.0f} s")
+    kadra.out["settle_seconds"] = settle_until_quiet(db.proc.pid, settle)
+    say(f"{label}: quiet after {kadra.out['settle_seconds']:.0f} s")
+    processes = {"FerretDB (private)": db.proc.pid}
+    rabbit = broker_pid()
+    if rabbit:
+        processes["RabbitMQ beam (the machine's, shared)"] = rabbit
+    processes.update({name: proc.pid for name, proc in system.procs.items() if name != "mailsink"})
+    say(f"{label}: CPU at rest over {rest_seconds:.0f} s (/proc)")
+    kadra.out["rest"] = cpu_at_rest(processes, rest_seconds)
+    emails = [f"osoba{i:07d}@firma{i % 5003:04d}.example.pl"
+              for i in range(1, scale_seed.volumes(SCALE)["accounts"])][-200:]
+    say(f"{label}: outbox delay, {len(emails)} forgot-password requests at 10/s")
+    kadra.out["outbox"] = outbox_delay(system.base_url, kadra.amqp, emails)
+
+
+PARTS = ("baselines", "audit", *AREAS)
+
+
+def measure_part(part: str, kadra: Kadra, state: dict, quick: bool) -> list[dict]:
+    """One part of the figures on one system; `state` carries the round's context between its parts."""
+    if part == "baselines":
+        rows, state["ctx"] = measure_baselines(kadra.system, kadra.env, kadra.folder, quick=quick,
+                                               context={"notify_db_prefix": kadra.env["KADRA_MONGO_DB_PREFIX"]})
+        return rows
+    if part == "audit":
+        result = audit_page(kadra.system.base_url, kadra.auth, kadra.company_id)
+        kadra.out.setdefault("audit", result)
+        return audit_rows(result)
+    rows, notes = measure_area(part, state["ctx"])
+    kadra.out.setdefault("notes", []).extend(notes)
+    return rows
+
+
+def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: bool) -> None:
+    """Every part of the figures, in `rounds` rounds, each part on one system right after the other — first
+    empty then seeded, the next round the other way round (ABBA): a machine that grows busier or quieter
+    during the run (it is shared) moves both systems' figures alike instead of one half of the run. Each
+    part's CPU (the private FerretDB, the system's services and gateway, the other system, the broker) and the
+    machine's busy/steal share are recorded beside it."""
+    rabbit = broker_pid()
+    for r in range(rounds):
+        order = systems if r % 2 == 0 else systems[::-1]
+        states = {k.label: {} for k in systems}
+        for k in systems:
+            k.out["rounds"].append({"rows": [], "cpu": {}})
+        try:
+            for part in PARTS:
+                for kadra in order:
+                    other = next(k for k in systems if k is not kadra)
+                    groups = {"FerretDB": [db.proc.pid], **kadra.pids(), "other system": sum(other.pids().values(), [])}
+                    if rabbit:
+                        groups["RabbitMQ"] = [rabbit]
+                    say(f"round {r + 1}/{rounds}, {part}: {kadra.label}")
+                    meter = CpuMeter(groups).start()
+                    rows = measure_part(part, kadra, states[kadra.label], quick)
+                    kadra.out["rounds"][-1]["rows"].extend(rows)
+                    kadra.out["rounds"][-1]["cpu"][part] = meter.stop()
+        finally:
+            for state in states.values():
+                if "ctx" in state:
+                    stop_helpers(state["ctx"])
+
+
+def better(rounds: list[list[dict]]) -> list[dict]:
+    """Each figure's better value over the rounds (the higher rate, the lower time): a figure is as fast as the
+    system can be; a slower round is the machine's noise, which only adds. In the first round's order."""
+    best: dict[str, dict] = {}
+    for rows in rounds:
+        for r in rows:
+            key = figure_key(r["figure"])
+            old = best.get(key)
+            if old is None or r["value"] is None:
+                best.setdefault(key, dict(r))
+                continue
+            lower = r["unit"] in LOWER_IS_BETTER
+            if old["value"] is None or (r["value"] < old["value"] if lower else r["value"] > old["value"]):
+                best[key] = dict(r)
+    return list(best.values())
+
+
+def print_part_cpu(systems: tuple[Kadra, Kadra]) -> None:
+    print("\nCPU while each part ran (cpu-seconds; machine busy and steal: % of all cores):")
+    headers = ("part", "round", "system", "wall s", "FerretDB", "services", "gateway", "RabbitMQ", "other system",
+               "busy %", "steal %")
+    lines = []
+    rounds = len(systems[0].out["rounds"])
+    for part in PARTS:
+        for r in range(rounds):
+            for kadra in systems:
+                used = kadra.out["rounds"][r]["cpu"].get(part)
+                if used is None:
+                    continue
+                cpu = used["cpu_s"]
+                lines.append((part, str(r + 1), kadra.label, f"{used['seconds']:.1f}",
+                              *(f"{cpu.get(g, 0.0):.1f}" for g in ("FerretDB", "services", "gateway", "RabbitMQ",
+                                                                    "other system")),
+                              f"{used['busy_pct']:.0f}", f"{used['steal_pct']:.1f}"))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for line in lines:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
 
 
 SCALE = float(os.environ.get("KADRA_SCALE") or 1.0)
@@ -373,21 +470,43 @@ def main() -> int:
     os.makedirs(CACHE, exist_ok=True)
     run_dir = os.path.join(CACHE, f"run-{uuid.uuid4().hex[:8]}")
     say(f"KADRA_SCALE={SCALE:g}; volumes " + ", ".join(f"{n:,} {k}" for k, n in scale_seed.volumes(SCALE).items()))
+    rounds = max(1, int(os.environ.get("KADRA_SCALE_ROUNDS") or 2))
     db = None
+    systems = []
     try:
         seed = prepare_data(SCALE, run_dir, work)
         db = FerretDB(run_dir, os.path.join(work, "ferretdb.log")).start()
         say(f"private FerretDB pid {db.proc.pid} on :{db.port}, data in {run_dir}")
-        empty = run_system("empty", db, None, work, args.quick, False, rest_seconds, settle)
-        seeded = run_system("seeded", db, SEEDED_PREFIX, work, args.quick, True, rest_seconds, settle)
+        seeded_kadra = Kadra("seeded", db, SEEDED_PREFIX, work)
+        systems.append(seeded_kadra.start())
+        at_rest_and_outbox(seeded_kadra, rest_seconds, settle)
+        email, seeded_kadra.company_id = seeded_owner(db.uri)
+        seeded_kadra.auth = login(seeded_kadra.system.base_url, email, scale_seed.PASSWORD)
+        empty_kadra = Kadra("empty", db, None, work)
+        systems.append(empty_kadra.start())
+        owner, empty_kadra.company_id = audited_company(empty_kadra.system, AUDIT_ENTRIES_EMPTY)
+        empty_kadra.auth = owner.auth
+        pair = (empty_kadra, seeded_kadra)
+        say(f"both systems up: every figure in {rounds} interleaved rounds")
+        interleaved(pair, rounds, db, args.quick)
     finally:
+        for kadra in systems:
+            kadra.stop()
         if db is not None:
             db.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
+    empty, seeded = empty_kadra.out, seeded_kadra.out
+    empty["rows"] = better([r["rows"] for r in empty["rounds"]])
+    seeded["rows"] = better([r["rows"] for r in seeded["rounds"]])
+    per_round = [compare(e["rows"], s["rows"]) for e, s in zip(empty["rounds"], seeded["rounds"])]
 
     entries = compare(empty["rows"], seeded["rows"])
+    for entry in entries:  # each round's own ratio beside the better-of-rounds one
+        entry["rounds"] = [next((e.get("as_good") for e in round_ if figure_key(e["figure"]) ==
+                                 figure_key(entry["figure"])), None) for round_ in per_round]
     print()
     print_comparison(entries)
+    print_part_cpu(pair)
     rest = seeded["rest"]
     print(f"\nCPU at rest, seeded system, over {rest_seconds:.0f} s (% of one core):")
     for name, value in rest.items():
