@@ -32,12 +32,9 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -46,20 +43,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "scripts")]
 
-import requests  # noqa: E402
-
 import scale_seed  # noqa: E402
 from private_ferretdb import FerretDB, say  # noqa: E402
-from rest_cpu import CpuMeter, broker_pid, cpu_at_rest, settle_until_quiet  # noqa: E402
-from run import (AREAS, bench_env, bench_system, drop_databases, fmt, measure_area, measure_baselines,  # noqa: E402
-                 stop_helpers, write_report)
+from run import fmt, write_report  # noqa: E402
+from scale_figures import (AUDIT_ENTRIES_EMPTY, SEEDED_PREFIX, audited_company, login,  # noqa: E402
+                           seeded_owner)
+from scale_rounds import (RATIO_GOAL, Kadra, at_rest_and_outbox, better, compare, figure_key,  # noqa: E402
+                          interleaved, print_comparison, print_part_cpu)
 from system import SERVICES  # noqa: E402
-from tests.support.infra import create_vhost, delete_vhost, free_port  # noqa: E402
 
-SEEDED_PREFIX = "kscale"
 CACHE = os.path.join(os.environ.get("KADRA_CACHE_DIR") or os.path.expanduser("~/.cache/kadra"), "bench-scale")
 REST_GOAL = 3.0  # % of one core, the whole stack at rest
-RATIO_GOAL = 0.9  # every figure seeded >= 0.9 of empty
 OUTBOX_GOAL_MS = 1000.0
 
 
@@ -120,340 +114,6 @@ def prepare_data(scale: float, run_dir: str, log_dir: str) -> dict:
     return dict(meta, cached=False)
 
 
-# --- CPU at rest from /proc --------------------------------------------------------------------------
-
-def outbox_delay(base_url: str, amqp: str, emails: list[str], rate: float = 10.0) -> dict:
-    """Forgot-password for seeded addresses (each writes a one-time token with its e-mail in the outbox)
-    at `rate`/s; the delay from sending the request to the message arriving on a queue of ours bound beside
-    notify's: an upper bound of domain write -> message on the broker (the write happens inside the request)."""
-    import pika
-
-    from kadra_defaults.contracts import mailbus
-
-    arrived: dict[str, float] = {}
-    ready = threading.Event()
-    stop = threading.Event()
-
-    def consume():
-        connection = pika.BlockingConnection(pika.URLParameters(amqp))
-        channel = connection.channel()
-        mailbus.declare_topology(channel)
-        queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        channel.queue_bind(queue, mailbus.EXCHANGE, mailbus.ROUTING_KEY)
-        ready.set()
-        while not stop.is_set():
-            method, _, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                connection.sleep(0.002)
-                continue
-            try:
-                to = json.loads(body)["payload"]["to"].lower()
-            except (ValueError, KeyError, AttributeError):
-                continue
-            arrived.setdefault(to, time.time())
-        connection.close()
-
-    thread = threading.Thread(target=consume, daemon=True)
-    thread.start()
-    ready.wait(20)
-    session = requests.Session()
-    sent: dict[str, float] = {}
-    started = time.time()
-    for i, email in enumerate(emails):
-        pause = started + i / rate - time.time()
-        if pause > 0:
-            time.sleep(pause)
-        sent[email] = time.time()
-        response = session.post(f"{base_url}/api/v1/auth/password/forgot", json={"email": email}, timeout=30)
-        if response.status_code != 202:
-            raise RuntimeError(f"forgot-password answered {response.status_code}: {response.text[:200]}")
-    deadline = time.time() + 30
-    while time.time() < deadline and len(arrived) < len(emails):
-        time.sleep(0.1)
-    stop.set()
-    thread.join(10)
-    delays = sorted((arrived[e] - sent[e]) * 1000 for e in emails if e in arrived)
-    pick = lambda q: delays[min(len(delays) - 1, int(round(q * (len(delays) - 1))))] if delays else None  # noqa: E731
-    return {"sent": len(emails), "arrived": len(delays), "p50_ms": pick(0.5), "p99_ms": pick(0.99),
-            "max_ms": delays[-1] if delays else None}
-
-
-def audit_page(base_url: str, auth: dict, company_id: str, rounds: int = 100) -> dict:
-    """GET the audit log's first page (50 entries) and its last full page, `rounds` times each: p50/p99 ms."""
-    session = requests.Session()
-    url = f"{base_url}/api/v1/companies/{company_id}/audit"
-    first = session.get(url, params={"page": 1, "per_page": 50}, headers=auth, timeout=30)
-    first.raise_for_status()
-    total = first.json()["total"]
-    deep = max(1, total // 50)
-    result = {"total": total, "deep_page": deep}
-    for name, page in (("first", 1), ("deep", deep)):
-        samples = []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            response = session.get(url, params={"page": page, "per_page": 50}, headers=auth, timeout=30)
-            samples.append((time.perf_counter() - t) * 1000)
-            response.raise_for_status()
-        samples.sort()
-        result[name] = {"p50_ms": statistics.median(samples), "p99_ms": samples[int(0.99 * (len(samples) - 1))]}
-    return result
-
-
-AUDIT_ENTRIES_EMPTY = 110  # role changes in the empty system's company: full pages of 50, like the seeded one's
-AUDIT_PEOPLE_EMPTY = 50  # its members: a page names ~50 people, as a page of the seeded office's log does
-
-
-def audited_company(system, entries: int):
-    """On the empty system: an owner whose company's log has `entries` role changes (and each member's invitation
-    and joining) spread over AUDIT_PEOPLE_EMPTY members, so a page is as full as a seeded one and names as many
-    people (each page asks identity for the names it shows: two people against fifty is another page)."""
-    from tests.support.mailbox import Mailbox
-    from tests.support.users import API, join, sign_up
-
-    api = requests.Session()
-    api.url = lambda path: system.base_url + path
-    mailbox = Mailbox(system.mailsink["dir"])
-    owner, company_id = sign_up(api, prefix="scale-audit", mailbox=mailbox)
-    members = [join(api, mailbox, owner, company_id, "employee", full_name=f"Osoba Testowa {n}")
-               for n in range(AUDIT_PEOPLE_EMPTY)]
-    for n in range(entries):
-        member = members[n % len(members)]
-        role = ("warehouse", "employee")[(n // len(members)) % 2]  # every change is one: from what it was
-        changed = api.patch(api.url(f"{API}/companies/{company_id}/users/{member.account_id}"),
-                            json={"role": role}, headers=owner.auth)
-        changed.raise_for_status()
-    return owner, company_id
-
-
-def audit_rows(result: dict) -> list[dict]:
-    from run import row
-
-    rows = []
-    for name, label in (("first", "page 1"), ("deep", "a deep page")):
-        rows.append(row(f"audit log {label} (50 entries) of a company's log, 100 sequential GETs, p50",
-                        result[name]["p50_ms"], "ms"))
-        rows.append(row(f"audit log {label} (50 entries) of a company's log, 100 sequential GETs, p99",
-                        result[name]["p99_ms"], "ms"))
-    return rows
-
-
-def seeded_owner(uri: str) -> tuple[str, str]:
-    """The seeded accounting office: its owner's address and the company id (through the address key)."""
-    from pymongo import MongoClient
-
-    client = MongoClient(uri, tz_aware=True)
-    try:
-        email = "osoba0000000@firma0000.example.pl"
-        key = client[f"{SEEDED_PREFIX}_identity"]["keys"].find_one({"_id": f"email:{email}"})
-        account = client[f"{SEEDED_PREFIX}_identity"]["accounts"].find_one({"_id": key["ref"]})
-        return email, account["signup_company_id"]
-    finally:
-        client.close()
-
-
-def login(base_url: str, email: str, password: str) -> dict:
-    response = requests.post(f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=30)
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-# --- comparing -------------------------------------------------------------------------------------------
-
-LOWER_IS_BETTER = ("ms", "MB RSS")
-NOT_KADRA = ("bare ", "argon2id verify,", "echo RPC")  # baselines: the machine, not Kadra's data
-
-
-def figure_key(figure: str) -> str:
-    """A figure's name without the numbers a run puts in it (non-2xx counts, paced rates)."""
-    return re.sub(r"(?<!\w)\d[\d,.]*", "#", re.sub(r"\([^)]*\)", "", figure)).strip()
-
-
-def compare(empty: list[dict], seeded: list[dict]) -> list[dict]:
-    by_key = {}
-    for r in empty:
-        by_key.setdefault(figure_key(r["figure"]), r)
-    out = []
-    for r in seeded:
-        e = by_key.get(figure_key(r["figure"]))
-        entry = {"figure": r["figure"], "unit": r["unit"], "seeded": r["value"], "empty": e["value"] if e else None}
-        if e and e["value"] and r["value"] is not None:
-            ratio = r["value"] / e["value"]
-            lower = r["unit"] in LOWER_IS_BETTER
-            entry["ratio"] = ratio  # seeded / empty
-            entry["as_good"] = (1 / ratio if ratio else float("inf")) if lower else ratio  # >= 1: seeded as good
-            entry["kadra"] = not r["figure"].startswith(NOT_KADRA) and "RSS" not in r["unit"]
-            entry["ok"] = entry["as_good"] >= RATIO_GOAL if entry["kadra"] else None
-        out.append(entry)
-    return out
-
-
-def print_comparison(entries: list[dict]) -> None:
-    headers = ("figure", "empty", "seeded", "seeded/empty", "as good, each round", f">= {RATIO_GOAL} as good")
-    lines = []
-    for e in entries:
-        met = "-" if e.get("ok") is None else ("yes" if e["ok"] else "NO")
-        each = " ".join(fmt(v) for v in e.get("rounds", ()))
-        lines.append((e["figure"][:100], f"{fmt(e['empty'])} {e['unit']}", f"{fmt(e['seeded'])} {e['unit']}",
-                      fmt(e.get("ratio")), each, met))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
-
-
-# --- the run ---------------------------------------------------------------------------------------------
-
-class Kadra:
-    """One system of the run on the private FerretDB (`prefix`: the seeded databases, else fresh ones)."""
-
-    def __init__(self, label: str, db: FerretDB, prefix: str | None, work: str):
-        self.label, self.db, self.prefix = label, db, prefix
-        run_id = uuid.uuid4().hex[:8]
-        self.folder = os.path.join(work, label)
-        os.makedirs(self.folder, exist_ok=True)
-        self.vhost = f"kadra-scale-{label}-{run_id}"
-        self.amqp = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
-        smtp_port, port = free_port(), free_port()
-        self.env = bench_env(run_id, self.folder, self.amqp, port, smtp_port)
-        self.env["KADRA_MONGO_URI"] = db.uri
-        if prefix:
-            self.env["KADRA_MONGO_DB_PREFIX"] = prefix
-        self.system = bench_system(self.env, self.folder, port, smtp_port)
-        self.out = {"prefix": self.env["KADRA_MONGO_DB_PREFIX"], "logs": self.system.log_dir, "rounds": []}
-
-    def start(self) -> "Kadra":
-        create_vhost(self.vhost)
-        say(f"{self.label}: starting the system (logs in {self.system.log_dir})")
-        started = time.monotonic()
-        self.system.start()
-        self.system.wait_ready(600)
-        self.out["ready_seconds"] = round(time.monotonic() - started, 1)
-        say(f"{self.label}: ready in {self.out['ready_seconds']:.0f} s")
-        return self
-
-    def pids(self) -> dict[str, list[int]]:
-        procs = {n: p.pid for n, p in self.system.procs.items() if n != "mailsink"}
-        return {"services": [pid for n, pid in procs.items() if not n.startswith("gateway")],
-                "gateway": [pid for n, pid in procs.items() if n.startswith("gateway")]}
-
-    def stop(self) -> None:
-        self.out["problems"] = self.system.problems(10)
-        self.system.stop()
-        delete_vhost(self.vhost)
-        if not self.prefix:
-            drop_databases(self.env)
-
-
-def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float) -> None:
-    """On the seeded system alone (the empty one not started yet: it would share the private FerretDB): CPU of
-    every process at rest, then the outbox delay."""
-    label, db, system = kadra.label, kadra.db, kadra.system
-    say(f"{label}: settling: until the database is quiet (the outbox relays' one adoption query each at "
-        f"start), at most {settle:.0f} s")
-    kadra.out["settle_seconds"] = settle_until_quiet(db.proc.pid, settle)
-    say(f"{label}: quiet after {kadra.out['settle_seconds']:.0f} s")
-    processes = {"FerretDB (private)": db.proc.pid}
-    rabbit = broker_pid()
-    if rabbit:
-        processes["RabbitMQ beam (the machine's, shared)"] = rabbit
-    processes.update({name: proc.pid for name, proc in system.procs.items() if name != "mailsink"})
-    say(f"{label}: CPU at rest over {rest_seconds:.0f} s (/proc)")
-    kadra.out["rest"] = cpu_at_rest(processes, rest_seconds)
-    emails = [f"osoba{i:07d}@firma{i % 5003:04d}.example.pl"
-              for i in range(1, scale_seed.volumes(SCALE)["accounts"])][-200:]
-    say(f"{label}: outbox delay, {len(emails)} forgot-password requests at 10/s")
-    kadra.out["outbox"] = outbox_delay(system.base_url, kadra.amqp, emails)
-
-
-PARTS = ("baselines", "audit", *AREAS)
-
-
-def measure_part(part: str, kadra: Kadra, state: dict, quick: bool) -> list[dict]:
-    """One part of the figures on one system; `state` carries the round's context between its parts."""
-    if part == "baselines":
-        rows, state["ctx"] = measure_baselines(kadra.system, kadra.env, kadra.folder, quick=quick,
-                                               context={"notify_db_prefix": kadra.env["KADRA_MONGO_DB_PREFIX"]})
-        return rows
-    if part == "audit":
-        result = audit_page(kadra.system.base_url, kadra.auth, kadra.company_id)
-        kadra.out.setdefault("audit", result)
-        return audit_rows(result)
-    rows, notes = measure_area(part, state["ctx"])
-    kadra.out.setdefault("notes", []).extend(notes)
-    return rows
-
-
-def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: bool) -> None:
-    """Every part of the figures, in `rounds` rounds, each part on one system right after the other — first
-    empty then seeded, the next round the other way round (ABBA): a machine that grows busier or quieter
-    during the run (it is shared) moves both systems' figures alike instead of one half of the run. Each
-    part's CPU (the private FerretDB, the system's services and gateway, the other system, the broker) and the
-    machine's busy/steal share are recorded beside it."""
-    rabbit = broker_pid()
-    for r in range(rounds):
-        order = systems if r % 2 == 0 else systems[::-1]
-        states = {k.label: {} for k in systems}
-        for k in systems:
-            k.out["rounds"].append({"rows": [], "cpu": {}})
-        try:
-            for part in PARTS:
-                for kadra in order:
-                    other = next(k for k in systems if k is not kadra)
-                    groups = {"FerretDB": [db.proc.pid], **kadra.pids(), "other system": sum(other.pids().values(), [])}
-                    if rabbit:
-                        groups["RabbitMQ"] = [rabbit]
-                    say(f"round {r + 1}/{rounds}, {part}: {kadra.label}")
-                    meter = CpuMeter(groups).start()
-                    rows = measure_part(part, kadra, states[kadra.label], quick)
-                    kadra.out["rounds"][-1]["rows"].extend(rows)
-                    kadra.out["rounds"][-1]["cpu"][part] = meter.stop()
-        finally:
-            for state in states.values():
-                if "ctx" in state:
-                    stop_helpers(state["ctx"])
-
-
-def better(rounds: list[list[dict]]) -> list[dict]:
-    """Each figure's better value over the rounds (the higher rate, the lower time): a figure is as fast as the
-    system can be; a slower round is the machine's noise, which only adds. In the first round's order."""
-    best: dict[str, dict] = {}
-    for rows in rounds:
-        for r in rows:
-            key = figure_key(r["figure"])
-            old = best.get(key)
-            if old is None or r["value"] is None:
-                best.setdefault(key, dict(r))
-                continue
-            lower = r["unit"] in LOWER_IS_BETTER
-            if old["value"] is None or (r["value"] < old["value"] if lower else r["value"] > old["value"]):
-                best[key] = dict(r)
-    return list(best.values())
-
-
-def print_part_cpu(systems: tuple[Kadra, Kadra]) -> None:
-    print("\nCPU while each part ran (cpu-seconds; machine busy and steal: % of all cores):")
-    headers = ("part", "round", "system", "wall s", "FerretDB", "services", "gateway", "RabbitMQ", "other system",
-               "busy %", "steal %")
-    lines = []
-    rounds = len(systems[0].out["rounds"])
-    for part in PARTS:
-        for r in range(rounds):
-            for kadra in systems:
-                used = kadra.out["rounds"][r]["cpu"].get(part)
-                if used is None:
-                    continue
-                cpu = used["cpu_s"]
-                lines.append((part, str(r + 1), kadra.label, f"{used['seconds']:.1f}",
-                              *(f"{cpu.get(g, 0.0):.1f}" for g in ("FerretDB", "services", "gateway", "RabbitMQ",
-                                                                    "other system")),
-                              f"{used['busy_pct']:.0f}", f"{used['steal_pct']:.1f}"))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    for line in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
-
-
 SCALE = float(os.environ.get("KADRA_SCALE") or 1.0)
 
 
@@ -479,7 +139,7 @@ def main() -> int:
         say(f"private FerretDB pid {db.proc.pid} on :{db.port}, data in {run_dir}")
         seeded_kadra = Kadra("seeded", db, SEEDED_PREFIX, work)
         systems.append(seeded_kadra.start())
-        at_rest_and_outbox(seeded_kadra, rest_seconds, settle)
+        at_rest_and_outbox(seeded_kadra, rest_seconds, settle, scale_seed.volumes(SCALE)["accounts"])
         email, seeded_kadra.company_id = seeded_owner(db.uri)
         seeded_kadra.auth = login(seeded_kadra.system.base_url, email, scale_seed.PASSWORD)
         empty_kadra = Kadra("empty", db, None, work)
