@@ -11,7 +11,8 @@ Without APPROVAL_ID the one waiting login is meant (more than one: name it). The
 refreshed once if it has expired.
 """
 from kadra_mobile import state as st
-from kadra_mobile.cli import _ASK, NOT_ACTIVE, REFUSED, USAGE, App, Failure
+from kadra_mobile.app import NOT_ACTIVE, REFUSED, USAGE, App, Failure
+from kadra_mobile.cli import _ASK
 
 PREFIX = "kadra-approval.v1"
 

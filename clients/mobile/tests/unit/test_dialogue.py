@@ -12,7 +12,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from kadra_mobile import cli, messages
+from kadra_mobile import app, cli, messages
 
 GATEWAY = "http://kadra.test"
 GOOD_PASSWORD = "Dobre-Hasło-2025!x"
@@ -78,7 +78,7 @@ def gateway(monkeypatch):
         made.mount(GATEWAY, fake)
         return made
 
-    monkeypatch.setattr(cli.requests, "Session", session)
+    monkeypatch.setattr(app.requests, "Session", session)
     for name in ("KADRA_MOBILE_PASSWORD", "KADRA_MOBILE_PIN", "KADRA_MOBILE_CURRENT_PIN", messages.LANG_ENV):
         monkeypatch.delenv(name, raising=False)
     return fake
@@ -177,7 +177,7 @@ def test_changing_the_pin_is_not_the_activation_dialogue(gateway, run):
 def test_a_wrong_password_gives_the_guides_two_hints_and_no_http_status(gateway, run, lang, hints):
     code, out, err = run("activate", "--email", "jan.kowalski@majafirma.pl", "--password", "not-my-password-1",
                          lang=lang)
-    assert code == cli.REFUSED
+    assert code == app.REFUSED
     for hint in hints:
         assert hint in err
     assert "401" not in err and "odpowiedziała" not in err and "answered" not in err
@@ -188,7 +188,7 @@ def test_refused_input_is_told_in_words_with_the_fields_and_no_status(gateway, r
         422, "Some fields are invalid.", "Niektóre pola są niepoprawne.",
         errors=[{"field": "device_name", "message": "Not allowed.", "message_pl": "Niedozwolone znaki."}])
     code, _, err = run(*activate())
-    assert code == cli.INVALID
+    assert code == app.INVALID
     assert err.strip().splitlines() == ["Niektóre pola są niepoprawne.", "  device_name: Niedozwolone znaki."]
 
 
@@ -197,13 +197,13 @@ def test_refused_input_is_told_in_words_with_the_fields_and_no_status(gateway, r
 def test_a_server_failure_is_told_in_words(gateway, run, status, words):
     gateway.answers[("POST", "/devices/activate")] = problem(status, "x", "x")
     code, _, err = run(*activate())
-    assert code == cli.UNEXPECTED and words in err and str(status) not in err
+    assert code == app.UNEXPECTED and words in err and str(status) not in err
 
 
 def test_an_unreachable_gateway_is_told_in_words(gateway, run):
     gateway.down = True
     code, _, err = run(*activate(), lang="en")
-    assert code == cli.UNREACHABLE
+    assert code == app.UNREACHABLE
     assert err.strip() == "Cannot reach Kadra at http://kadra.test. Check the connection and try again."
 
 
@@ -282,16 +282,16 @@ def test_deny_and_a_wrong_number_are_told_in_words(gateway, run, active_phone):
         [{"field": "number", "message": "This is not the number shown on the login screen.",
           "message_pl": "To nie jest liczba z ekranu logowania."}])
     code, _, err = run("approve", APPROVAL, "--number", "13", "--pin=482915")
-    assert code == cli.INVALID and "To nie jest liczba z ekranu logowania" in err and "422" not in err
+    assert code == app.INVALID and "To nie jest liczba z ekranu logowania" in err and "422" not in err
 
 
 def test_approve_without_an_id_needs_exactly_one_waiting(gateway, run, active_phone):
     gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": [WAITING, {**WAITING, "approval_id": "b" * 32}]})
     code, _, err = run("approve", "--number", "07", "--pin=482915")
-    assert code == cli.USAGE and "Czeka więcej niż jedno logowanie" in err
+    assert code == app.USAGE and "Czeka więcej niż jedno logowanie" in err
     gateway.answers[("GET", "/devices/d1/approvals")] = (200, {"approvals": []})
     code, _, err = run("approve", "--number", "07", "--pin=482915")
-    assert code == cli.NOT_ACTIVE and "Żadne logowanie nie czeka" in err
+    assert code == app.NOT_ACTIVE and "Żadne logowanie nie czeka" in err
 
 
 def test_an_expired_device_token_is_refreshed_once(gateway, run, active_phone, tmp_path):
