@@ -46,8 +46,7 @@ sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "scripts")]
 import scale_seed  # noqa: E402
 from private_ferretdb import FerretDB, say  # noqa: E402
 from run import fmt, write_report  # noqa: E402
-from scale_figures import (AUDIT_ENTRIES_EMPTY, SEEDED_PREFIX, audited_company, login,  # noqa: E402
-                           seeded_owner)
+from scale_figures import AUDIT_ENTRIES_EMPTY, SEEDED_PREFIX, audited_company, seeded_owner  # noqa: E402
 from scale_rounds import (RATIO_GOAL, Kadra, at_rest_and_outbox, better, compare, figure_key,  # noqa: E402
                           interleaved, print_comparison, print_part_cpu)
 from system import SERVICES  # noqa: E402
@@ -62,7 +61,8 @@ OUTBOX_GOAL_MS = 1000.0
 def cache_key(scale: float) -> str:
     """The scale and a digest of what decides the seeded files: the seeding code, the stores, the kit."""
     kit = os.path.join(ROOT, "kadra_defaults", "kadra_defaults")
-    files = [os.path.join(HERE, "scale_seed.py"), *sorted(glob.glob(os.path.join(kit, "storage", "*.py"))),
+    files = [os.path.join(HERE, "scale_seed.py"), os.path.join(HERE, "memory_db.py"),
+             *sorted(glob.glob(os.path.join(kit, "storage", "*.py"))),
              *sorted(glob.glob(os.path.join(kit, "outbox", "*.py")))]
     for service in SERVICES:
         base = os.path.join(ROOT, "services", service, service)
@@ -141,11 +141,11 @@ def main() -> int:
         systems.append(seeded_kadra.start())
         at_rest_and_outbox(seeded_kadra, rest_seconds, settle, scale_seed.volumes(SCALE)["accounts"])
         email, seeded_kadra.company_id = seeded_owner(db.uri)
-        seeded_kadra.auth = login(seeded_kadra.system.base_url, email, scale_seed.PASSWORD)
+        seeded_kadra.credentials = (email, scale_seed.PASSWORD)
         empty_kadra = Kadra("empty", db, None, work)
         systems.append(empty_kadra.start())
         owner, empty_kadra.company_id = audited_company(empty_kadra.system, AUDIT_ENTRIES_EMPTY)
-        empty_kadra.auth = owner.auth
+        empty_kadra.credentials = (owner.email, owner.password)
         pair = (empty_kadra, seeded_kadra)
         say(f"both systems up: every figure in {rounds} interleaved rounds")
         interleaved(pair, rounds, db, args.quick)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import re
 import time
+import traceback
 import uuid
 
 from private_ferretdb import FerretDB, say
 from rest_cpu import CpuMeter, broker_pid, cpu_at_rest, settle_until_quiet
 from run import (AREAS, bench_env, bench_system, drop_databases, fmt, measure_area, measure_baselines,
                  stop_helpers)
-from scale_figures import audit_page, audit_rows, outbox_delay
+from scale_figures import audit_page, audit_rows, login, outbox_delay
 from tests.support.infra import create_vhost, delete_vhost, free_port
 
 RATIO_GOAL = 0.9  # every figure seeded >= 0.9 of empty
@@ -136,8 +137,9 @@ def measure_part(part: str, kadra: Kadra, state: dict, quick: bool) -> list[dict
         rows, state["ctx"] = measure_baselines(kadra.system, kadra.env, kadra.folder, quick=quick,
                                                context={"notify_db_prefix": kadra.env["KADRA_MONGO_DB_PREFIX"]})
         return rows
-    if part == "audit":
-        result = audit_page(kadra.system.base_url, kadra.auth, kadra.company_id)
+    if part == "audit":  # a fresh login each time: a round outlasts an access token (15 minutes)
+        auth = login(kadra.system.base_url, *kadra.credentials)
+        result = audit_page(kadra.system.base_url, auth, kadra.company_id)
         kadra.out.setdefault("audit", result)
         return audit_rows(result)
     rows, notes = measure_area(part, state["ctx"])
@@ -166,7 +168,12 @@ def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: 
                         groups["RabbitMQ"] = [rabbit]
                     say(f"round {r + 1}/{rounds}, {part}: {kadra.label}")
                     meter = CpuMeter(groups).start()
-                    rows = measure_part(part, kadra, states[kadra.label], quick)
+                    try:
+                        rows = measure_part(part, kadra, states[kadra.label], quick)
+                    except Exception:  # one part lost, not the run: said in the notes, the rest measured
+                        kadra.out.setdefault("notes", []).append(
+                            f"round {r + 1}, {part}: failed:\n{traceback.format_exc()}")
+                        rows = []
                     kadra.out["rounds"][-1]["rows"].extend(rows)
                     kadra.out["rounds"][-1]["cpu"][part] = meter.stop()
         finally:
