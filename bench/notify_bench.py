@@ -127,8 +127,11 @@ def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None) ->
     folder = tempfile.mkdtemp(prefix="kadra-bench-mail-")
     sink = MailSink(folder).start()
     prefix = db_prefix or f"kb{uuid.uuid4().hex[:8]}"
-    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_LOG_LEVEL="WARNING"),
-                           os.path.join(folder, "notify.log"))
+    # The database of the system being measured (bench/scale.py: its private FerretDB with the seeded log;
+    # notify_env's default is the machine's shared one, where the seeded figure measured an empty log).
+    mongo = base_env.get("KADRA_MONGO_URI") or "mongodb://127.0.0.1:27017/"
+    notify = NotifyProcess(notify_env(vhost.uri, prefix, sink.port, KADRA_LOG_LEVEL="WARNING",
+                                      KADRA_MONGO_URI=mongo), os.path.join(folder, "notify.log"))
     publisher = Publisher(vhost.uri)
     try:
         notify.start().wait_consuming()
@@ -169,7 +172,7 @@ def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None) ->
             from pymongo import MongoClient
 
             if db_prefix is None:
-                MongoClient(base_env.get("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/")).drop_database(
+                MongoClient(mongo).drop_database(
                     f"{prefix}_notify")
         except Exception:
             pass
