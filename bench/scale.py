@@ -178,7 +178,9 @@ def main() -> int:
     print(f"\noutbox delay at the seeded volume: {outbox['arrived']}/{outbox['sent']} messages, "
           f"p50 {fmt(outbox['p50_ms'])} ms, p99 {fmt(outbox['p99_ms'])} ms, max {fmt(outbox['max_ms'])} ms")
     print(f"audit log at the seeded volume: {seeded['audit']['total']:,} entries in the largest company "
-          f"(deep page {seeded['audit']['deep_page']})")
+          f"(deep page {seeded['audit']['deep_page']}); people named by page 1 / the deep page: empty "
+          f"{empty['audit']['first']['people']} / {empty['audit']['deep']['people']}, seeded "
+          f"{seeded['audit']['first']['people']} / {seeded['audit']['deep']['people']}")
 
     judged = [e for e in entries if e.get("ok") is not None]
     short = [e for e in judged if not e["ok"]]
