@@ -20,7 +20,7 @@ An account's and a device's live sessions are listed by key sets (kit KeySet `ac
 `device-sessions`: added before the session is written, removed once it ended or was swept), so ending them
 all (a password change or reset, a device removed) reads what is live, never the whole collection.
 """
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -38,15 +38,11 @@ DAY = 86400
 ENDED_KEPT = timedelta(days=1)
 
 
-def _aware(at):
-    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-
-
 def _when_due(doc: dict):
     """When a session may go: a day after it ended, else at its latest recorded expiry."""
     if doc.get("ended_at") is not None:
-        return _aware(doc["ended_at"]) + ENDED_KEPT
-    times = [_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at")) if at is not None]
+        return clock.aware(doc["ended_at"]) + ENDED_KEPT
+    times = [clock.aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at")) if at is not None]
     return max(times) if times else None
 
 
@@ -63,7 +59,7 @@ class Sessions(Store):
             expiries = Expiries(db)
             for doc in db[SPENT].find({}, {"expires_at": 1}):
                 if doc.get("expires_at") is not None:
-                    expiries.due(SPENT, doc["_id"], _aware(doc["expires_at"]))
+                    expiries.due(SPENT, doc["_id"], clock.aware(doc["expires_at"]))
             try:
                 db[EXPIRIES_COLLECTION].insert_one({"_id": SPENT_MADE_DUE})
             except DuplicateKeyError:
@@ -214,8 +210,8 @@ class Sessions(Store):
         doc = self.get(session_id)
         if doc is None:
             return
-        ended = _aware(doc.get("ended_at"))
-        latest = max(_aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
+        ended = clock.aware(doc.get("ended_at"))
+        latest = max(clock.aware(at) for at in (doc.get("refresh_expires_at"), doc.get("expires_at"))
                      if at is not None) if (doc.get("refresh_expires_at") or doc.get("expires_at")) else None
         if (ended is not None and ended + ENDED_KEPT <= bucket_end) or (latest is not None and latest <= bucket_end):
             gone = self.db[SESSIONS].delete_one({"_id": session_id}).deleted_count == 1
@@ -244,6 +240,6 @@ class Sessions(Store):
 
     def _spent_expired(self, key: str, bucket_end) -> bool:
         doc = self.by_key(SPENT, key)
-        if doc is not None and (doc.get("expires_at") is None or _aware(doc["expires_at"]) <= bucket_end):
+        if doc is not None and (doc.get("expires_at") is None or clock.aware(doc["expires_at"]) <= bucket_end):
             return self.db[SPENT].delete_one({"_id": key}).deleted_count == 1
         return False
