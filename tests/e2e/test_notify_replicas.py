@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from kadra_defaults import settings
 from kadra_defaults.contracts import mailbus
 from tests.support.infra import free_port, wait_until
 from tests.support.notify import NotifyProcess, NotifyWorld, reset_event
@@ -77,8 +78,13 @@ def test_a_sigkilled_replicas_claims_are_taken_over_by_the_other_within_seconds(
     taken_over = [line for line in world.twin.lines() if line.get("msg") == "e-mail event claim taken over from a stopped process"]
     print(f"\nreplica SIGKILLed: the other sent the rest in {took:.1f} s, {len(taken_over)} claim(s) taken over, "
           f"{duplicates} duplicate(s)")
-    # At most one per SIGKILL: what the dead replica journaled but had not logged is replayed, not resent.
-    assert duplicates <= 1
+    # What the dead replica journaled but had not logged is replayed, not resent (without the replay: 24
+    # duplicates). What it cannot replay is an e-mail whose 250 had come and whose journal write had not
+    # happened when the SIGKILL came (notify/claims.py): at most one such e-mail per worker sending at that
+    # moment (KADRA_NOTIFY_CONCURRENCY), each sent twice at most. One per kill was the usual count; CI on a
+    # loaded machine saw 2 and 3 — several workers each had a 250 waiting to be read.
+    assert all(n <= 2 for n in received.values()), received.most_common(3)
+    assert duplicates <= settings.current().notify_concurrency
 
 
 def _consumers(world) -> int:
