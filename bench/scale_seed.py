@@ -15,11 +15,9 @@
 Every write goes through the stores, so what they keep beside a document is kept as the services
 keep it: address keys, audit numbers and their hints, due slots and bucket hints, roster stamps. One
 round trip per write would take an hour on FerretDB (1-2.5 ms each, measured here), so the stores run
-against `MemoryDatabase`, a write-behind stand-in that answers the few operations those writes use
-(inserts, reads and updates by `_id`, the update operators they send) exactly as the database would for
-a database that was empty, and refuses anything else with an error (a store that starts to use a
-filter it cannot answer stops the seed instead of seeding something else). Its contents then go to
-the real database in `insert_many` batches (~0.07 ms a document). Before that, each service's
+against `MemoryDatabase` (bench/memory_db.py: a write-behind stand-in for an empty database, refusing
+what it cannot answer); its contents then go to the real database in `insert_many` batches (~0.07 ms
+a document). Before that, each service's
 `ensure_indexes` and sweep run once on the real, empty database: the one-off passes (address keys,
 audit numbering, documents made due) see nothing and leave their markers, so the services do not
 re-run them over the seeded data at start.

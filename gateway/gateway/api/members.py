@@ -63,7 +63,6 @@ class MemberRoleSchema(Schema):
     role = fields.String(metadata={"example": "employee"})
 
 
-
 # routes
 
 
