@@ -65,7 +65,8 @@ def test_reset_requests_per_client_address_are_limited_alike_for_known_and_unkno
     body = over_known.json()
     assert body["code"] == "too_many_requests" and body["detail"] and body["detail_pl"] != body["detail"]
     assert 0 < int(over_known.headers["Retry-After"]) <= 3600
-    assert over_known.headers["Retry-After"] == over_unknown.headers["Retry-After"]
+    # the same wait, but for the second that may pass between the two requests (each rounded up from its moment)
+    assert abs(int(over_known.headers["Retry-After"]) - int(over_unknown.headers["Retry-After"])) <= 1
     # nothing was sent for the refused ones: two e-mails to the known address, from the first and third request
     mails = mailbox.wait_for(known["email"], "set a new password", count=2, timeout=30)
     assert len(mails) == 2
