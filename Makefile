@@ -74,7 +74,7 @@ test-unit: venv ## Unit tests only (no network)
 bench: venv infra ## Benchmarks on the running system, printed as ratios to baselines
 	@$(PY) bench/run.py
 
-bench-scale: venv infra ## make bench on an empty and a seeded system side by side, in interleaved rounds (100k accounts, 300k audit entries...; KADRA_SCALE, KADRA_SCALE_ROUNDS, KADRA_REST_SECONDS), its own FerretDB
+bench-scale: venv infra ## make bench on an empty and a seeded system side by side, in interleaved rounds (100k accounts, 300k audit entries...; KADRA_SCALE, KADRA_SCALE_ROUNDS, KADRA_SCALE_PARTS, KADRA_REST_SECONDS), its own FerretDB
 	@$(PY) bench/scale.py
 
 k8s-check: ## Render every kustomize overlay and validate it offline against the Kubernetes schemas

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -115,9 +114,10 @@ def _accept_times(folder: str) -> dict[str, float]:
     return {found[0]: found[1] for path, found in _seen.items() if path.startswith(prefix)}
 
 
-def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None) -> dict:
+def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None, rate: float | None = None) -> dict:
     """`db_prefix`: the databases notify keeps its log in (bench/scale.py: the seeded ones, kept); else a new
-    prefix, dropped afterwards."""
+    prefix, dropped afterwards. `rate`: the steady rate of the delay figures (events/s); else half the measured
+    throughput, at most 200/s."""
     from kadra_defaults.outbox import Publisher
     from tests.support.notify import MailSink, NotifyProcess, Vhost, notify_env, reset_event
 
@@ -149,7 +149,7 @@ def notify_pipeline(base_env: dict, n: int = N, db_prefix: str | None = None) ->
         burst_rate = n / (max(accepted[e["id"]] for e in burst) - started)
 
         # delay at a steady rate
-        rate = min(200.0, burst_rate / 2)
+        rate = rate or min(200.0, burst_rate / 2)
         steady = [reset_event(i, domain="bench.example") for i in range(n)]
         published_at = {}
         started = time.time()
@@ -195,11 +195,13 @@ def run(env: dict | None = None) -> list[dict]:
     """Rows for `make bench`: {figure, value, unit, baseline, baseline_value, ratio, goal}.
 
     `env` is the KADRA_* environment, or bench/run.py's context (whose "env" holds it; its
-    "notify_db_prefix", when set, names the databases notify's log goes to: bench/scale.py's seeded ones).
+    "notify_db_prefix", when set, names the databases notify's log goes to: bench/scale.py's seeded ones; its
+    "notify_rate", when set, is the steady rate of the delay figures: bench/scale.py compares two systems' delays
+    at the same load, not each at half its own throughput of that round).
     """
-    db_prefix = None
+    db_prefix = rate = None
     if env and "env" in env and isinstance(env["env"], dict):
-        db_prefix = env.get("notify_db_prefix")
+        db_prefix, rate = env.get("notify_db_prefix"), env.get("notify_rate")
         env = env["env"]
     env = dict(env or os.environ)
     from tests.support.notify import Vhost
@@ -210,7 +212,7 @@ def run(env: dict | None = None) -> list[dict]:
         bare = bare_pika(_vhost_uri(base_uri, vhost.name))
     finally:
         vhost.delete()
-    mail = notify_pipeline(env, db_prefix=db_prefix)
+    mail = notify_pipeline(env, db_prefix=db_prefix, rate=rate)
     bare_steady = None
     vhost = Vhost("kadra-bench-bare")
     try:

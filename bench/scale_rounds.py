@@ -17,6 +17,10 @@ from scale_figures import audit_page, audit_rows, login, outbox_delay
 from tests.support.infra import create_vhost, delete_vhost, free_port
 
 RATIO_GOAL = 0.9  # every figure seeded >= 0.9 of empty
+# notify's delay figures on both systems at this steady rate (events/s): `make bench` takes half the throughput
+# measured just before, which differed between the two systems and rounds (79-120/s in one run), so the two
+# delays compared were measured at different loads. Below half of either system's throughput in every run.
+NOTIFY_RATE = 80.0
 
 
 # --- comparing -------------------------------------------------------------------------------------------
@@ -131,11 +135,24 @@ def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float, account
 PARTS = ("baselines", "audit", *AREAS)
 
 
+def parts_from(text: str | None) -> tuple[str, ...]:
+    """KADRA_SCALE_PARTS ("notify", "audit,users", …): the parts measured, in PARTS' order; the baselines
+    always (the areas' figures are read beside them). Empty: every part. An unknown name: SystemExit."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    unknown = sorted(set(names) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"KADRA_SCALE_PARTS: unknown part(s) {', '.join(unknown)}; the parts are {', '.join(PARTS)}")
+    if not names:
+        return PARTS
+    return tuple(p for p in PARTS if p == "baselines" or p in names)
+
+
 def measure_part(part: str, kadra: Kadra, state: dict, quick: bool) -> list[dict]:
     """One part of the figures on one system; `state` carries the round's context between its parts."""
     if part == "baselines":
         rows, state["ctx"] = measure_baselines(kadra.system, kadra.env, kadra.folder, quick=quick,
-                                               context={"notify_db_prefix": kadra.env["KADRA_MONGO_DB_PREFIX"]})
+                                               context={"notify_db_prefix": kadra.env["KADRA_MONGO_DB_PREFIX"],
+                                                        "notify_rate": NOTIFY_RATE})
         return rows
     if part == "audit":  # a fresh login each time: a round outlasts an access token (15 minutes)
         auth = login(kadra.system.base_url, *kadra.credentials)
@@ -147,7 +164,8 @@ def measure_part(part: str, kadra: Kadra, state: dict, quick: bool) -> list[dict
     return rows
 
 
-def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: bool) -> None:
+def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: bool,
+                parts: tuple[str, ...] = PARTS) -> None:
     """Every part of the figures, in `rounds` rounds, each part on one system right after the other — first
     empty then seeded, the next round the other way round (ABBA): a machine that grows busier or quieter
     during the run (it is shared) moves both systems' figures alike instead of one half of the run. Each
@@ -160,7 +178,7 @@ def interleaved(systems: tuple[Kadra, Kadra], rounds: int, db: FerretDB, quick: 
         for k in systems:
             k.out["rounds"].append({"rows": [], "cpu": {}})
         try:
-            for part in PARTS:
+            for part in parts:
                 for kadra in order:
                     other = next(k for k in systems if k is not kadra)
                     groups = {"FerretDB": [db.proc.pid], **kadra.pids(), "other system": sum(other.pids().values(), [])}

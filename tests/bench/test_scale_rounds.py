@@ -3,6 +3,8 @@ rounds, matched across rounds and systems by its name without the numbers a run 
 import os
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [os.path.join(ROOT, "bench"), os.path.join(ROOT, "scripts")]
 import scale_rounds  # noqa: E402
@@ -40,3 +42,16 @@ def test_the_comparison_judges_kadra_figures_and_leaves_the_machines_baselines_u
     assert round(entries["audit page p50"]["as_good"], 3) == round(40 / 42, 3)
     assert entries["audit page p50"]["ok"] is True
     assert entries["argon2id verify, 2 processes"]["ok"] is None
+
+
+def test_parts_are_measured_in_their_order_with_the_baselines_always():
+    assert scale_rounds.parts_from("notify, audit") == ("baselines", "audit", "notify")
+    assert scale_rounds.parts_from("") == scale_rounds.PARTS
+    assert scale_rounds.parts_from(None) == scale_rounds.PARTS
+
+
+def test_an_unknown_part_is_refused_with_the_known_ones_named():
+    with pytest.raises(SystemExit) as refused:
+        scale_rounds.parts_from("notify,mail")
+
+    assert "mail" in str(refused.value) and "notify" in str(refused.value) and "baselines" in str(refused.value)
