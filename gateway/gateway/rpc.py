@@ -22,6 +22,8 @@ from pika.exceptions import AMQPError
 
 from kadra_defaults import settings
 from kadra_defaults.tracing import current_request_id
+from gateway.rpc_errors import (BrokerUnavailable, CallTimeout, RemoteError, RpcError,  # noqa: F401 (rpc.*)
+                                ServiceUnavailable, _RecentlyFailed)
 
 log = logging.getLogger(__name__)
 
@@ -47,46 +49,6 @@ def connection_parameters(amqp_uri: str, name: str, heartbeat: int) -> list[pika
         params.client_properties = {"connection_name": f"{name}-{os.getpid()}"}
         found.append(params)
     return found
-
-
-class RpcError(Exception):
-    """Base of what a call can raise."""
-
-
-class BrokerUnavailable(RpcError):
-    """The broker can't be reached."""
-
-
-class _RecentlyFailed(BrokerUnavailable):
-    """No connect was tried: one failed less than RECONNECT_PAUSE ago."""
-
-
-class ServiceUnavailable(RpcError):
-    """No service is bound to answer (it has never started, or its queue is gone)."""
-
-    def __init__(self, service: str):
-        super().__init__(service)
-        self.service = service
-
-
-class CallTimeout(RpcError):
-    """The service didn't answer in time."""
-
-    def __init__(self, service: str, method: str, timeout: float):
-        super().__init__(f"{service}.{method} did not answer within {timeout:g}s")
-        self.service = service
-        self.method = method
-
-
-class RemoteError(RpcError):
-    """The service answered with an exception."""
-
-    def __init__(self, exc_path: str, exc_type: str, value: str, exc_args: list | None = None):
-        super().__init__(f"{exc_path}: {value}")
-        self.exc_path = exc_path
-        self.exc_type = exc_type
-        self.value = value
-        self.exc_args = exc_args or []
 
 
 class _Call:
