@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import jwt
 from flask import g, request
 
-from kadra_defaults.contracts.access_tokens import ALGORITHM, AUDIENCE
+from kadra_defaults.contracts.access_tokens import AUDIENCE
+from kadra_defaults.contracts.ed25519_keys import ALGORITHM
 from gateway import state
 from gateway.errors import Problem
 

@@ -11,7 +11,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from kadra_defaults.contracts.access_tokens import thumbprint
+from kadra_defaults.contracts.ed25519_keys import thumbprint
 from tests.support.identity import PASSWORD, bearer, login, mail_tokens, sign_up
 
 pytestmark = pytest.mark.e2e

@@ -110,7 +110,7 @@ def test_a_switch_to_an_unpublished_key_is_not_followed(rotating):
     ring = rotating.env["KADRA_JWT_KEYS_DIR"]
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from kadra_defaults.contracts.access_tokens import private_pem
+    from kadra_defaults.contracts.ed25519_keys import private_pem
 
     with open(os.path.join(ring, "unpublished.pem"), "wb") as f:
         f.write(private_pem(Ed25519PrivateKey.generate()))

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import jsonify
 
 from kadra_defaults import settings
-from kadra_defaults.contracts.access_tokens import thumbprint
+from kadra_defaults.contracts.ed25519_keys import thumbprint
 from gateway import auth, rpc
 from gateway.app import create_app
 from gateway.auth import Principal, authenticated, current_principal

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kadra_defaults import settings
-from kadra_defaults.contracts.access_tokens import thumbprint
+from kadra_defaults.contracts.ed25519_keys import thumbprint
 from gateway import app as app_module, rpc
 from gateway.spool import Spool
 from gateway.app import create_app

@@ -10,6 +10,7 @@ from flask import jsonify
 
 from kadra_defaults import settings
 from kadra_defaults.contracts import access_tokens as at
+from kadra_defaults.contracts import ed25519_keys as ed
 from gateway import app as app_module
 from gateway.app import create_app, local_port
 from gateway.auth import authenticated, current_principal
@@ -38,7 +39,7 @@ def ring(tmp_path, monkeypatch):
 
 def _add(folder, kid):
     key = Ed25519PrivateKey.generate()
-    (folder / f"{kid}.pub.pem").write_bytes(at.public_pem(key.public_key()))
+    (folder / f"{kid}.pub.pem").write_bytes(ed.public_pem(key.public_key()))
     return key
 
 
@@ -76,7 +77,7 @@ def test_jwks_lists_every_published_key_with_its_kid(app, ring):
     assert response.status_code == 200 and response.headers["Cache-Control"].startswith("public, max-age=")
     keys = response.json["keys"]
     assert [k["kid"] for k in keys] == ["2025-a", "2025-b"]
-    assert keys[0] == at.jwk("2025-a", a.public_key()) and keys[1] == at.jwk("2025-b", b.public_key())
+    assert keys[0] == ed.jwk("2025-a", a.public_key()) and keys[1] == ed.jwk("2025-b", b.public_key())
     assert all(set(k) == {"kty", "crv", "x", "kid", "use", "alg"} for k in keys)
     # PyJWT reads it as a verifier of another app would
     key_set = jwt.PyJWKSet.from_dict(response.json)
@@ -112,7 +113,7 @@ def test_a_key_added_on_disk_is_accepted_without_a_restart(app, ring):
     client = app.test_client()
     key = Ed25519PrivateKey.generate()
     assert _get(client, "/t/whoami", _token(key, "fresh")).status_code == 401
-    (ring / "fresh.pub.pem").write_bytes(at.public_pem(key.public_key()))
+    (ring / "fresh.pub.pem").write_bytes(ed.public_pem(key.public_key()))
     assert _get(client, "/t/whoami", _token(key, "fresh")).status_code == 200
 
 

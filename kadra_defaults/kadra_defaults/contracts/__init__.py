@@ -6,6 +6,7 @@
                and the messages it carries;
 - ``service_tokens``  the bearer tokens the product's other apps use (JWT, HS256);
 - ``access_tokens``  what identity signs and every verifier checks (EdDSA, kid, iss), and the key ring;
+- ``ed25519_keys``   one key as PEM, raw bytes, JWK and RFC 7638 thumbprint (the key ring's encodings);
 - ``publishing``  the nameko side: ``Events`` (dispatch, always in the envelope) and ``Feed``
                (publish with confirms). The gateway never imports it (it runs no nameko).
 """

@@ -26,9 +26,8 @@ import secrets as _secrets
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kadra_defaults.contracts.access_tokens import (KID, PRIVATE_SUFFIX, PUBLIC_SUFFIX, SIGNING_FILE,
-                                                    load_private_pem, load_public_pem, private_pem, public_pem,
-                                                    raw)
+from kadra_defaults.contracts.access_tokens import KID, PRIVATE_SUFFIX, PUBLIC_SUFFIX, SIGNING_FILE
+from kadra_defaults.contracts.ed25519_keys import load_private_pem, load_public_pem, private_pem, public_pem, raw
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 

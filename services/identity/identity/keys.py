@@ -26,9 +26,9 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kadra_defaults import settings
-from kadra_defaults.contracts.access_tokens import (KID, PRIVATE_SUFFIX, PUBLIC_SUFFIX, SIGNING_FILE, key_files,
-                                                    load_private_pem, load_public_pem, private_pem, public_pem,
-                                                    raw, thumbprint)
+from kadra_defaults.contracts.access_tokens import KID, PRIVATE_SUFFIX, PUBLIC_SUFFIX, SIGNING_FILE, key_files
+from kadra_defaults.contracts.ed25519_keys import (load_private_pem, load_public_pem, private_pem, public_pem, raw,
+                                                   thumbprint)
 
 
 class KeysError(ValueError):

@@ -20,7 +20,8 @@ import uuid
 import jwt
 
 from kadra_defaults import settings
-from kadra_defaults.contracts.access_tokens import ALGORITHM, AUDIENCE, HEADER_TYP, SigningKeys, signing_keys_of
+from kadra_defaults.contracts.access_tokens import AUDIENCE, HEADER_TYP, SigningKeys, signing_keys_of
+from kadra_defaults.contracts.ed25519_keys import ALGORITHM
 
 ACCESS_TTL = 15 * 60
 REFRESH_TTL = 30 * 24 * 3600

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kadra_defaults.contracts.access_tokens import load_private_pem, load_public_pem, public_pem, raw
+from kadra_defaults.contracts.ed25519_keys import load_private_pem, load_public_pem, public_pem, raw
 from identity.key_secrets import Api, ensure
 
 PREFIX = "/api/v1/namespaces/kadra-dev/secrets"
@@ -60,7 +60,7 @@ class FakeApi(BaseHTTPRequestHandler):
 
 
 def _pem():
-    from kadra_defaults.contracts.access_tokens import private_pem
+    from kadra_defaults.contracts.ed25519_keys import private_pem
     return private_pem(Ed25519PrivateKey.generate())
 
 

@@ -91,7 +91,7 @@ def test_rotation_steps_and_the_ones_refused(ring, capsys):
 
 
 def test_first_start_takes_in_the_single_file_pair_under_its_thumbprint(ring, tmp_path, monkeypatch, capsys):
-    from kadra_defaults.contracts.access_tokens import thumbprint
+    from kadra_defaults.contracts.ed25519_keys import thumbprint
 
     legacy = str(tmp_path / "legacy.pem")
     ensure_keys(legacy, str(tmp_path / "legacy.pub.pem"))

@@ -4,7 +4,7 @@ import time
 import jwt
 import pytest
 
-from kadra_defaults.contracts.access_tokens import thumbprint
+from kadra_defaults.contracts.ed25519_keys import thumbprint
 from identity import tokens
 from identity.keys import ensure_keys, load_public
 from identity.storage.throttle import wait_for
