@@ -24,7 +24,8 @@ keyed `login:<address>:<base>:<streak>`. Racing requests that start the next str
 number (the one after the streak they saw), so they meet in one streak, never one each.
 
 Other documents, all looked up by `_id` alone (kit: key look-ups; this collection holds a counter for every
-address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e-mails in a window.
+address anybody tried): `c:<client>` failures in a window, `r:<address>` reset e-mails in a window
+(storage/windows.py counts them; the sweep here removes them).
 """
 import itertools
 import time
@@ -39,15 +40,12 @@ from kadra_defaults.outbox import update_with_outbox
 from kadra_defaults.storage import (CLAIMS_COLLECTION, AttemptCounter, Expiries, Store, claim, in_parallel, new_id,
                                     sweep_attempts)
 
-THROTTLE = "throttle"
+from identity.storage.windows import CLIENT_WINDOW, THROTTLE, WINDOW_KEPT, Windows, client_wait
 
 FREE_FAILURES = 5                 # the 5th consecutive failure starts the first wait
 FIRST_WAIT = 60.0                 # seconds; doubles with each further failure
 MAX_WAIT = 15 * 60.0
 FAILURES_FORGOTTEN_AFTER = 24 * 3600.0  # a failure streak older than this starts again
-CLIENT_WINDOW = 15 * 60.0
-WINDOW_KEPT = timedelta(hours=2)  # a window's document is kept this long after the window opened (windows are shorter)
-CLIENT_MAX_FAILURES = 100         # failed logins from one client address per window
 # A reservation is kept until its streak is surely over (a streak lives 24 h from its start, and every
 # reservation is made after that start), with an hour to spare.
 RESERVATION_KEPT = FAILURES_FORGOTTEN_AFTER + 3600.0
@@ -90,8 +88,8 @@ class Attempts(AttemptCounter):
         return doc.get("at") if doc else None
 
 
-class Throttle(Store):
-    """The throttle collection and the password checks' reservations."""
+class Throttle(Windows, Store):
+    """The throttle collection and the password checks' reservations (its windows: storage/windows.py)."""
 
     def __init__(self, db):
         super().__init__(db)
@@ -129,9 +127,9 @@ class Throttle(Store):
         now = clock.now()
         email_doc, client_doc = in_parallel(lambda: self.by_key(THROTTLE, f"e:{email_norm}"),
                                             lambda: self.by_key(THROTTLE, f"c:{client_ip}") if client_ip else None)
-        client_wait = _client_wait(client_doc, now)
-        if client_wait > 0:
-            return Attempt(email_norm, wait=client_wait), None
+        waits = client_wait(client_doc, now)
+        if waits > 0:
+            return Attempt(email_norm, wait=waits), None
         streak = self._current_streak(email_norm, email_doc, now)
         key = _key(email_norm, streak)
         expires = now + timedelta(seconds=RESERVATION_KEPT)
@@ -244,32 +242,6 @@ class Throttle(Store):
         if doc is not None:
             self._next_streak(email_norm, (doc.get("base", "0"), int(doc.get("streak", 0))), clock.now())
 
-    # -- windows -----------------------------------------------------------------------------------
-
-    def count_in_window(self, key: str, window: float, now=None) -> int:
-        """Count one event under `key` in a window of `window` seconds that opens with its first event;
-        returns the count so far, this one included. One write by key and, when a window opens, one more.
-        On FerretDB an `$inc` is a read then a write, so under concurrency a count may come out a little
-        low: limits built on it let a few more through, never fewer."""
-        now = now or clock.now()
-        update = {"$inc": {"count": 1}, "$setOnInsert": {"window_start": now}}
-        try:
-            doc = self.db[THROTTLE].find_one_and_update({"_id": key}, update, upsert=True,
-                                                        return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # another first event made the document meanwhile: count in its window
-            doc = self.db[THROTTLE].find_one_and_update({"_id": key}, update, return_document=ReturnDocument.AFTER)
-        opened = doc.get("window_start")
-        if doc.get("count") == 1:  # this event made the document: due two hours on (every window is shorter)
-            Expiries(self.db).due(THROTTLE, key, now + WINDOW_KEPT)
-        if opened is not None and opened > now - timedelta(seconds=window):
-            return doc["count"]
-        # The window is over: this event opens the next one.
-        self.db[THROTTLE].update_one({"_id": key}, {"$set": {"window_start": now, "count": 1}})
-        return 1
-
-    def forget(self, key: str) -> None:
-        self.db[THROTTLE].delete_one({"_id": key})
-
     def sweep(self, now) -> int:
         """What nothing reads any more: reservations past their keeping; an address's document whose streak
         is over (24 h old: the next check starts a new streak, with a new base when the document is gone);
@@ -310,13 +282,3 @@ def _checked(key: str, number: int) -> str:
 def _key(email_norm: str, streak: tuple) -> str:
     base, number = streak
     return f"login:{email_norm}:{base}:{number}"
-
-
-def _client_wait(doc: dict | None, now: datetime) -> float:
-    """Seconds this client address must wait: 100 failures in its 15-minute window."""
-    if doc is None:
-        return 0.0
-    start = doc.get("window_start")
-    if start and (now - start).total_seconds() < CLIENT_WINDOW and doc.get("count", 0) >= CLIENT_MAX_FAILURES:
-        return CLIENT_WINDOW - (now - start).total_seconds()
-    return 0.0
