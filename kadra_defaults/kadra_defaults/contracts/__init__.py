@@ -1,7 +1,8 @@
 """The contracts between Kadra's processes, written once and used by both sides.
 
 - ``events``   the envelope every event carries, and the table of every audit event and its payload;
-- ``mail``     every e-mail event and its payload schema, and the mail queues' topology;
+- ``mail``     every e-mail event, its template and payload schema (``mail_payloads``: the schemas);
+- ``mailbus``  the mail queues' topology;
 - ``feed``     the gateway feed: the fan-out exchange services tell every gateway worker through,
                and the messages it carries;
 - ``service_tokens``  the bearer tokens the product's other apps use (JWT, HS256);
