@@ -79,10 +79,11 @@ def test_a_sigkilled_replicas_claims_are_taken_over_by_the_other_within_seconds(
     print(f"\nreplica SIGKILLed: the other sent the rest in {took:.1f} s, {len(taken_over)} claim(s) taken over, "
           f"{duplicates} duplicate(s)")
     # What the dead replica journaled but had not logged is replayed, not resent (without the replay: 24
-    # duplicates). What it cannot replay is an e-mail whose 250 had come and whose journal write had not
-    # happened when the SIGKILL came (notify/claims.py): at most one such e-mail per worker sending at that
-    # moment (KADRA_NOTIFY_CONCURRENCY), each sent twice at most. One per kill was the usual count; CI on a
-    # loaded machine saw 2 and 3 — several workers each had a 250 waiting to be read.
+    # duplicates). By design one e-mail per kill can go twice: the SMTP "." and 250 and the journal write
+    # happen under the pool's commit lock (notify/smtp.py), so one send at most is between them. One was the
+    # usual count; CI on a loaded machine saw 2 and 3, from a cause not found yet (the sink discards a DATA
+    # cut off before its "."). Until it is found, the bound is each event twice at most and no more
+    # duplicates than workers (KADRA_NOTIFY_CONCURRENCY) — 24 without the replay still fails it.
     assert all(n <= 2 for n in received.values()), received.most_common(3)
     assert duplicates <= settings.current().notify_concurrency
 
