@@ -18,11 +18,14 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass, fields as dataclass_fields
-from typing import Any, Callable
 
 from environs import Env, EnvError
 from marshmallow import ValidationError
-from marshmallow.validate import OneOf, Range, Regexp
+from marshmallow.validate import Regexp
+
+from kadra_defaults.setting_readers import (AMQP_SEPARATOR, Spec, read_choice, read_delays, read_flag,
+                                            read_https_url, read_long_secret, read_seconds, read_text, read_uri,
+                                            read_uri_list, read_whole)
 
 PREFIX = "KADRA_"
 
@@ -31,171 +34,71 @@ class SettingsError(ValueError):
     """A setting's value is not one it accepts; the message is one line naming the variable."""
 
 
-@dataclass(frozen=True)
-class Spec:
-    """One environment variable: its name, default, how it is read, and what it accepts (in words)."""
-
-    name: str
-    default: Any
-    read: Callable[[Env, str, Any], Any]
-    accepts: str
-    secret: bool = False
-
-
-def _text(env, name, default):
-    return env.str(name, default) or default
-
-
-def _choice(*options, lower=True):
-    def read(env, name, default):
-        value = env.str(name, default) or default
-        value = value.strip().lower() if lower else value.strip()
-        OneOf(options)(value)
-        return value
-    return read
-
-
-def _whole(minimum, maximum=None):
-    def read(env, name, default):
-        return env.int(name, default, validate=Range(min=minimum, max=maximum))
-    return read
-
-
-def _seconds(minimum=0.0, *, exclusive=False):
-    def read(env, name, default):
-        return env.float(name, default, validate=Range(min=minimum, min_inclusive=not exclusive))
-    return read
-
-
-def _uri_pattern(*schemes):
-    return Regexp(r"^(%s)://\S+$" % "|".join(s.replace("+", r"\+") for s in schemes))
-
-
-def _uri(*schemes):
-    pattern = _uri_pattern(*schemes)
-
-    def read(env, name, default):
-        value = (env.str(name, default) or default).strip()
-        pattern(value)
-        return value
-    return read
-
-
-AMQP_SEPARATOR = ";"
-
-
-def _uri_list(*schemes):
-    """One URI, or several separated by ';' (kombu's failover syntax, which nameko hands to kombu as is)."""
-    pattern = _uri_pattern(*schemes)
-
-    def read(env, name, default):
-        value = (env.str(name, default) or default).strip()
-        for part in value.split(AMQP_SEPARATOR):
-            pattern(part)  # an empty part (';;', a trailing ';') or a space fails like a bad URI
-            if part.count("://") != 1:  # two URIs joined by something else than ';'
-                raise ValidationError("not one URI")
-        return value
-    return read
-
-
 def amqp_uris(value: str | None = None) -> list[str]:
     """The broker addresses in KADRA_AMQP_URI (or ``value``), in the order clients try them."""
     raw = current().amqp_uri if value is None else value
     return [part.strip() for part in raw.split(AMQP_SEPARATOR) if part.strip()]
 
 
-def _delays(env, name, default):
-    raw = (env.str(name, "") or "").strip()
-    if not raw:
-        return default
-    try:
-        values = tuple(float(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise EnvError(name) from None
-    if not values or any(value <= 0 for value in values):
-        raise EnvError(name)
-    return values
-
-
-def _long_secret(value: str) -> str:
-    """HS256 wants a key of at least 32 bytes (RFC 7518 3.2); a shorter one is refused, not warned about."""
-    if value and len(value.encode()) < 32:
-        raise ValidationError("too short")
-    return value
-
-
-def _flag(env, name, default):
-    return env.bool(name, default)
-
-
-_HTTPS_URL = Regexp(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
-
-
-def _https_url(env, name, default):
-    """A link a page shows (an app store's page): https only, a host, no spaces; empty: no link."""
-    value = (env.str(name, default) or default).strip()
-    if value:
-        _HTTPS_URL(value)
-    return value
-
-
 PORT = "a port number (1-65535)"
 SPECS = (
-    Spec("KADRA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", _uri_list("amqp", "amqps"),
+    Spec("KADRA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", read_uri_list("amqp", "amqps"),
          "an amqp:// or amqps:// URI, or several separated by ';' (a cluster's nodes)"),
-    Spec("KADRA_AMQP_QUEUE_TYPE", "classic", _choice("classic", "quorum"), "classic or quorum"),
-    Spec("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/", _uri("mongodb", "mongodb+srv"),
+    Spec("KADRA_AMQP_QUEUE_TYPE", "classic", read_choice("classic", "quorum"), "classic or quorum"),
+    Spec("KADRA_MONGO_URI", "mongodb://127.0.0.1:27017/", read_uri("mongodb", "mongodb+srv"),
          "a mongodb:// or mongodb+srv:// URI"),
     Spec("KADRA_MONGO_DB_PREFIX", "kadra",
          lambda env, name, default: env.str(name, default, validate=Regexp(r"^[A-Za-z0-9_]{1,40}$")) or default,
          "1 to 40 letters, digits or underscores"),
-    Spec("KADRA_SMTP_HOST", "127.0.0.1", _text, "a host name"),
-    Spec("KADRA_SMTP_PORT", 1025, _whole(1, 65535), PORT),
+    Spec("KADRA_SMTP_HOST", "127.0.0.1", read_text, "a host name"),
+    Spec("KADRA_SMTP_PORT", 1025, read_whole(1, 65535), PORT),
     Spec("KADRA_SMTP_USER", "", lambda env, name, default: env.str(name, default), "a user name (empty: no login)"),
     Spec("KADRA_SMTP_PASSWORD", "", lambda env, name, default: env.str(name, default), "a password", secret=True),
-    Spec("KADRA_SMTP_TLS", "none", _choice("none", "starttls", "tls"), "one of none, starttls, tls"),
-    Spec("KADRA_MAIL_FROM", "Kadra <no-reply@kadra.local>", _text, "a sender such as 'Kadra <no-reply@example.com>'"),
-    Spec("KADRA_PUBLIC_URL", "http://127.0.0.1:8000", _uri("http", "https"), "an http:// or https:// URL"),
-    Spec("KADRA_GATEWAY_PORT", 8000, _whole(1, 65535), PORT),
-    Spec("KADRA_GATEWAY_WORKERS", 2 * (os.cpu_count() or 1), _whole(1, 256), "a whole number of workers (1-256)"),
-    Spec("KADRA_GATEWAY_THREADS", 4, _whole(1, 256), "a whole number of threads (1-256)"),
+    Spec("KADRA_SMTP_TLS", "none", read_choice("none", "starttls", "tls"), "one of none, starttls, tls"),
+    Spec("KADRA_MAIL_FROM", "Kadra <no-reply@kadra.local>", read_text,
+         "a sender such as 'Kadra <no-reply@example.com>'"),
+    Spec("KADRA_PUBLIC_URL", "http://127.0.0.1:8000", read_uri("http", "https"), "an http:// or https:// URL"),
+    Spec("KADRA_GATEWAY_PORT", 8000, read_whole(1, 65535), PORT),
+    Spec("KADRA_GATEWAY_WORKERS", 2 * (os.cpu_count() or 1), read_whole(1, 256), "a whole number of workers (1-256)"),
+    Spec("KADRA_GATEWAY_THREADS", 4, read_whole(1, 256), "a whole number of threads (1-256)"),
     Spec("KADRA_GATEWAY_SPOOL_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
-    Spec("KADRA_HEALTH_PORT", 8080, _whole(1, 65535), PORT),
-    Spec("KADRA_MANAGEMENT_PORT", 9000, _whole(1, 65535), PORT),
-    Spec("KADRA_RPC_TIMEOUT", 4.0, _seconds(0, exclusive=True), "a number of seconds above 0"),
+    Spec("KADRA_HEALTH_PORT", 8080, read_whole(1, 65535), PORT),
+    Spec("KADRA_MANAGEMENT_PORT", 9000, read_whole(1, 65535), PORT),
+    Spec("KADRA_RPC_TIMEOUT", 4.0, read_seconds(0, exclusive=True), "a number of seconds above 0"),
     Spec("KADRA_LOG_LEVEL", "INFO",
-         lambda env, name, default: _choice("debug", "info", "warning", "error", "critical")(env, name, default).upper(),
+         lambda env, name, default: read_choice("debug", "info", "warning", "error",
+                                                "critical")(env, name, default).upper(),
          "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-    Spec("KADRA_JWT_PRIVATE_KEY_FILE", ".kadra/keys/jwt-ed25519.pem", _text, "a file path"),
-    Spec("KADRA_JWT_PUBLIC_KEY_FILE", ".kadra/keys/jwt-ed25519.pub.pem", _text, "a file path"),
+    Spec("KADRA_JWT_PRIVATE_KEY_FILE", ".kadra/keys/jwt-ed25519.pem", read_text, "a file path"),
+    Spec("KADRA_JWT_PUBLIC_KEY_FILE", ".kadra/keys/jwt-ed25519.pub.pem", read_text, "a file path"),
     # The key ring (kadra_defaults.contracts.access_tokens); empty: the two single files above.
     Spec("KADRA_JWT_KEYS_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
     Spec("KADRA_JWT_PUBLIC_KEYS_DIR", "", lambda env, name, default: env.str(name, default), "a directory"),
     Spec("KADRA_SERVICE_TOKEN_SECRET", "",
-         lambda env, name, default: _long_secret(env.str(name, default)),
+         lambda env, name, default: read_long_secret(env.str(name, default)),
          "a secret of at least 32 bytes (e.g. 64 hex digits)", secret=True),
-    Spec("KADRA_SERVICE_TOKEN_SECRET_FILE", ".kadra/keys/service-token.secret", _text, "a file path"),
-    Spec("KADRA_TRUSTED_PROXIES", 0, _whole(0, 16), "a whole number of proxies (0 or more)"),
-    Spec("KADRA_HASH_CONCURRENCY", None, _whole(1, 1024), "a whole number (1 or more; default: the CPU count)"),
-    Spec("KADRA_NOTIFY_RETRY_DELAYS", (1.0, 5.0, 30.0, 120.0, 600.0), _delays,
+    Spec("KADRA_SERVICE_TOKEN_SECRET_FILE", ".kadra/keys/service-token.secret", read_text, "a file path"),
+    Spec("KADRA_TRUSTED_PROXIES", 0, read_whole(0, 16), "a whole number of proxies (0 or more)"),
+    Spec("KADRA_HASH_CONCURRENCY", None, read_whole(1, 1024), "a whole number (1 or more; default: the CPU count)"),
+    Spec("KADRA_NOTIFY_RETRY_DELAYS", (1.0, 5.0, 30.0, 120.0, 600.0), read_delays,
          "seconds separated by commas, each above 0 (e.g. 1,5,30)"),
-    Spec("KADRA_NOTIFY_PREFETCH", 32, _whole(1, 10000), "a whole number (1 or more)"),
-    Spec("KADRA_NOTIFY_CONCURRENCY", 8, _whole(1, 1000), "a whole number (1 or more)"),
-    Spec("KADRA_NOTIFY_STOP_GRACE", 15.0, _seconds(0), "a number of seconds (0 or more)"),
-    Spec("KADRA_NOTIFY_JOURNAL_DIR", os.path.join(tempfile.gettempdir(), "kadra-notify-journal"), _text,
+    Spec("KADRA_NOTIFY_PREFETCH", 32, read_whole(1, 10000), "a whole number (1 or more)"),
+    Spec("KADRA_NOTIFY_CONCURRENCY", 8, read_whole(1, 1000), "a whole number (1 or more)"),
+    Spec("KADRA_NOTIFY_STOP_GRACE", 15.0, read_seconds(0), "a number of seconds (0 or more)"),
+    Spec("KADRA_NOTIFY_JOURNAL_DIR", os.path.join(tempfile.gettempdir(), "kadra-notify-journal"), read_text,
          "a directory"),
-    Spec("KADRA_MAIL_LOG_RETENTION_DAYS", 90, _whole(1, 36500), "a whole number of days (1 or more)"),
-    Spec("KADRA_ALLOW_CLOCK_CONTROL", False, _flag, "1 or 0 (tests only)"),
+    Spec("KADRA_MAIL_LOG_RETENTION_DAYS", 90, read_whole(1, 36500), "a whole number of days (1 or more)"),
+    Spec("KADRA_ALLOW_CLOCK_CONTROL", False, read_flag, "1 or 0 (tests only)"),
     # Abuse limits (kadra_defaults.limits): 0 turns one off. A busy office's normal day never meets them.
-    Spec("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", 20, _whole(0), "a whole number (0: no limit)"),
-    Spec("KADRA_LIMIT_RESETS_PER_CLIENT_HOUR", 30, _whole(0), "a whole number (0: no limit)"),
-    Spec("KADRA_LIMIT_INVITATIONS_PER_COMPANY_DAY", 200, _whole(0), "a whole number (0: no limit)"),
-    Spec("KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY", 100, _whole(0), "a whole number (0: no limit)"),
-    Spec("KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY", 10, _whole(0), "a whole number (0: no limit)"),
-    Spec("KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY", 5, _whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_SIGNUPS_PER_CLIENT_HOUR", 20, read_whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_RESETS_PER_CLIENT_HOUR", 30, read_whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_INVITATIONS_PER_COMPANY_DAY", 200, read_whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_INVITATIONS_PER_INVITER_DAY", 100, read_whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_COMPANIES_PER_ACCOUNT_DAY", 10, read_whole(0), "a whole number (0: no limit)"),
+    Spec("KADRA_LIMIT_EMAIL_CHANGES_PER_ACCOUNT_DAY", 5, read_whole(0), "a whole number (0: no limit)"),
     # The mobile app's pages in the stores, linked from the web page "Aplikacja mobilna" (empty: no link).
-    Spec("KADRA_APP_STORE_URL", "", _https_url, "an https:// URL (empty: no link)"),
-    Spec("KADRA_PLAY_STORE_URL", "", _https_url, "an https:// URL (empty: no link)"),
+    Spec("KADRA_APP_STORE_URL", "", read_https_url, "an https:// URL (empty: no link)"),
+    Spec("KADRA_PLAY_STORE_URL", "", read_https_url, "an https:// URL (empty: no link)"),
 )
 
 
