@@ -21,6 +21,7 @@ RATIO_GOAL = 0.9  # every figure seeded >= 0.9 of empty
 # measured just before, which differed between the two systems and rounds (79-120/s in one run), so the two
 # delays compared were measured at different loads. Below half of either system's throughput in every run.
 NOTIFY_RATE = 80.0
+BROKER = "RabbitMQ beam (the machine's, shared)"  # its name in the at-rest figures
 
 
 # --- comparing -------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float, account
     processes = {"FerretDB (private)": db.proc.pid}
     rabbit = broker_pid()
     if rabbit:
-        processes["RabbitMQ beam (the machine's, shared)"] = rabbit
+        processes[BROKER] = rabbit
     processes.update({name: proc.pid for name, proc in system.procs.items() if name != "mailsink"})
     say(f"{label}: CPU at rest over {rest_seconds:.0f} s (/proc)")
     kadra.out["rest"] = cpu_at_rest(processes, rest_seconds)
