@@ -24,7 +24,10 @@ what the dead replica sent but had not logged yet is not sent twice, and a crash
 server's 250 and before the journal write still sends that one e-mail twice at most, as before.
 Replicas that do not share the journal folder (pods on different nodes with an emptyDir each) can
 send again what the dead one journaled but had not logged: at most a batch of the journal, until
-its own restart replays it. The sweep removes expired claims and liveness documents.
+its own restart replays it. In one process the replays at take-over run one at a time (notify.journal);
+two surviving processes sharing the folder do not wait for each other's replay: the second skips the
+journal the first holds and may send again what it is writing (not seen in the tests, which run one
+survivor). The sweep removes expired claims and liveness documents.
 """
 from __future__ import annotations
 

@@ -86,9 +86,21 @@ class Journal:
         self.path = None
         self._fd = None
         self._size = 0
+        self._replaying = threading.Lock()  # a green lock under nameko (eventlet's monkey patching)
 
     def replay(self, write_batch, batch_size: int = 500) -> int:
-        """Write what dead processes journaled into the message log (``write_batch(records)``); remove their files."""
+        """Write what dead processes journaled into the message log (``write_batch(records)``); remove their files.
+
+        One replay at a time in this process: several workers take over a dead replica's claims at once (its
+        liveness lapses for all of them together), and each replays before it reads the log. A second replay
+        beside the first found the dead journal locked — by the first replay, not by a live process — skipped
+        it and read the log before the first had written it: it sent again what the dead one had sent (2-3
+        e-mails per SIGKILL on a loaded machine). Waiting here for the first, it finds the file gone and the
+        sends in the log."""
+        with self._replaying:
+            return self._replay(write_batch, batch_size)
+
+    def _replay(self, write_batch, batch_size: int) -> int:
         os.makedirs(self.directory, exist_ok=True)
         replayed = 0
         for path in sorted(glob.glob(os.path.join(self.directory, "*" + SUFFIX))):

@@ -72,3 +72,28 @@ def test_empty_journals_of_dead_processes_are_swept_whatever_the_database(tmp_pa
     assert not os.path.exists(gone.path) and not os.path.exists(gone.directory)
     assert os.path.exists(live.path)
     live.close(remove=True)
+
+
+def test_a_replay_beside_another_waits_for_it_and_then_finds_the_sends_written(tmp_path):
+    """Workers taking over a dead replica's claims together each replay before they read the log: the second
+    must not skip the dead journal because the first holds it, and read the log before the first wrote it."""
+    import threading
+    import time
+
+    dead = Journal("k_notify", root=str(tmp_path)).open()
+    dead.append(_record("e1"))
+    dead.close(remove=False)
+    survivor = Journal("k_notify", root=str(tmp_path))
+    log, writing = [], threading.Event()
+
+    def slow_write(records):  # the message-log write of the first replay takes a while
+        writing.set()
+        time.sleep(0.3)
+        log.extend(records)
+
+    first = threading.Thread(target=survivor.replay, args=(slow_write,))
+    first.start()
+    assert writing.wait(5)
+    assert survivor.replay(log.extend) == 0  # nothing left to replay once the first is done ...
+    assert [r["event_id"] for r in log] == ["e1"]  # ... and the send is in the log when it returns
+    first.join(5)
