@@ -50,10 +50,11 @@ sys.path[:0] = [ROOT, HERE, os.path.join(ROOT, "scripts")]
 import scale_seed  # noqa: E402
 from private_ferretdb import FerretDB, say  # noqa: E402
 from run import fmt, write_report  # noqa: E402
-from rest_cpu import broker_pid, cpu_at_rest  # noqa: E402
+from rest_cpu import cpu_at_rest  # noqa: E402
 from scale_figures import AUDIT_ENTRIES_EMPTY, SEEDED_PREFIX, audited_company, seeded_owner  # noqa: E402
 from scale_rounds import (BROKER, PARTS, RATIO_GOAL, Kadra, at_rest_and_outbox, better, compare,  # noqa: E402
-                          figure_key, interleaved, parts_from, print_comparison, print_part_cpu)
+                          figure_key, interleaved, parts_from, print_comparison, print_part_cpu,
+                          shared_processes)
 from system import SERVICES  # noqa: E402
 
 CACHE = os.path.join(os.environ.get("KADRA_CACHE_DIR") or os.path.expanduser("~/.cache/kadra"), "bench-scale")
@@ -125,10 +126,7 @@ SCALE = float(os.environ.get("KADRA_SCALE") or 1.0)
 def idle_before(db: FerretDB, seconds: float) -> dict[str, float]:
     """% of a core the machine's broker and the private FerretDB (seeded data, no client) use before either
     system starts: what the at-rest figure holds that is not this run's Kadra."""
-    processes = {"FerretDB (private)": db.proc.pid}
-    rabbit = broker_pid()
-    if rabbit:
-        processes[BROKER] = rabbit
+    processes = shared_processes(db)
     say(f"before the systems start: CPU of the broker and the private FerretDB over {seconds:.0f} s")
     return cpu_at_rest(processes, seconds)
 

@@ -112,6 +112,15 @@ class Kadra:
             drop_databases(self.env)
 
 
+def shared_processes(db: FerretDB) -> dict[str, int]:
+    """The at-rest figure's processes that are not a system's own: the private FerretDB and the machine's broker."""
+    processes = {"FerretDB (private)": db.proc.pid}
+    rabbit = broker_pid()
+    if rabbit:
+        processes[BROKER] = rabbit
+    return processes
+
+
 def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float, accounts: int) -> None:
     """On the seeded system alone (the empty one not started yet: it would share the private FerretDB): CPU of
     every process at rest, then the outbox delay."""
@@ -120,10 +129,7 @@ def at_rest_and_outbox(kadra: Kadra, rest_seconds: float, settle: float, account
         f"start), at most {settle:.0f} s")
     kadra.out["settle_seconds"] = settle_until_quiet(db.proc.pid, settle)
     say(f"{label}: quiet after {kadra.out['settle_seconds']:.0f} s")
-    processes = {"FerretDB (private)": db.proc.pid}
-    rabbit = broker_pid()
-    if rabbit:
-        processes[BROKER] = rabbit
+    processes = shared_processes(db)
     processes.update({name: proc.pid for name, proc in system.procs.items() if name != "mailsink"})
     say(f"{label}: CPU at rest over {rest_seconds:.0f} s (/proc)")
     kadra.out["rest"] = cpu_at_rest(processes, rest_seconds)
